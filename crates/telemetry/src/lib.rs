@@ -1,0 +1,1 @@
+//! parker-telemetry: one call to set up traces, metrics and logs for a Parker Flight service.
