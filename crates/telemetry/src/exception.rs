@@ -1,0 +1,1 @@
+//! exception (to be written)

@@ -1,0 +1,1 @@
+//! propagation (to be written)

@@ -1,0 +1,1 @@
+//! resource (to be written)
