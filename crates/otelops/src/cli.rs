@@ -1,0 +1,34 @@
+//! The command line: global flags and one subcommand per operator task.
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+use crate::output::OutputFormat;
+
+#[derive(Debug, Parser)]
+#[command(name = "otelops", version, about = "Operate Parker Flight's OpenTelemetry pipeline")]
+pub struct Cli {
+    /// How to print results.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a collector's health endpoints, metrics, OTLP receivers and zPages.
+    Health(commands::health::Args),
+    /// Scrape collector metrics and judge them against thresholds.
+    #[command(subcommand)]
+    Monitor(commands::monitor::MonitorCommand),
+    /// Recommend collector tuning from metrics and config.
+    Tune(commands::tune::Args),
+    /// Render or lint collector configuration.
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
+    /// Write Grafana dashboards and Prometheus alert rules.
+    Dashboards(commands::dashboards::Args),
+    /// Print shell completions.
+    Completions(commands::completions::Args),
+}

@@ -1,0 +1,24 @@
+//! One thin file per command: parse, call the library, print.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+pub mod completions;
+pub mod config;
+pub mod dashboards;
+pub mod health;
+pub mod monitor;
+pub mod tune;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let output = cli.output;
+    match cli.command {
+        Command::Health(args) => health::exec(args, output),
+        Command::Monitor(cmd) => monitor::exec(cmd, output),
+        Command::Tune(args) => tune::exec(args, output),
+        Command::Config(cmd) => config::exec(cmd, output),
+        Command::Dashboards(args) => dashboards::exec(args, output),
+        Command::Completions(args) => completions::exec(args),
+    }
+}
