@@ -5,5 +5,7 @@
 //! is unit-tested without a terminal.
 
 pub mod cli;
+pub mod collector_config;
 pub mod commands;
+pub mod dashboards;
 pub mod output;

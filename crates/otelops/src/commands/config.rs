@@ -1,12 +1,119 @@
-//! `otelops config` (to be written).
+//! `otelops config render|lint`: write a profile's collector configuration,
+//! or check a configuration file.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
+
+use crate::collector_config::lint::{self, LintOptions, Report};
+use crate::collector_config::profile::{self, Profile};
 use crate::output::OutputFormat;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum ConfigCommand {}
+pub enum ConfigCommand {
+    /// Write the collector configuration for a deployment profile.
+    #[command(after_help = "Examples:\n  \
+        otelops config render --profile development\n  \
+        otelops config render --profile production --out deploy/collector/production.yaml")]
+    Render {
+        #[arg(long, value_enum)]
+        profile: Profile,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a collector configuration: structure as `otelcol validate` sees
+    /// it, plus the operations guide's practices.
+    ///
+    /// Exit status: 0 no errors (warnings may be listed), 1 errors found,
+    /// 2 the file is missing or not YAML.
+    #[command(after_help = "Examples:\n  \
+        otelops config lint deploy/collector/production.yaml\n  \
+        otelops config lint my-collector.yaml --profile production --output json")]
+    Lint {
+        file: PathBuf,
+        /// Apply this profile's rules (production adds TLS/auth checks and
+        /// makes literal secrets errors). Default: production when the file
+        /// name contains "prod", otherwise development.
+        #[arg(long, value_enum)]
+        profile: Option<Profile>,
+    },
+}
 
-pub fn exec(cmd: ConfigCommand, _output: OutputFormat) -> anyhow::Result<ExitCode> {
-    match cmd {}
+pub fn exec(cmd: ConfigCommand, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ConfigCommand::Render { profile, out } => {
+            let yaml = profile::render_yaml(profile).context("serialising the configuration")?;
+            match out {
+                Some(path) => std::fs::write(&path, yaml)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{yaml}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfigCommand::Lint { file, profile } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let profile = profile.unwrap_or_else(|| guess_profile(&file));
+            let report = lint::lint_str(&text, LintOptions::for_profile(profile))
+                .with_context(|| format!("{}", file.display()))?;
+            print_report(&file, &report, output)?;
+            Ok(if report.errors() > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+fn guess_profile(file: &Path) -> Profile {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if name.contains("prod") {
+        Profile::Production
+    } else {
+        Profile::Development
+    }
+}
+
+fn print_report(file: &Path, report: &Report, output: OutputFormat) -> anyhow::Result<()> {
+    let file = file.display().to_string();
+    match output {
+        OutputFormat::Json => {
+            let findings: Vec<_> = report
+                .findings
+                .iter()
+                .map(|f| {
+                    let mut v = serde_json::to_value(f).expect("findings are plain data");
+                    v["file"] = file.clone().into();
+                    v
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "file": file,
+                "errors": report.errors(),
+                "warnings": report.warnings(),
+                "findings": findings,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        OutputFormat::Table => {
+            for f in &report.findings {
+                println!(
+                    "{file}:{}:{}: {}[{}]: {}",
+                    f.line, f.column, f.severity, f.rule, f.message
+                );
+            }
+            println!(
+                "{file}: {} error(s), {} warning(s)",
+                report.errors(),
+                report.warnings()
+            );
+        }
+    }
+    Ok(())
 }

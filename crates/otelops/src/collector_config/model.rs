@@ -1,0 +1,241 @@
+//! The typed model of an otelcol-parker configuration: the components our
+//! profiles use, with the fields we set. `render` builds one of these and
+//! serialises it; `tune` can read one back with [`CollectorConfig::from_yaml_str`]
+//! (fields we do not model are ignored on the way in).
+//!
+//! Field names follow the collector's YAML keys exactly (v0.165). Durations are
+//! kept as Go duration strings ("5s") because that is what the collector parses.
+
+use serde::{Deserialize, Serialize};
+
+/// A whole collector configuration in the shape our profiles produce.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectorConfig {
+    pub extensions: Extensions,
+    pub receivers: Receivers,
+    pub processors: Processors,
+    pub exporters: Exporters,
+    pub service: Service,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Extensions {
+    pub health_check: HealthCheck,
+    pub zpages: Endpoint,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pprof: Option<Pprof>,
+    /// Checks the bearer token on incoming OTLP (server side).
+    #[serde(
+        rename = "bearertokenauth/ingest",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ingest_auth: Option<BearerTokenAuth>,
+    /// Adds the bearer token to outgoing OTLP (client side).
+    #[serde(
+        rename = "bearertokenauth/backend",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub backend_auth: Option<BearerTokenAuth>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_storage: Option<FileStorage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    pub endpoint: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub endpoint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pprof {
+    pub endpoint: String,
+}
+
+/// Never holds a literal token: the profiles always write `${env:VAR}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BearerTokenAuth {
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileStorage {
+    pub directory: String,
+    pub create_directory: bool,
+    pub timeout: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receivers {
+    pub otlp: OtlpReceiver,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OtlpReceiver {
+    pub protocols: OtlpProtocols,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OtlpProtocols {
+    pub grpc: ServerSettings,
+    pub http: ServerSettings,
+}
+
+/// The parts of confighttp/configgrpc server settings we use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerSettings {
+    pub endpoint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ServerTls>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Authentication>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerTls {
+    pub cert_file: String,
+    pub key_file: String,
+    pub min_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Authentication {
+    pub authenticator: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Processors {
+    pub memory_limiter: MemoryLimiter,
+    pub probabilistic_sampler: ProbabilisticSampler,
+    pub batch: Batch,
+}
+
+/// Limits are a share of the container's memory (cgroup limit), the guide's
+/// 80 % hard / 20 % spike rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryLimiter {
+    pub check_interval: String,
+    pub limit_percentage: u32,
+    pub spike_limit_percentage: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbabilisticSampler {
+    pub sampling_percentage: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    pub timeout: String,
+    pub send_batch_size: u32,
+    pub send_batch_max_size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exporters {
+    pub otlp: OtlpExporter,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OtlpExporter {
+    pub endpoint: String,
+    pub timeout: String,
+    pub tls: ClientTls,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Authentication>,
+    pub sending_queue: SendingQueue,
+    pub retry_on_failure: RetryOnFailure,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientTls {
+    pub insecure: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendingQueue {
+    pub enabled: bool,
+    pub num_consumers: u32,
+    pub queue_size: u32,
+    /// The id of a storage extension (file_storage) for a queue that survives restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetryOnFailure {
+    pub enabled: bool,
+    pub initial_interval: String,
+    pub max_interval: String,
+    pub max_elapsed_time: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub extensions: Vec<String>,
+    pub pipelines: Pipelines,
+    pub telemetry: Telemetry,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pipelines {
+    pub traces: Pipeline,
+    pub metrics: Pipeline,
+    pub logs: Pipeline,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pipeline {
+    pub receivers: Vec<String>,
+    pub processors: Vec<String>,
+    pub exporters: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Telemetry {
+    pub logs: TelemetryLogs,
+    pub metrics: TelemetryMetrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TelemetryLogs {
+    pub level: String,
+}
+
+/// v0.165 syntax: a pull reader with a Prometheus exporter serves `:8888/metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TelemetryMetrics {
+    pub level: String,
+    pub readers: Vec<MetricReader>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricReader {
+    pub pull: PullReader,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullReader {
+    pub exporter: PullExporter,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullExporter {
+    pub prometheus: PrometheusEndpoint,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrometheusEndpoint {
+    pub host: String,
+    pub port: u16,
+}
