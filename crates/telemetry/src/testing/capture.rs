@@ -12,6 +12,7 @@
 //! [`Capture::meter`] to the instrument (`HttpServerLayer::with_meter`, ...).
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry::propagation::TextMapCompositePropagator;
@@ -115,6 +116,41 @@ impl Capture {
                 let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
                 panic!("expected exactly one span named {name:?}, found {n}; finished spans: {names:?}")
             }
+        }
+    }
+
+    /// Waits (polling, at most `timeout`) until a span named `name` has
+    /// finished and returns it; panics listing the names seen on timeout.
+    /// Servers end their span after the response is handed over, so a client
+    /// can see the response first.
+    pub async fn wait_for_span(&self, name: &str, timeout: Duration) -> SpanData {
+        let spans = self
+            .wait_for_spans(|spans| spans.iter().any(|s| s.name == name), timeout)
+            .await;
+        spans
+            .into_iter()
+            .find(|s| s.name == name)
+            .expect("wait_for_spans returned only once the predicate held")
+    }
+
+    /// Waits (polling, at most `timeout`) until `pred` holds for the finished
+    /// spans and returns them; panics listing the names seen on timeout.
+    pub async fn wait_for_spans(
+        &self,
+        pred: impl Fn(&[SpanData]) -> bool,
+        timeout: Duration,
+    ) -> Vec<SpanData> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let spans = self.spans();
+            if pred(&spans) {
+                return spans;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
+                panic!("spans did not match within {timeout:?}; finished spans: {names:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
