@@ -166,9 +166,12 @@ impl TraceParent {
         }
         // The slices are validated lowercase hex of the exact width, so these
         // conversions cannot fail; map defensively instead of unwrapping.
-        let trace_id = TraceId::from_hex(&v[3..35]).map_err(|_| TraceParentError::TraceId(v.to_owned()))?;
-        let parent_id = SpanId::from_hex(&v[36..52]).map_err(|_| TraceParentError::ParentId(v.to_owned()))?;
-        let flags = u8::from_str_radix(&v[53..55], 16).map_err(|_| TraceParentError::Flags(v.to_owned()))?;
+        let trace_id =
+            TraceId::from_hex(&v[3..35]).map_err(|_| TraceParentError::TraceId(v.to_owned()))?;
+        let parent_id =
+            SpanId::from_hex(&v[36..52]).map_err(|_| TraceParentError::ParentId(v.to_owned()))?;
+        let flags = u8::from_str_radix(&v[53..55], 16)
+            .map_err(|_| TraceParentError::Flags(v.to_owned()))?;
         Ok(TraceParent {
             trace_id,
             parent_id,
@@ -294,7 +297,8 @@ fn valid_key(key: &str) -> bool {
 fn valid_value(value: &str) -> bool {
     let b = value.as_bytes();
     (1..=256).contains(&b.len())
-        && b.iter().all(|&c| (0x20..=0x7e).contains(&c) && c != b',' && c != b'=')
+        && b.iter()
+            .all(|&c| (0x20..=0x7e).contains(&c) && c != b',' && c != b'=')
         && b[b.len() - 1] != b' '
 }
 

@@ -21,10 +21,14 @@ fn capture_sees_spans_of_its_own_thread_only() {
 fn span_named_panics_listing_the_spans_seen() {
     let capture = Capture::install();
     tracing::info_span!("quote").in_scope(|| {});
-    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| capture.span_named("book")))
-        .expect_err("no span named book");
+    let panic =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| capture.span_named("book")))
+            .expect_err("no span named book");
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(message.contains("\"book\"") && message.contains("\"quote\""), "{message}");
+    assert!(
+        message.contains("\"book\"") && message.contains("\"quote\""),
+        "{message}"
+    );
 }
 
 #[test]
@@ -35,7 +39,10 @@ fn events_inside_spans_become_correlated_logs() {
     let span = capture.span_named("quote");
     let logs = capture.logs();
     assert_eq!(logs.len(), 1);
-    let trace = logs[0].record.trace_context().expect("trace context on the log");
+    let trace = logs[0]
+        .record
+        .trace_context()
+        .expect("trace context on the log");
     assert_eq!(trace.trace_id, span.span_context.trace_id());
     assert_eq!(trace.span_id, span.span_context.span_id());
 }

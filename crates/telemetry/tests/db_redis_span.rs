@@ -30,7 +30,10 @@ fn redis_span_has_db_semconv_attributes() {
 
 #[test]
 fn redis_query_text_never_contains_arguments() {
-    let text = redis_query_text("SET", &["session:ada@example.com", "tok_secret", "EX", "60"]);
+    let text = redis_query_text(
+        "SET",
+        &["session:ada@example.com", "tok_secret", "EX", "60"],
+    );
     assert_eq!(text, "SET ? ? ? ?");
     assert!(!text.contains("ada"));
 }
@@ -65,11 +68,17 @@ fn redis_span_is_a_child_of_the_current_span() {
 fn redis_error_reply_sets_status_code_prefix_and_error() {
     let capture = Capture::install();
     let span = redis_span("INCR", &["name"], &target());
-    record_redis_error(&span, "WRONGTYPE Operation against a key holding the wrong kind of value");
+    record_redis_error(
+        &span,
+        "WRONGTYPE Operation against a key holding the wrong kind of value",
+    );
     drop(span);
 
     let span = capture.span_named("INCR");
-    assert_eq!(span.attr("db.response.status_code").as_deref(), Some("WRONGTYPE"));
+    assert_eq!(
+        span.attr("db.response.status_code").as_deref(),
+        Some("WRONGTYPE")
+    );
     assert_eq!(span.attr("error.type").as_deref(), Some("WRONGTYPE"));
     assert!(
         matches!(&span.status, Status::Error { description } if description.contains("wrong kind")),

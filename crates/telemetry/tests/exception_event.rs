@@ -48,11 +48,15 @@ fn typed_error_records_type_name_and_message_with_source_chain() {
 
     let attrs = exception(&capture, "book");
     assert_eq!(
-        find(&attrs, "exception.type").map(|v| v.to_string()).as_deref(),
+        find(&attrs, "exception.type")
+            .map(|v| v.to_string())
+            .as_deref(),
         Some(std::any::type_name::<FareUnavailable>())
     );
     assert_eq!(
-        find(&attrs, "exception.message").map(|v| v.to_string()).as_deref(),
+        find(&attrs, "exception.message")
+            .map(|v| v.to_string())
+            .as_deref(),
         Some("fare LHR-JFK unavailable: provider timed out")
     );
 }
@@ -80,7 +84,9 @@ fn dyn_error_records_generic_type() {
 
     let attrs = exception(&capture, "book");
     assert_eq!(
-        find(&attrs, "exception.type").map(|v| v.to_string()).as_deref(),
+        find(&attrs, "exception.type")
+            .map(|v| v.to_string())
+            .as_deref(),
         Some(UNKNOWN_ERROR_TYPE)
     );
 }
@@ -97,10 +103,16 @@ fn captured_backtrace_becomes_exception_stacktrace() {
     let stack = find(&attrs, "exception.stacktrace")
         .map(|v| v.to_string())
         .expect("exception.stacktrace");
-    assert!(stack.contains("captured_backtrace_becomes_exception_stacktrace"), "{stack}");
+    assert!(
+        stack.contains("captured_backtrace_becomes_exception_stacktrace"),
+        "{stack}"
+    );
 }
 
 #[test]
 fn error_chain_joins_sources() {
-    assert_eq!(error_chain(&fare_error()), "fare LHR-JFK unavailable: provider timed out");
+    assert_eq!(
+        error_chain(&fare_error()),
+        "fare LHR-JFK unavailable: provider timed out"
+    );
 }

@@ -34,9 +34,12 @@ async fn serve(capture: &Capture) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     addr
 }
@@ -57,7 +60,10 @@ async fn get_url(client: &TracedClient, url: &str) -> reqwest::Response {
 /// Waits for the one finished span of `kind` named `name`.
 async fn wait_for(capture: &Capture, kind: SpanKind, name: &str) -> SpanData {
     let spans = capture
-        .wait_for_spans(|spans| spans.iter().any(|s| s.span_kind == kind && s.name == name), WAIT)
+        .wait_for_spans(
+            |spans| spans.iter().any(|s| s.span_kind == kind && s.name == name),
+            WAIT,
+        )
         .await;
     spans
         .into_iter()
@@ -89,11 +95,32 @@ async fn server_span_is_named_method_route_with_semconv_attributes() {
     assert_eq!(span.attr("server.address").as_deref(), Some("127.0.0.1"));
     assert_eq!(span.attr_i64("server.port"), Some(i64::from(addr.port())));
     assert_eq!(span.attr("client.address").as_deref(), Some("127.0.0.1"));
-    assert_eq!(span.attr("network.protocol.version").as_deref(), Some("1.1"));
-    assert_eq!(span.attr("user_agent.original").as_deref(), Some("parker-test/1.0"));
+    assert_eq!(
+        span.attr("network.protocol.version").as_deref(),
+        Some("1.1")
+    );
+    assert_eq!(
+        span.attr("user_agent.original").as_deref(),
+        Some("parker-test/1.0")
+    );
     assert_eq!(span.attr_i64("http.response.status_code"), Some(200));
     assert_eq!(span.attr("error.type"), None);
     assert_eq!(span.attr("http.request.method_original"), None);
+}
+
+#[tokio::test]
+async fn server_url_query_redacts_signature_values() {
+    let capture = Capture::install();
+    let addr = serve(&capture).await;
+    reqwest::get(format!("http://{addr}/fares/1?currency=EUR&sig=s3cr3t"))
+        .await
+        .unwrap();
+
+    let span = capture.wait_for_span("GET /fares/{id}", WAIT).await;
+    assert_eq!(
+        span.attr("url.query").as_deref(),
+        Some("currency=EUR&sig=REDACTED")
+    );
 }
 
 #[tokio::test]
@@ -104,7 +131,11 @@ async fn server_5xx_sets_error_status_and_error_type() {
     assert_eq!(response.status(), 500);
 
     let span = capture.wait_for_span("GET /boom", WAIT).await;
-    assert!(matches!(span.status, Status::Error { .. }), "{:?}", span.status);
+    assert!(
+        matches!(span.status, Status::Error { .. }),
+        "{:?}",
+        span.status
+    );
     assert_eq!(span.attr("error.type").as_deref(), Some("500"));
     assert_eq!(span.attr_i64("http.response.status_code"), Some(500));
 }
@@ -126,7 +157,9 @@ async fn server_4xx_leaves_status_unset() {
 async fn server_unmatched_route_is_named_by_method_only_and_404_is_unset() {
     let capture = Capture::install();
     let addr = serve(&capture).await;
-    let response = reqwest::get(format!("http://{addr}/nowhere")).await.unwrap();
+    let response = reqwest::get(format!("http://{addr}/nowhere"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
 
     let span = capture.wait_for_span("GET", WAIT).await;
@@ -150,7 +183,10 @@ async fn server_unknown_method_is_other_with_original_and_http_span_name() {
 
     let span = capture.wait_for_span("HTTP /any", WAIT).await;
     assert_eq!(span.attr("http.request.method").as_deref(), Some("_OTHER"));
-    assert_eq!(span.attr("http.request.method_original").as_deref(), Some("PURGE"));
+    assert_eq!(
+        span.attr("http.request.method_original").as_deref(),
+        Some("PURGE")
+    );
 }
 
 #[tokio::test]
@@ -159,7 +195,10 @@ async fn server_continues_the_remote_trace_from_traceparent() {
     let addr = serve(&capture).await;
     reqwest::Client::new()
         .get(format!("http://{addr}/fares/7"))
-        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
         .header("tracestate", "rojo=00f067aa0ba902b7")
         .send()
         .await
@@ -168,9 +207,15 @@ async fn server_continues_the_remote_trace_from_traceparent() {
     let span = capture.wait_for_span("GET /fares/{id}", WAIT).await;
     let trace_id = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
     assert_eq!(span.span_context.trace_id(), trace_id);
-    assert_eq!(span.parent_span_id, SpanId::from_hex("00f067aa0ba902b7").unwrap());
+    assert_eq!(
+        span.parent_span_id,
+        SpanId::from_hex("00f067aa0ba902b7").unwrap()
+    );
     assert!(span.parent_span_is_remote);
-    assert_eq!(span.span_context.trace_state().get("rojo"), Some("00f067aa0ba902b7"));
+    assert_eq!(
+        span.span_context.trace_state().get("rojo"),
+        Some("00f067aa0ba902b7")
+    );
 }
 
 #[tokio::test]
@@ -179,7 +224,10 @@ async fn server_invalid_traceparent_starts_a_new_trace() {
     let addr = serve(&capture).await;
     reqwest::Client::new()
         .get(format!("http://{addr}/fares/7"))
-        .header("traceparent", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .header(
+            "traceparent",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
         .send()
         .await
         .unwrap();
@@ -197,7 +245,9 @@ async fn server_invalid_traceparent_starts_a_new_trace() {
 async fn handler_logs_are_correlated_with_the_server_span() {
     let capture = Capture::install();
     let addr = serve(&capture).await;
-    reqwest::get(format!("http://{addr}/fares/9")).await.unwrap();
+    reqwest::get(format!("http://{addr}/fares/9"))
+        .await
+        .unwrap();
 
     let span = capture.wait_for_span("GET /fares/{id}", WAIT).await;
     let logs = capture.logs();
@@ -214,8 +264,12 @@ async fn handler_logs_are_correlated_with_the_server_span() {
 async fn server_duration_histogram_has_low_cardinality_attributes_and_semconv_buckets() {
     let capture = Capture::install();
     let addr = serve(&capture).await;
-    reqwest::get(format!("http://{addr}/fares/1")).await.unwrap();
-    reqwest::get(format!("http://{addr}/fares/2")).await.unwrap();
+    reqwest::get(format!("http://{addr}/fares/1"))
+        .await
+        .unwrap();
+    reqwest::get(format!("http://{addr}/fares/2"))
+        .await
+        .unwrap();
     reqwest::get(format!("http://{addr}/boom")).await.unwrap();
     capture.wait_for_span("GET /boom", WAIT).await;
 
@@ -227,7 +281,10 @@ async fn server_duration_histogram_has_low_cardinality_attributes_and_semconv_bu
     assert_eq!(fares.count, 2);
     assert_eq!(fares.bounds, DURATION_BUCKETS.to_vec());
     assert_eq!(fares.attr("http.request.method").as_deref(), Some("GET"));
-    assert_eq!(fares.attr("http.response.status_code").as_deref(), Some("200"));
+    assert_eq!(
+        fares.attr("http.response.status_code").as_deref(),
+        Some("200")
+    );
     assert_eq!(fares.attr("url.scheme").as_deref(), Some("http"));
     assert_eq!(fares.attr("url.path"), None, "url.path is high-cardinality");
     assert_eq!(fares.attr("error.type"), None);
@@ -257,7 +314,10 @@ async fn client_span_has_semconv_attributes() {
         Some(format!("http://{addr}/fares/3?currency=EUR"))
     );
     assert_eq!(span.attr_i64("http.response.status_code"), Some(200));
-    assert_eq!(span.attr("network.protocol.version").as_deref(), Some("1.1"));
+    assert_eq!(
+        span.attr("network.protocol.version").as_deref(),
+        Some("1.1")
+    );
     assert_eq!(span.attr("error.type"), None);
 }
 
@@ -270,7 +330,11 @@ async fn client_4xx_sets_error_status_and_error_type() {
     assert_eq!(response.status(), 404);
 
     let span = wait_for(&capture, SpanKind::Client, "GET").await;
-    assert!(matches!(span.status, Status::Error { .. }), "{:?}", span.status);
+    assert!(
+        matches!(span.status, Status::Error { .. }),
+        "{:?}",
+        span.status
+    );
     assert_eq!(span.attr("error.type").as_deref(), Some("404"));
     // The same 404 is not an error on the server side.
     let server = wait_for(&capture, SpanKind::Server, "GET").await;
@@ -281,13 +345,24 @@ async fn client_4xx_sets_error_status_and_error_type() {
 async fn client_connection_refused_is_error_type_connect_with_exception_event() {
     let capture = Capture::install();
     // A port that was just free: bind, read it, close it.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let client = client(&capture);
-    let request = client.inner().get(format!("http://{closed}/")).build().unwrap();
+    let request = client
+        .inner()
+        .get(format!("http://{closed}/"))
+        .build()
+        .unwrap();
     assert!(client.execute(request).await.is_err());
 
     let span = capture.span_named("GET");
-    assert!(matches!(span.status, Status::Error { .. }), "{:?}", span.status);
+    assert!(
+        matches!(span.status, Status::Error { .. }),
+        "{:?}",
+        span.status
+    );
     assert_eq!(span.attr("error.type").as_deref(), Some("connect"));
     assert_eq!(span.attr("http.response.status_code"), None);
     assert!(span.event_attrs("exception").is_some());
@@ -298,8 +373,15 @@ async fn client_templated_request_is_named_method_template() {
     let capture = Capture::install();
     let addr = serve(&capture).await;
     let client = client(&capture);
-    let request = client.inner().get(format!("http://{addr}/fares/5")).build().unwrap();
-    client.execute_templated(request, "/fares/{id}").await.unwrap();
+    let request = client
+        .inner()
+        .get(format!("http://{addr}/fares/5"))
+        .build()
+        .unwrap();
+    client
+        .execute_templated(request, "/fares/{id}")
+        .await
+        .unwrap();
 
     let span = wait_for(&capture, SpanKind::Client, "GET /fares/{id}").await;
     assert_eq!(span.attr("url.template").as_deref(), Some("/fares/{id}"));
@@ -312,14 +394,17 @@ async fn client_url_full_redacts_credentials_and_signatures() {
     let client = client(&capture);
     // reqwest's builder moves credentials into an Authorization header; a
     // Request made from a URL keeps them, and url.full must not show them.
-    let url = reqwest::Url::parse(&format!("http://ada:secret@{addr}/any?sig=abc&color=blue")).unwrap();
+    let url =
+        reqwest::Url::parse(&format!("http://ada:secret@{addr}/any?sig=abc&color=blue")).unwrap();
     let request = reqwest::Request::new(reqwest::Method::GET, url);
     client.execute(request).await.unwrap();
 
     let span = capture.span_named("GET");
     assert_eq!(
         span.attr("url.full"),
-        Some(format!("http://REDACTED:REDACTED@{addr}/any?sig=REDACTED&color=blue"))
+        Some(format!(
+            "http://REDACTED:REDACTED@{addr}/any?sig=REDACTED&color=blue"
+        ))
     );
 }
 
@@ -362,7 +447,10 @@ async fn client_duration_histogram_records_status_and_server() {
     assert_eq!(point.attr("http.request.method").as_deref(), Some("GET"));
     assert_eq!(point.attr("server.address").as_deref(), Some("127.0.0.1"));
     assert_eq!(point.attr("server.port"), Some(addr.port().to_string()));
-    assert_eq!(point.attr("http.response.status_code").as_deref(), Some("418"));
+    assert_eq!(
+        point.attr("http.response.status_code").as_deref(),
+        Some("418")
+    );
     assert_eq!(point.attr("error.type").as_deref(), Some("418"));
 }
 

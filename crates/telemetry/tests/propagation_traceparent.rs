@@ -4,7 +4,7 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
-use opentelemetry::{Context, baggage::BaggageExt, KeyValue};
+use opentelemetry::{Context, KeyValue, baggage::BaggageExt};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use parker_telemetry::propagation::{TraceParent, TraceParentError, extract_with, inject_with};
 
@@ -30,13 +30,19 @@ fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
 }
 
 fn remote(pairs: &[(&str, &str)]) -> SpanContext {
-    extract_with(&propagator(), &headers(pairs)).span().span_context().clone()
+    extract_with(&propagator(), &headers(pairs))
+        .span()
+        .span_context()
+        .clone()
 }
 
 /// Asserts `value` starts a new trace and returns why it was rejected.
 fn rejected(value: &str) -> TraceParentError {
     let sc = remote(&[("traceparent", value), ("tracestate", "foo=1")]);
-    assert!(!sc.is_valid(), "{value:?} must start a new trace, got {sc:?}");
+    assert!(
+        !sc.is_valid(),
+        "{value:?} must start a new trace, got {sc:?}"
+    );
     TraceParent::parse(value).expect_err("parse must reject what extract rejected")
 }
 
@@ -62,19 +68,26 @@ fn round_trip_keeps_ids_flags_tracestate_and_baggage() {
         SpanId::from_hex(PARENT).unwrap(),
         TraceFlags::SAMPLED,
         true,
-        TraceState::from_key_value([("rojo", "00f067aa0ba902b7"), ("congo", "t61rcWkgMzE")]).unwrap(),
+        TraceState::from_key_value([("rojo", "00f067aa0ba902b7"), ("congo", "t61rcWkgMzE")])
+            .unwrap(),
     );
     let cx = Context::new()
         .with_remote_span_context(sc.clone())
         .with_baggage([KeyValue::new("tenant", "acme")]);
     let mut map = HeaderMap::new();
     inject_with(&propagator(), &cx, &mut map);
-    assert_eq!(map["traceparent"], format!("00-{TRACE}-{PARENT}-01").as_str());
+    assert_eq!(
+        map["traceparent"],
+        format!("00-{TRACE}-{PARENT}-01").as_str()
+    );
     assert_eq!(map["tracestate"], "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
 
     let back = extract_with(&propagator(), &map);
     assert_eq!(back.span().span_context(), &sc);
-    assert_eq!(back.baggage().get("tenant").map(|v| v.to_string()), Some("acme".into()));
+    assert_eq!(
+        back.baggage().get("tenant").map(|v| v.to_string()),
+        Some("acme".into())
+    );
 }
 
 #[test]
@@ -88,8 +101,15 @@ fn traceparent_unknown_flags_are_accepted_and_not_passed_on() {
     let sc = accepted(&format!("00-{TRACE}-{PARENT}-09"));
     assert!(sc.is_sampled());
     let mut map = HeaderMap::new();
-    inject_with(&propagator(), &Context::new().with_remote_span_context(sc), &mut map);
-    assert_eq!(map["traceparent"], format!("00-{TRACE}-{PARENT}-01").as_str());
+    inject_with(
+        &propagator(),
+        &Context::new().with_remote_span_context(sc),
+        &mut map,
+    );
+    assert_eq!(
+        map["traceparent"],
+        format!("00-{TRACE}-{PARENT}-01").as_str()
+    );
 }
 
 #[test]
@@ -100,7 +120,10 @@ fn traceparent_surrounding_spaces_and_tabs_are_ignored() {
 #[test]
 fn traceparent_version_ff_starts_new_trace() {
     let err = rejected(&format!("ff-{TRACE}-{PARENT}-01"));
-    assert!(matches!(err, TraceParentError::ForbiddenVersion(_)), "{err}");
+    assert!(
+        matches!(err, TraceParentError::ForbiddenVersion(_)),
+        "{err}"
+    );
 }
 
 #[test]
@@ -139,27 +162,37 @@ fn traceparent_version_00_must_be_exactly_55_characters() {
         format!("00-{TRACE}-{PARENT}-01-what-the-future-will-be-like"),
     ] {
         let err = rejected(&value);
-        assert!(matches!(err, TraceParentError::Length { len, .. } if len > 55), "{err}");
+        assert!(
+            matches!(err, TraceParentError::Length { len, .. } if len > 55),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn traceparent_higher_version_with_extra_fields_is_accepted() {
-    let sc = accepted(&format!("cc-{TRACE}-{PARENT}-01-what-the-future-will-be-like"));
+    let sc = accepted(&format!(
+        "cc-{TRACE}-{PARENT}-01-what-the-future-will-be-like"
+    ));
     assert_eq!(sc.trace_id(), TraceId::from_hex(TRACE).unwrap());
     accepted(&format!("cc-{TRACE}-{PARENT}-01"));
 }
 
 #[test]
 fn traceparent_higher_version_requires_dash_after_flags() {
-    let err = rejected(&format!("cc-{TRACE}-{PARENT}-01.what-the-future-will-be-like"));
+    let err = rejected(&format!(
+        "cc-{TRACE}-{PARENT}-01.what-the-future-will-be-like"
+    ));
     assert!(matches!(err, TraceParentError::Flags(_)), "{err}");
 }
 
 #[test]
 fn traceparent_higher_version_shorter_than_55_starts_new_trace() {
     let err = rejected(&format!("cc-{TRACE}-{PARENT}-1"));
-    assert!(matches!(err, TraceParentError::Length { len: 54, .. }), "{err}");
+    assert!(
+        matches!(err, TraceParentError::Length { len: 54, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -246,7 +279,12 @@ fn traceparent_multiple_headers_start_new_trace() {
     let one = format!("00-{TRACE}-{PARENT}-01");
     let two = format!("00-{}-{PARENT}-01", "1".repeat(32));
     let map = headers(&[("traceparent", &one), ("traceparent", &two)]);
-    assert!(!extract_with(&propagator(), &map).span().span_context().is_valid());
+    assert!(
+        !extract_with(&propagator(), &map)
+            .span()
+            .span_context()
+            .is_valid()
+    );
     assert_eq!(
         TraceParent::from_headers(&map),
         Err(TraceParentError::Multiple { count: 2 })
@@ -257,7 +295,10 @@ fn traceparent_multiple_headers_start_new_trace() {
 fn invalid_traceparent_ignores_tracestate() {
     let cx = extract_with(
         &propagator(),
-        &headers(&[("traceparent", &format!("ff-{TRACE}-{PARENT}-01")), ("tracestate", "foo=1")]),
+        &headers(&[
+            ("traceparent", &format!("ff-{TRACE}-{PARENT}-01")),
+            ("tracestate", "foo=1"),
+        ]),
     );
     assert!(!cx.span().span_context().is_valid());
     assert_eq!(cx.span().span_context().trace_state().header(), "");

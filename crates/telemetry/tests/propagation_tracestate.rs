@@ -3,10 +3,10 @@
 //! traceparent is still honoured.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+use opentelemetry::Context;
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
-use opentelemetry::Context;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use parker_telemetry::propagation::{TraceStateError, extract_with, inject_with, parse_tracestate};
 
@@ -25,8 +25,14 @@ fn extract(tracestates: &[&str]) -> SpanContext {
     for value in tracestates {
         map.append("tracestate", HeaderValue::from_str(value).unwrap());
     }
-    let sc = extract_with(&propagator(), &map).span().span_context().clone();
-    assert!(sc.is_valid(), "a tracestate problem must not affect the traceparent");
+    let sc = extract_with(&propagator(), &map)
+        .span()
+        .span_context()
+        .clone();
+    assert!(
+        sc.is_valid(),
+        "a tracestate problem must not affect the traceparent"
+    );
     sc
 }
 
@@ -41,7 +47,10 @@ fn discarded(tracestates: &[&str]) -> TraceStateError {
 }
 
 fn members(range: std::ops::RangeInclusive<u32>) -> String {
-    range.map(|i| format!("bar{i:02}={i:02}")).collect::<Vec<_>>().join(",")
+    range
+        .map(|i| format!("bar{i:02}={i:02}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[test]
@@ -71,13 +80,21 @@ fn tracestate_empty_members_are_ignored() {
 
 #[test]
 fn tracestate_whitespace_around_members_is_ignored() {
-    assert_eq!(kept(&["foo=1 \t , \t bar=2, \t baz=3"]), "foo=1,bar=2,baz=3");
+    assert_eq!(
+        kept(&["foo=1 \t , \t bar=2, \t baz=3"]),
+        "foo=1,bar=2,baz=3"
+    );
     assert_eq!(kept(&["\t foo=1 \t"]), "foo=1");
 }
 
 #[test]
 fn tracestate_32_members_are_kept() {
-    let header = [members(1..=10), members(11..=20), members(21..=30), members(31..=32)];
+    let header = [
+        members(1..=10),
+        members(11..=20),
+        members(21..=30),
+        members(31..=32),
+    ];
     let refs: Vec<&str> = header.iter().map(String::as_str).collect();
     let sc = extract(&refs);
     assert_eq!(sc.trace_state().get("bar01"), Some("01"));
@@ -93,24 +110,41 @@ fn tracestate_more_than_32_members_discards_whole_tracestate() {
 
 #[test]
 fn tracestate_duplicate_keys_discard_whole_tracestate() {
-    for headers in [&["foo=1,foo=1"][..], &["foo=1,foo=2"], &["foo=1", "foo=1"], &["foo=1", "foo=2"]] {
-        assert_eq!(discarded(headers), TraceStateError::DuplicateKey("foo".into()));
+    for headers in [
+        &["foo=1,foo=1"][..],
+        &["foo=1,foo=2"],
+        &["foo=1", "foo=1"],
+        &["foo=1", "foo=2"],
+    ] {
+        assert_eq!(
+            discarded(headers),
+            TraceStateError::DuplicateKey("foo".into())
+        );
     }
 }
 
 #[test]
 fn tracestate_member_without_equals_discards_whole_tracestate() {
-    assert!(matches!(discarded(&["foo=1,bar"]), TraceStateError::MissingEquals(_)));
+    assert!(matches!(
+        discarded(&["foo=1,bar"]),
+        TraceStateError::MissingEquals(_)
+    ));
 }
 
 #[test]
 fn tracestate_key_with_uppercase_discards_whole_tracestate() {
-    assert_eq!(discarded(&["FOO=1,bar=2"]), TraceStateError::Key("FOO".into()));
+    assert_eq!(
+        discarded(&["FOO=1,bar=2"]),
+        TraceStateError::Key("FOO".into())
+    );
 }
 
 #[test]
 fn tracestate_key_with_illegal_characters_discards_whole_tracestate() {
-    assert_eq!(discarded(&["foo.bar=1"]), TraceStateError::Key("foo.bar".into()));
+    assert_eq!(
+        discarded(&["foo.bar=1"]),
+        TraceStateError::Key("foo.bar".into())
+    );
     assert_eq!(discarded(&["foo =1"]), TraceStateError::Key("foo ".into()));
     assert!(matches!(discarded(&["_foo=1"]), TraceStateError::Key(_)));
 }
@@ -129,13 +163,21 @@ fn tracestate_key_of_256_characters_is_kept() {
 
 #[test]
 fn tracestate_key_longer_than_256_characters_discards_whole_tracestate() {
-    assert!(matches!(discarded(&["foo=1", &format!("{}=1", "z".repeat(257))]), TraceStateError::Key(_)));
+    assert!(matches!(
+        discarded(&["foo=1", &format!("{}=1", "z".repeat(257))]),
+        TraceStateError::Key(_)
+    ));
 }
 
 #[test]
 fn tracestate_multi_tenant_key_is_kept() {
     let key = format!("{}@{}", "t".repeat(241), "v".repeat(13));
-    assert_eq!(extract(&["foo=1", &format!("{key}=1")]).trace_state().get(&key), Some("1"));
+    assert_eq!(
+        extract(&["foo=1", &format!("{key}=1")])
+            .trace_state()
+            .get(&key),
+        Some("1")
+    );
     assert_eq!(kept(&["fw529a3039@dt=1"]), "fw529a3039@dt=1");
 }
 
@@ -152,40 +194,67 @@ fn tracestate_system_id_of_14_characters_is_valid_but_dropped_by_the_sdk() {
 
 #[test]
 fn tracestate_tenant_id_longer_than_241_characters_discards_whole_tracestate() {
-    assert!(matches!(discarded(&["foo=1", &format!("{}@v=1", "t".repeat(242))]), TraceStateError::Key(_)));
+    assert!(matches!(
+        discarded(&["foo=1", &format!("{}@v=1", "t".repeat(242))]),
+        TraceStateError::Key(_)
+    ));
 }
 
 #[test]
 fn tracestate_system_id_longer_than_14_characters_discards_whole_tracestate() {
-    assert!(matches!(discarded(&["foo=1", &format!("t@{}=1", "v".repeat(15))]), TraceStateError::Key(_)));
+    assert!(matches!(
+        discarded(&["foo=1", &format!("t@{}=1", "v".repeat(15))]),
+        TraceStateError::Key(_)
+    ));
 }
 
 #[test]
 fn tracestate_malformed_multi_tenant_key_discards_whole_tracestate() {
-    for member in ["foo@=1,bar=2", "@foo=1,bar=2", "foo@@bar=1,bar=2", "foo@bar@baz=1,bar=2", "foo@1bar=1"] {
-        assert!(matches!(discarded(&[member]), TraceStateError::Key(_)), "{member}");
+    for member in [
+        "foo@=1,bar=2",
+        "@foo=1,bar=2",
+        "foo@@bar=1,bar=2",
+        "foo@bar@baz=1,bar=2",
+        "foo@1bar=1",
+    ] {
+        assert!(
+            matches!(discarded(&[member]), TraceStateError::Key(_)),
+            "{member}"
+        );
     }
 }
 
 #[test]
 fn tracestate_value_with_equals_discards_whole_tracestate() {
-    assert_eq!(discarded(&["foo=bar=baz"]), TraceStateError::Value("foo".into()));
+    assert_eq!(
+        discarded(&["foo=bar=baz"]),
+        TraceStateError::Value("foo".into())
+    );
 }
 
 #[test]
 fn tracestate_empty_value_discards_whole_tracestate() {
-    assert_eq!(discarded(&["foo=,bar=3"]), TraceStateError::Value("foo".into()));
+    assert_eq!(
+        discarded(&["foo=,bar=3"]),
+        TraceStateError::Value("foo".into())
+    );
 }
 
 #[test]
 fn tracestate_value_longer_than_256_characters_discards_whole_tracestate() {
-    assert_eq!(discarded(&[&format!("foo={}", "v".repeat(257))]), TraceStateError::Value("foo".into()));
+    assert_eq!(
+        discarded(&[&format!("foo={}", "v".repeat(257))]),
+        TraceStateError::Value("foo".into())
+    );
     assert_eq!(kept(&[&format!("foo={}", "v".repeat(256))]).len(), 4 + 256);
 }
 
 #[test]
 fn tracestate_value_with_control_character_discards_whole_tracestate() {
-    assert_eq!(discarded(&["foo=a\tb"]), TraceStateError::Value("foo".into()));
+    assert_eq!(
+        discarded(&["foo=a\tb"]),
+        TraceStateError::Value("foo".into())
+    );
 }
 
 #[test]
@@ -207,7 +276,10 @@ fn tracestate_all_allowed_characters_are_kept() {
 #[test]
 fn tracestate_error_names_the_rule() {
     let message = parse_tracestate(["foo=1,foo=2"]).unwrap_err().to_string();
-    assert!(message.contains("\"foo\" appears more than once"), "{message}");
+    assert!(
+        message.contains("\"foo\" appears more than once"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -224,9 +296,21 @@ fn inject_does_not_send_an_empty_tracestate() {
 #[test]
 fn baggage_multiple_headers_are_combined() {
     let mut map = HeaderMap::new();
-    map.append(HeaderName::from_static("baggage"), HeaderValue::from_static("a=1"));
-    map.append(HeaderName::from_static("baggage"), HeaderValue::from_static("b=2"));
+    map.append(
+        HeaderName::from_static("baggage"),
+        HeaderValue::from_static("a=1"),
+    );
+    map.append(
+        HeaderName::from_static("baggage"),
+        HeaderValue::from_static("b=2"),
+    );
     let cx: Context = extract_with(&propagator(), &map);
-    assert_eq!(cx.baggage().get("a").map(|v| v.to_string()), Some("1".into()));
-    assert_eq!(cx.baggage().get("b").map(|v| v.to_string()), Some("2".into()));
+    assert_eq!(
+        cx.baggage().get("a").map(|v| v.to_string()),
+        Some("1".into())
+    );
+    assert_eq!(
+        cx.baggage().get("b").map(|v| v.to_string()),
+        Some("2".into())
+    );
 }

@@ -11,17 +11,8 @@ use opentelemetry_semantic_conventions::attribute as semconv;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use super::{DURATION_BUCKETS, Method, protocol_version};
+use super::{DURATION_BUCKETS, Method, protocol_version, redact_query};
 use crate::{exception, propagation};
-
-/// Query parameters whose values semconv says to redact in `url.full`.
-const SENSITIVE_QUERY_KEYS: [&str; 5] = [
-    "X-Amz-Signature",
-    "X-Amz-Credential",
-    "X-Amz-Security-Token",
-    "sig",
-    "X-Goog-Signature",
-];
 
 /// A `reqwest::Client` whose requests are traced per the stable HTTP client
 /// semantic conventions: span `{method}` (or `{method} {url.template}`), the
@@ -38,7 +29,10 @@ pub struct TracedClient {
 impl TracedClient {
     /// Records the histogram with the global meter provider.
     pub fn new(client: reqwest::Client) -> Self {
-        Self::with_meter(client, &opentelemetry::global::meter_with_scope(super::scope()))
+        Self::with_meter(
+            client,
+            &opentelemetry::global::meter_with_scope(super::scope()),
+        )
     }
 
     /// Records the histogram with `meter` (tests pass `Capture::meter()`).
@@ -118,7 +112,10 @@ impl TracedClient {
         propagation::inject(&cx, request.headers_mut());
 
         let mut attributes = Vec::with_capacity(7);
-        attributes.push(KeyValue::new(semconv::HTTP_REQUEST_METHOD, method.normalized));
+        attributes.push(KeyValue::new(
+            semconv::HTTP_REQUEST_METHOD,
+            method.normalized,
+        ));
         if let Some(host) = host {
             attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, host));
         }
@@ -129,16 +126,15 @@ impl TracedClient {
             attributes.push(KeyValue::new(semconv::URL_TEMPLATE, template.to_owned()));
         }
 
-        let result = self
-            .client
-            .execute(request)
-            .instrument(span.clone())
-            .await;
+        let result = self.client.execute(request).instrument(span.clone()).await;
         match &result {
             Ok(response) => {
                 let code = response.status().as_u16();
                 span.record(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(code));
-                attributes.push(KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(code)));
+                attributes.push(KeyValue::new(
+                    semconv::HTTP_RESPONSE_STATUS_CODE,
+                    i64::from(code),
+                ));
                 if let Some(version) = protocol_version(response.version()) {
                     span.record(semconv::NETWORK_PROTOCOL_VERSION, version);
                     attributes.push(KeyValue::new(semconv::NETWORK_PROTOCOL_VERSION, version));
@@ -196,22 +192,8 @@ pub(crate) fn redacted_url(url: &reqwest::Url) -> String {
     if url.password().is_some() {
         let _ = url.set_password(Some("REDACTED"));
     }
-    if let Some(query) = url.query() {
-        if SENSITIVE_QUERY_KEYS
-            .iter()
-            .any(|k| query.split('&').any(|pair| pair.split('=').next() == Some(k)))
-        {
-            let redacted: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((key, _)) if SENSITIVE_QUERY_KEYS.contains(&key) => {
-                        format!("{key}=REDACTED")
-                    }
-                    _ => pair.to_owned(),
-                })
-                .collect();
-            url.set_query(Some(&redacted.join("&")));
-        }
+    if let Some(query) = url.query().and_then(redact_query) {
+        url.set_query(Some(&query));
     }
     url.to_string()
 }

@@ -89,3 +89,31 @@ pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// Query parameters whose values semconv says to redact in `url.full` and
+/// `url.query` (signatures and credentials of pre-signed URLs).
+const SENSITIVE_QUERY_KEYS: [&str; 5] = [
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "sig",
+    "X-Goog-Signature",
+];
+
+/// `query` with the values of [`SENSITIVE_QUERY_KEYS`] replaced by `REDACTED`
+/// (keys kept), or `None` when nothing needs redacting.
+pub(crate) fn redact_query(query: &str) -> Option<String> {
+    let sensitive =
+        |pair: &str| SENSITIVE_QUERY_KEYS.contains(&pair.split('=').next().unwrap_or(""));
+    if !query.split('&').any(sensitive) {
+        return None;
+    }
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if SENSITIVE_QUERY_KEYS.contains(&key) => format!("{key}=REDACTED"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    Some(pairs.join("&"))
+}

@@ -1,6 +1,7 @@
 //! [`HttpServerLayer`]: a SERVER span and the `http.server.request.duration`
 //! histogram for every request an axum (or any tower) HTTP service handles.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -15,7 +16,7 @@ use opentelemetry::trace::Status;
 use opentelemetry_semantic_conventions::attribute as semconv;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use super::{DURATION_BUCKETS, Method, protocol_version};
+use super::{DURATION_BUCKETS, Method, protocol_version, redact_query};
 use crate::propagation;
 
 /// tower `Layer` that traces and measures inbound HTTP requests per the stable
@@ -151,14 +152,18 @@ impl Finish {
         let elapsed = self.start.elapsed().as_secs_f64();
         match status {
             Some(code) => {
-                self.span.record(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(code));
-                self.metric_attributes
-                    .push(KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(code)));
+                self.span
+                    .record(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(code));
+                self.metric_attributes.push(KeyValue::new(
+                    semconv::HTTP_RESPONSE_STATUS_CODE,
+                    i64::from(code),
+                ));
                 if code >= 500 {
                     let code = code.to_string();
                     self.span.record(semconv::ERROR_TYPE, code.as_str());
                     self.span.set_status(Status::error(format!("HTTP {code}")));
-                    self.metric_attributes.push(KeyValue::new(semconv::ERROR_TYPE, code));
+                    self.metric_attributes
+                        .push(KeyValue::new(semconv::ERROR_TYPE, code));
                 }
             }
             None => {
@@ -166,7 +171,8 @@ impl Finish {
                 self.span.record(semconv::ERROR_TYPE, "_OTHER");
                 self.span
                     .set_status(Status::error("the service failed without a response"));
-                self.metric_attributes.push(KeyValue::new(semconv::ERROR_TYPE, "_OTHER"));
+                self.metric_attributes
+                    .push(KeyValue::new(semconv::ERROR_TYPE, "_OTHER"));
             }
         }
         self.duration.record(elapsed, &self.metric_attributes);
@@ -177,7 +183,10 @@ impl Finish {
 /// request-side metric attributes.
 fn request_span<B>(request: &Request<B>) -> (tracing::Span, Vec<KeyValue>) {
     let method = Method::new(request.method());
-    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
     let uri = request.uri();
     // Origin-form requests carry no scheme; this server speaks plain HTTP
     // (TLS terminates in front of it), so that is the scheme of the peer request.
@@ -188,6 +197,9 @@ fn request_span<B>(request: &Request<B>) -> (tracing::Span, Vec<KeyValue>) {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
     let version = protocol_version(request.version());
+    let query = uri
+        .query()
+        .map(|q| redact_query(q).map_or(Cow::Borrowed(q), Cow::Owned));
     let user_agent = request
         .headers()
         .get(http::header::USER_AGENT)
@@ -206,7 +218,7 @@ fn request_span<B>(request: &Request<B>) -> (tracing::Span, Vec<KeyValue>) {
         http.request.method_original = method.original,
         http.route = route,
         url.path = uri.path(),
-        url.query = uri.query(),
+        url.query = query.as_deref(),
         url.scheme = scheme,
         server.address = host,
         server.port = port.map(i64::from),
@@ -223,7 +235,10 @@ fn request_span<B>(request: &Request<B>) -> (tracing::Span, Vec<KeyValue>) {
     let _ = span.set_parent(propagation::extract(request.headers()));
 
     let mut attributes = Vec::with_capacity(7);
-    attributes.push(KeyValue::new(semconv::HTTP_REQUEST_METHOD, method.normalized));
+    attributes.push(KeyValue::new(
+        semconv::HTTP_REQUEST_METHOD,
+        method.normalized,
+    ));
     attributes.push(KeyValue::new(semconv::URL_SCHEME, scheme.to_owned()));
     if let Some(route) = route {
         attributes.push(KeyValue::new(semconv::HTTP_ROUTE, route.to_owned()));

@@ -102,19 +102,25 @@ impl Capture {
 
     /// Finished spans named `name`.
     pub fn spans_named(&self, name: &str) -> Vec<SpanData> {
-        self.spans().into_iter().filter(|s| s.name == name).collect()
+        self.spans()
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect()
     }
 
     /// The one finished span named `name`; panics listing the names seen when
     /// there is none or more than one.
     pub fn span_named(&self, name: &str) -> SpanData {
         let spans = self.spans();
-        let mut matching: Vec<SpanData> = spans.iter().filter(|s| s.name == name).cloned().collect();
+        let mut matching: Vec<SpanData> =
+            spans.iter().filter(|s| s.name == name).cloned().collect();
         match matching.len() {
             1 => matching.remove(0),
             n => {
                 let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
-                panic!("expected exactly one span named {name:?}, found {n}; finished spans: {names:?}")
+                panic!(
+                    "expected exactly one span named {name:?}, found {n}; finished spans: {names:?}"
+                )
             }
         }
     }
