@@ -1,1 +1,170 @@
-//! export (to be written)
+//! Export pipelines: OTLP (gRPC, HTTP/protobuf, HTTP/JSON) or console per
+//! signal, batching with a bounded, drop-counting span queue, all exports
+//! on the library's own runtime (see `runtime`).
+
+mod otlp;
+mod queue;
+mod runtime;
+
+pub use queue::dropped_spans;
+
+pub(crate) use runtime::build_runtime;
+
+use crate::InitError;
+use crate::config::{BatchConfig, ExporterKind, Propagator, SamplerConfig, TelemetryConfig};
+use opentelemetry::metrics::MeterProvider;
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider};
+use queue::{CountingProcessor, SpanQueue};
+use runtime::OnRuntime;
+use tokio::runtime::Handle;
+
+/// Name of the counter of spans dropped because the export queue was full.
+pub const DROPPED_SPANS_METRIC: &str = "parker.telemetry.spans.dropped";
+
+/// The SDK sampler for a configured one.
+pub fn sampler(config: SamplerConfig) -> Sampler {
+    match config {
+        SamplerConfig::AlwaysOn => Sampler::AlwaysOn,
+        SamplerConfig::AlwaysOff => Sampler::AlwaysOff,
+        SamplerConfig::TraceIdRatio(r) => Sampler::TraceIdRatioBased(r),
+        SamplerConfig::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerConfig::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerConfig::ParentBasedTraceIdRatio(r) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
+        }
+    }
+}
+
+/// The composite propagator for `OTEL_PROPAGATORS` (empty list: no-op).
+pub fn propagator(list: &[Propagator]) -> TextMapCompositePropagator {
+    let parts: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> = list
+        .iter()
+        .map(|p| -> Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync> {
+            match p {
+                Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
+                Propagator::Baggage => Box::new(BaggagePropagator::new()),
+            }
+        })
+        .collect();
+    TextMapCompositePropagator::new(parts)
+}
+
+fn span_batch(b: &BatchConfig) -> opentelemetry_sdk::trace::BatchConfig {
+    opentelemetry_sdk::trace::BatchConfigBuilder::default()
+        .with_max_queue_size(b.max_queue_size)
+        .with_max_export_batch_size(b.max_export_batch_size)
+        .with_scheduled_delay(b.schedule_delay)
+        .build()
+}
+
+fn log_batch(b: &BatchConfig) -> opentelemetry_sdk::logs::BatchConfig {
+    opentelemetry_sdk::logs::BatchConfigBuilder::default()
+        .with_max_queue_size(b.max_queue_size)
+        .with_max_export_batch_size(b.max_export_batch_size)
+        .with_scheduled_delay(b.schedule_delay)
+        .build()
+}
+
+/// Must run inside `handle`'s context: the gRPC channel is created there.
+pub(crate) fn tracer_provider(
+    config: &TelemetryConfig,
+    resource: Resource,
+    handle: &Handle,
+) -> Result<SdkTracerProvider, InitError> {
+    let builder = SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_sampler(sampler(config.sampler));
+    let b = &config.span_batch;
+    let queue = SpanQueue::new(b.max_queue_size);
+    let processor = match config.traces.exporter {
+        ExporterKind::None => return Ok(builder.build()),
+        ExporterKind::Otlp => {
+            let exporter = otlp::span_exporter(&config.traces.otlp, &config.retry)?;
+            let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout).with_queue(queue.clone());
+            BatchSpanProcessor::builder(exporter).with_batch_config(span_batch(b)).build()
+        }
+        ExporterKind::Console => {
+            let exporter = opentelemetry_stdout::SpanExporter::default();
+            let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout).with_queue(queue.clone());
+            BatchSpanProcessor::builder(exporter).with_batch_config(span_batch(b)).build()
+        }
+    };
+    Ok(builder
+        .with_span_processor(CountingProcessor { inner: processor, queue })
+        .build())
+}
+
+/// Must run inside `handle`'s context.
+pub(crate) fn meter_provider(
+    config: &TelemetryConfig,
+    resource: Resource,
+    handle: &Handle,
+) -> Result<SdkMeterProvider, InitError> {
+    let builder = SdkMeterProvider::builder().with_resource(resource);
+    let timeout = config.metric_export_timeout;
+    let builder = match config.metrics.exporter {
+        ExporterKind::None => builder,
+        ExporterKind::Otlp => {
+            let exporter = otlp::metric_exporter(&config.metrics.otlp, &config.retry)?;
+            let reader = PeriodicReader::builder(OnRuntime::new(exporter, handle.clone(), timeout))
+                .with_interval(config.metric_export_interval)
+                .build();
+            builder.with_reader(reader)
+        }
+        ExporterKind::Console => {
+            let exporter = opentelemetry_stdout::MetricExporter::default();
+            let reader = PeriodicReader::builder(OnRuntime::new(exporter, handle.clone(), timeout))
+                .with_interval(config.metric_export_interval)
+                .build();
+            builder.with_reader(reader)
+        }
+    };
+    let provider = builder.build();
+    register_drop_metric(&provider);
+    Ok(provider)
+}
+
+/// Must run inside `handle`'s context.
+pub(crate) fn logger_provider(
+    config: &TelemetryConfig,
+    resource: Resource,
+    handle: &Handle,
+) -> Result<SdkLoggerProvider, InitError> {
+    let builder = SdkLoggerProvider::builder().with_resource(resource);
+    let b = &config.log_batch;
+    let builder = match config.logs.exporter {
+        ExporterKind::None => builder,
+        ExporterKind::Otlp => {
+            let exporter = otlp::log_exporter(&config.logs.otlp, &config.retry)?;
+            let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout);
+            builder.with_log_processor(
+                BatchLogProcessor::builder(exporter).with_batch_config(log_batch(b)).build(),
+            )
+        }
+        ExporterKind::Console => {
+            let exporter = OnRuntime::new(opentelemetry_stdout::LogExporter::default(), handle.clone(), b.export_timeout);
+            builder.with_log_processor(
+                BatchLogProcessor::builder(exporter).with_batch_config(log_batch(b)).build(),
+            )
+        }
+    };
+    Ok(builder.build())
+}
+
+/// `parker.telemetry.spans.dropped`: observed from [`dropped_spans`] at
+/// each collection, so counting a drop costs one atomic add.
+fn register_drop_metric(provider: &SdkMeterProvider) {
+    // The SDK keeps the callback registered for the provider's lifetime.
+    let _counter = provider
+        .meter("parker-telemetry")
+        .u64_observable_counter(DROPPED_SPANS_METRIC)
+        .with_unit("{span}")
+        .with_description("Spans dropped because the export queue was full")
+        .with_callback(|observer| observer.observe(dropped_spans(), &[]))
+        .build();
+}

@@ -1,1 +1,172 @@
-//! guard (to be written)
+//! [`TelemetryGuard`]: owns the providers and the export runtime, and on
+//! drop flushes and shuts them down within a fixed deadline. Shutdown runs on
+//! its own OS thread and the caller waits with a timeout, so it never hangs
+//! the process and never deadlocks a current-thread tokio runtime (exports
+//! do not need the caller's runtime at all: they run on ours).
+
+use opentelemetry::trace::TracerProvider;
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+/// Total time allowed for flushing and shutting down all providers.
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Why shutdown did not finish cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ShutdownError {
+    #[error("telemetry shutdown did not finish within {0:?}; unsent telemetry was dropped")]
+    Timeout(Duration),
+    #[error("telemetry shutdown failed: {0}")]
+    Providers(String),
+}
+
+/// Keeps telemetry running; dropping it flushes and shuts everything down.
+#[must_use = "dropping the guard shuts telemetry down"]
+pub struct TelemetryGuard {
+    inner: Option<Inner>,
+}
+
+struct Inner {
+    tracer: SdkTracerProvider,
+    meter: SdkMeterProvider,
+    logger: SdkLoggerProvider,
+    runtime: Option<Runtime>,
+    log_filter: String,
+    sdk_disabled: bool,
+}
+
+impl std::fmt::Debug for TelemetryGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryGuard")
+            .field("active", &self.inner.is_some())
+            .finish()
+    }
+}
+
+impl TelemetryGuard {
+    pub(crate) fn new(
+        tracer: SdkTracerProvider,
+        meter: SdkMeterProvider,
+        logger: SdkLoggerProvider,
+        runtime: Option<Runtime>,
+        log_filter: String,
+        sdk_disabled: bool,
+    ) -> Self {
+        TelemetryGuard {
+            inner: Some(Inner {
+                tracer,
+                meter,
+                logger,
+                runtime,
+                log_filter,
+                sdk_disabled,
+            }),
+        }
+    }
+
+    fn inner(&self) -> &Inner {
+        // `inner` is only taken by `shutdown(self)` and `drop`.
+        self.inner.as_ref().expect("TelemetryGuard used after shutdown")
+    }
+
+    pub fn tracer_provider(&self) -> &SdkTracerProvider {
+        &self.inner().tracer
+    }
+
+    pub fn meter_provider(&self) -> &SdkMeterProvider {
+        &self.inner().meter
+    }
+
+    pub fn logger_provider(&self) -> &SdkLoggerProvider {
+        &self.inner().logger
+    }
+
+    /// The tracing subscriber `init` installs: fmt to stderr filtered by
+    /// `RUST_LOG`, the OpenTelemetry span layer, and the logs bridge (events
+    /// become log records carrying the active span's trace/span id). Use it
+    /// with `tracing::subscriber::set_default` to test without globals.
+    pub fn subscriber(&self) -> Box<dyn tracing::Subscriber + Send + Sync> {
+        let inner = self.inner();
+        // Validated when the config was parsed.
+        let filter = EnvFilter::try_new(&inner.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+        let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+        let base = Registry::default().with(filter).with(fmt);
+        if inner.sdk_disabled {
+            return Box::new(base);
+        }
+        let otel = tracing_opentelemetry::layer()
+            .with_tracer(inner.tracer.tracer("parker-telemetry"))
+            .with_filter(no_export_feedback());
+        let logs = OpenTelemetryTracingBridge::new(&inner.logger).with_filter(no_export_feedback());
+        Box::new(base.with(otel).with(logs))
+    }
+
+    /// Flushes and shuts down all providers, waiting at most
+    /// [`SHUTDOWN_DEADLINE`].
+    pub fn shutdown(mut self) -> Result<(), ShutdownError> {
+        match self.inner.take() {
+            Some(inner) => shutdown(inner),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take()
+            && let Err(e) = shutdown(inner)
+        {
+            eprintln!("parker-telemetry: {e}");
+        }
+    }
+}
+
+/// Events and spans of the export path itself (HTTP/gRPC clients, the SDK)
+/// must not be exported, or every export would produce more to export.
+fn no_export_feedback() -> Targets {
+    Targets::new().with_default(LevelFilter::TRACE).with_targets(
+        [
+            "hyper", "hyper_util", "hyper_rustls", "h2", "tonic", "tower", "rustls", "reqwest",
+            "opentelemetry", "opentelemetry_sdk", "opentelemetry_otlp", "opentelemetry_http",
+        ]
+        .map(|t| (t, LevelFilter::OFF)),
+    )
+}
+
+fn shutdown(inner: Inner) -> Result<(), ShutdownError> {
+    let (done, wait) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("parker-telemetry-shutdown".into())
+        .spawn(move || {
+            let deadline = Instant::now() + SHUTDOWN_DEADLINE;
+            let left = || deadline.saturating_duration_since(Instant::now());
+            let mut problems = Vec::new();
+            let mut note = |what: &str, r: opentelemetry_sdk::error::OTelSdkResult| match r {
+                Ok(()) | Err(opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown) => {}
+                Err(e) => problems.push(format!("{what}: {e}")),
+            };
+            note("traces", inner.tracer.shutdown_with_timeout(left()));
+            note("logs", inner.logger.shutdown_with_timeout(left()));
+            note("metrics", inner.meter.shutdown_with_timeout(left()));
+            let _ = done.send(problems);
+            if let Some(rt) = inner.runtime {
+                rt.shutdown_timeout(Duration::from_millis(200));
+            }
+        });
+    if spawned.is_err() {
+        return Err(ShutdownError::Providers("cannot spawn the shutdown thread".into()));
+    }
+    // A little slack over the providers' own deadline for the thread itself.
+    match wait.recv_timeout(SHUTDOWN_DEADLINE + Duration::from_millis(500)) {
+        Ok(problems) if problems.is_empty() => Ok(()),
+        Ok(problems) => Err(ShutdownError::Providers(problems.join("; "))),
+        Err(_) => Err(ShutdownError::Timeout(SHUTDOWN_DEADLINE)),
+    }
+}

@@ -1,0 +1,230 @@
+//! OTLP exporters built from [`OtlpConfig`], every setting passed explicitly
+//! (endpoint, protocol, timeout, headers/metadata, compression, TLS, retry)
+//! so the env file behaves exactly like the real environment.
+
+use crate::InitError;
+use crate::config::{Compression, OtlpConfig, PemFile, Protocol, Signal};
+use opentelemetry_http::hyper::HyperClient;
+use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
+use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
+use opentelemetry_otlp::{
+    LogExporter, MetricExporter, RetryPolicy, SpanExporter, WithExportConfig, WithHttpConfig,
+    WithTonicConfig,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// PEM material read from the files the config names.
+struct Tls {
+    ca: Option<Vec<u8>>,
+    /// (certificate chain, private key)
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+    ca_file: Option<PemFile>,
+    identity_files: Option<(PemFile, PemFile)>,
+}
+
+fn read_pem(file: &PemFile) -> Result<Vec<u8>, InitError> {
+    std::fs::read(&file.path).map_err(|source| InitError::CertificateUnreadable {
+        var: file.var.clone(),
+        path: file.path.clone(),
+        source,
+    })
+}
+
+fn load_tls(cfg: &OtlpConfig) -> Result<Tls, InitError> {
+    let ca = cfg.certificate.as_ref().map(read_pem).transpose()?;
+    let identity = match (&cfg.client_certificate, &cfg.client_key) {
+        (Some(c), Some(k)) => Some((read_pem(c)?, read_pem(k)?)),
+        _ => None,
+    };
+    Ok(Tls {
+        ca,
+        identity,
+        ca_file: cfg.certificate.clone(),
+        identity_files: cfg.client_certificate.clone().zip(cfg.client_key.clone()),
+    })
+}
+
+fn bad_pem(file: &PemFile, problem: impl Into<String>) -> InitError {
+    InitError::CertificateInvalid {
+        var: file.var.clone(),
+        path: file.path.clone(),
+        problem: problem.into(),
+    }
+}
+
+impl Tls {
+    /// Checks the PEM files parse, so a bad file fails `init` rather than
+    /// every export.
+    fn validate(&self) -> Result<(), InitError> {
+        if let (Some(pem), Some(file)) = (&self.ca, &self.ca_file) {
+            certs(pem, file)?;
+        }
+        if let (Some((cert, key)), Some((cert_file, key_file))) = (&self.identity, &self.identity_files) {
+            certs(cert, cert_file)?;
+            PrivateKeyDer::from_pem_slice(key)
+                .map_err(|e| bad_pem(key_file, format!("no usable PEM private key ({e})")))?;
+        }
+        Ok(())
+    }
+}
+
+fn certs(pem: &[u8], file: &PemFile) -> Result<Vec<CertificateDer<'static>>, InitError> {
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad_pem(file, format!("not a PEM certificate file ({e})")))?;
+    if certs.is_empty() {
+        return Err(bad_pem(file, "contains no PEM certificate"));
+    }
+    Ok(certs)
+}
+
+fn is_https(cfg: &OtlpConfig) -> bool {
+    cfg.endpoint.starts_with("https://")
+}
+
+fn exporter_error(signal: Signal, e: opentelemetry_otlp::ExporterBuildError) -> InitError {
+    InitError::Exporter {
+        signal,
+        message: e.to_string(),
+    }
+}
+
+fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
+    builder: B,
+    cfg: &OtlpConfig,
+    tls: &Tls,
+    retry: &RetryPolicy,
+) -> Result<B, InitError> {
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in cfg.headers.iter() {
+        // Validated when the config was parsed.
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()),
+            http::HeaderValue::from_str(v),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    let mut b = builder
+        .with_endpoint(cfg.endpoint.clone())
+        .with_timeout(cfg.timeout)
+        .with_metadata(MetadataMap::from_headers(headers))
+        .with_retry_policy(retry.clone());
+    if cfg.compression == Compression::Gzip {
+        b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    if is_https(cfg) {
+        let mut tls_config = ClientTlsConfig::new();
+        tls_config = match &tls.ca {
+            Some(pem) => tls_config.ca_certificate(Certificate::from_pem(pem)),
+            None => tls_config.with_webpki_roots(),
+        };
+        if let Some((cert, key)) = &tls.identity {
+            tls_config = tls_config.identity(Identity::from_pem(cert, key));
+        }
+        b = b.with_tls_config(tls_config);
+    }
+    Ok(b)
+}
+
+fn http_builder<B: WithExportConfig + WithHttpConfig>(
+    builder: B,
+    cfg: &OtlpConfig,
+    tls: &Tls,
+    retry: &RetryPolicy,
+) -> Result<B, InitError> {
+    let protocol = match cfg.protocol {
+        Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+        _ => opentelemetry_otlp::Protocol::HttpBinary,
+    };
+    let headers: HashMap<String, String> = cfg
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let mut b = builder
+        .with_endpoint(cfg.endpoint.clone())
+        .with_protocol(protocol)
+        .with_timeout(cfg.timeout)
+        .with_headers(headers)
+        .with_retry_policy(retry.clone())
+        .with_http_client(http_client(cfg, tls)?);
+    if cfg.compression == Compression::Gzip {
+        b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    Ok(b)
+}
+
+/// A hyper client over rustls (ring), trusting the configured CA (or the
+/// webpki roots) and presenting the client identity for mTLS.
+fn http_client(
+    cfg: &OtlpConfig,
+    tls: &Tls,
+) -> Result<HyperClient<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>>, InitError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match (&tls.ca, &tls.ca_file) {
+        (Some(pem), Some(file)) => {
+            for cert in certs(pem, file)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| bad_pem(file, format!("unusable CA certificate ({e})")))?;
+            }
+        }
+        _ => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| InitError::Tls(e.to_string()))?
+        .with_root_certificates(roots);
+    let config = match (&tls.identity, &tls.identity_files) {
+        (Some((cert, key)), Some((cert_file, key_file))) => {
+            let chain = certs(cert, cert_file)?;
+            let key = PrivateKeyDer::from_pem_slice(key)
+                .map_err(|e| bad_pem(key_file, format!("no usable PEM private key ({e})")))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| bad_pem(key_file, format!("key does not fit the certificate ({e})")))?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(HyperClient::new(connector, cfg.timeout, None))
+}
+
+pub(crate) fn span_exporter(cfg: &OtlpConfig, retry: &RetryPolicy) -> Result<SpanExporter, InitError> {
+    let tls = load_tls(cfg)?;
+    tls.validate()?;
+    let built = match cfg.protocol {
+        Protocol::Grpc => tonic_builder(SpanExporter::builder().with_tonic(), cfg, &tls, retry)?.build(),
+        _ => http_builder(SpanExporter::builder().with_http(), cfg, &tls, retry)?.build(),
+    };
+    built.map_err(|e| exporter_error(Signal::Traces, e))
+}
+
+pub(crate) fn metric_exporter(cfg: &OtlpConfig, retry: &RetryPolicy) -> Result<MetricExporter, InitError> {
+    let tls = load_tls(cfg)?;
+    tls.validate()?;
+    let built = match cfg.protocol {
+        Protocol::Grpc => tonic_builder(MetricExporter::builder().with_tonic(), cfg, &tls, retry)?.build(),
+        _ => http_builder(MetricExporter::builder().with_http(), cfg, &tls, retry)?.build(),
+    };
+    built.map_err(|e| exporter_error(Signal::Metrics, e))
+}
+
+pub(crate) fn log_exporter(cfg: &OtlpConfig, retry: &RetryPolicy) -> Result<LogExporter, InitError> {
+    let tls = load_tls(cfg)?;
+    tls.validate()?;
+    let built = match cfg.protocol {
+        Protocol::Grpc => tonic_builder(LogExporter::builder().with_tonic(), cfg, &tls, retry)?.build(),
+        _ => http_builder(LogExporter::builder().with_http(), cfg, &tls, retry)?.build(),
+    };
+    built.map_err(|e| exporter_error(Signal::Logs, e))
+}
