@@ -18,6 +18,19 @@ pub struct CollectorConfig {
     pub service: Service,
 }
 
+impl CollectorConfig {
+    /// Reads a configuration in our profiles' shape. Settings we do not model
+    /// are ignored; a missing one is an error naming it.
+    pub fn from_yaml_str(text: &str) -> Result<Self, serde_yaml_ng::Error> {
+        serde_yaml_ng::from_str(text)
+    }
+
+    /// The YAML body (no header comment).
+    pub fn to_yaml_string(&self) -> Result<String, serde_yaml_ng::Error> {
+        serde_yaml_ng::to_string(self)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Extensions {
     pub health_check: HealthCheck,

@@ -288,6 +288,6 @@ fn header(profile: Profile) -> String {
 
 /// The YAML text of a profile, exactly as committed under deploy/collector/.
 pub fn render_yaml(profile: Profile) -> Result<String, serde_yaml_ng::Error> {
-    let body = serde_yaml_ng::to_string(&render(profile))?;
+    let body = render(profile).to_yaml_string()?;
     Ok(format!("{}{body}", header(profile)))
 }

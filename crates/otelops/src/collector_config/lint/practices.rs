@@ -29,7 +29,7 @@ fn type_of<'a>(s: &'a Structure<'_>, kind: Kind, id: &str) -> Option<&'a str> {
 fn pipelines(s: &Structure<'_>, out: &mut Findings) {
     for p in &s.pipelines {
         match p.processors.first() {
-            None => out.error(
+            None => out.warning(
                 "memory-limiter-first",
                 p.pos,
                 format!("pipeline {:?} has no processors: put memory_limiter first", p.id),
@@ -49,9 +49,19 @@ fn pipelines(s: &Structure<'_>, out: &mut Findings) {
                         p.id
                     ),
                 };
-                out.error("memory-limiter-first", first.pos, message);
+                out.warning("memory-limiter-first", first.pos, message);
             }
             Some(_) => {}
+        }
+        if p.id.split('/').next() == Some("logs") {
+            for r in &p.processors {
+                if type_of(s, Kind::Processor, r.id) == Some("probabilistic_sampler") {
+                    out.warning("sampler-on-logs", r.pos, format!(
+                        "pipeline {:?}: probabilistic_sampler {:?} drops every log record that has no trace id (fail_closed), even at 100 %",
+                        p.id, r.id
+                    ));
+                }
+            }
         }
         let batched = p
             .processors

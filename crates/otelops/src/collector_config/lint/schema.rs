@@ -132,7 +132,52 @@ const OTLP_PROTOCOLS: Schema = Schema {
     closed: true,
     required: &[],
     one_of: &["grpc", "http"],
-    fields: &[("grpc", Ty::Any), ("http", Ty::Any)],
+    fields: &[("grpc", Ty::Block(&GRPC_SERVER)), ("http", Ty::Block(&HTTP_SERVER))],
+};
+
+/// configgrpc.ServerConfig keys in v0.165 (checked against otelcol-parker).
+const GRPC_SERVER: Schema = Schema {
+    closed: true,
+    required: &[],
+    one_of: &[],
+    fields: &[
+        ("endpoint", Ty::Str),
+        ("transport", Ty::Str),
+        ("tls", Ty::Any),
+        ("max_recv_msg_size_mib", Ty::UInt),
+        ("max_concurrent_streams", Ty::UInt),
+        ("read_buffer_size", Ty::UInt),
+        ("write_buffer_size", Ty::UInt),
+        ("keepalive", Ty::Any),
+        ("include_metadata", Ty::Bool),
+        ("auth", Ty::Any),
+        ("middlewares", Ty::List),
+    ],
+};
+
+/// otlpreceiver.HTTPConfig keys in v0.165: confighttp.ServerConfig plus the
+/// per-signal URL paths (checked against otelcol-parker).
+const HTTP_SERVER: Schema = Schema {
+    closed: true,
+    required: &[],
+    one_of: &[],
+    fields: &[
+        ("endpoint", Ty::Str),
+        ("tls", Ty::Any),
+        ("cors", Ty::Any),
+        ("auth", Ty::Any),
+        ("max_request_body_size", Ty::UInt),
+        ("include_metadata", Ty::Bool),
+        ("response_headers", Ty::Any),
+        ("compression_algorithms", Ty::List),
+        ("read_timeout", Ty::Duration),
+        ("read_header_timeout", Ty::Duration),
+        ("write_timeout", Ty::Duration),
+        ("middlewares", Ty::List),
+        ("traces_url_path", Ty::Str),
+        ("metrics_url_path", Ty::Str),
+        ("logs_url_path", Ty::Str),
+    ],
 };
 
 const FILE_STORAGE: Schema = Schema {

@@ -1,0 +1,139 @@
+//! Prometheus alert rules for the guide's thresholds, on the collector's
+//! current metric names (see `promql` for the name forms accepted).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{JOB, Thresholds, promql};
+
+#[derive(Debug, Serialize)]
+pub struct RuleFile {
+    groups: Vec<Group>,
+}
+
+#[derive(Debug, Serialize)]
+struct Group {
+    name: &'static str,
+    rules: Vec<Rule>,
+}
+
+#[derive(Debug, Serialize)]
+struct Rule {
+    alert: &'static str,
+    expr: String,
+    #[serde(rename = "for")]
+    for_: &'static str,
+    labels: BTreeMap<&'static str, &'static str>,
+    annotations: BTreeMap<&'static str, String>,
+}
+
+fn rule(
+    alert: &'static str,
+    expr: String,
+    for_: &'static str,
+    severity: &'static str,
+    summary: String,
+    description: String,
+) -> Rule {
+    Rule {
+        alert,
+        expr,
+        for_,
+        labels: BTreeMap::from([("severity", severity)]),
+        annotations: BTreeMap::from([("summary", summary), ("description", description)]),
+    }
+}
+
+/// The alert names, in file order.
+pub const ALERTS: [&str; 5] = [
+    "OtelcolDown",
+    "OtelcolExporterQueueHigh",
+    "OtelcolReceiverRefusedHigh",
+    "OtelcolMemoryHigh",
+    "OtelcolExportLatencyHigh",
+];
+
+pub fn rule_file(t: &Thresholds) -> RuleFile {
+    let selector = format!(r#"{{job="{JOB}"}}"#);
+    let by_instance = "job, instance";
+    let rules = vec![
+        rule(
+            ALERTS[0],
+            format!("up{selector} == 0 or absent(up{selector})"),
+            "1m",
+            "critical",
+            "Collector {{ $labels.instance }} is down".into(),
+            format!("Prometheus cannot scrape the collector's :8888/metrics (job {JOB}); telemetry is not flowing."),
+        ),
+        rule(
+            ALERTS[1],
+            format!(
+                "{} > {}",
+                promql::queue_utilisation(&format!("{by_instance}, exporter")),
+                t.queue_percent
+            ),
+            "5m",
+            "warning",
+            "Exporter {{ $labels.exporter }} queue above threshold on {{ $labels.instance }}".into(),
+            format!(
+                "The sending queue is more than {}% full: the backend is slow or down; data will be dropped when it fills.",
+                t.queue_percent
+            ),
+        ),
+        rule(
+            ALERTS[2],
+            promql::SIGNALS
+                .iter()
+                .map(|signal| {
+                    let pct = promql::refused_percent(signal, &format!("{by_instance}, receiver"), "5m");
+                    format!("{} > {}", promql::with_signal(&pct, signal), t.refused_percent)
+                })
+                .collect::<Vec<_>>()
+                .join("\nor "),
+            "5m",
+            "warning",
+            "Receiver {{ $labels.receiver }} refuses {{ $labels.signal }} on {{ $labels.instance }}".into(),
+            format!(
+                "More than {}% of incoming data is refused, usually by memory_limiter: the collector is short of memory or overloaded.",
+                t.refused_percent
+            ),
+        ),
+        rule(
+            ALERTS[3],
+            format!(
+                "max by ({by_instance}) ({}) > {}",
+                promql::memory_rss(),
+                t.memory_limit_bytes() * t.memory_percent / 100.0
+            ),
+            "5m",
+            "warning",
+            "Collector {{ $labels.instance }} memory above threshold".into(),
+            format!(
+                "Resident memory is above {}% of the {} MiB container limit; memory_limiter will start refusing data.",
+                t.memory_percent, t.memory_limit_mib
+            ),
+        ),
+        rule(
+            ALERTS[4],
+            format!(
+                "{} > {}",
+                promql::export_latency_quantile(0.99, by_instance, "5m"),
+                t.export_latency_seconds
+            ),
+            "5m",
+            "warning",
+            "Export latency high on {{ $labels.instance }}".into(),
+            format!(
+                "p99 export latency is above {} s (needs service.telemetry.metrics.level: detailed).",
+                t.export_latency_seconds
+            ),
+        ),
+    ];
+    RuleFile {
+        groups: vec![Group {
+            name: "otelcol-parker",
+            rules,
+        }],
+    }
+}

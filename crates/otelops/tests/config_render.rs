@@ -1,0 +1,244 @@
+//! `otelops config render`: the committed profiles are exactly what the
+//! generator produces, each has the properties its environment needs, and the
+//! real otelcol-parker accepts (and starts) them.
+
+mod config_support;
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use config_support::*;
+use otelops::collector_config::lint::{LintOptions, lint_str};
+use otelops::collector_config::model::CollectorConfig;
+use otelops::collector_config::profile::{Profile, referenced_env_vars, render, render_yaml};
+
+fn committed(profile: Profile) -> String {
+    read(&deploy(&format!("collector/{profile}.yaml")))
+}
+
+#[test]
+fn committed_profiles_match_the_generator_byte_for_byte() {
+    for profile in Profile::ALL {
+        assert_eq!(
+            committed(profile),
+            render_yaml(profile).unwrap(),
+            "deploy/collector/{profile}.yaml drifted: run `otelops config render --profile {profile} --out deploy/collector/{profile}.yaml`"
+        );
+    }
+}
+
+#[test]
+fn cli_render_prints_the_profile_and_writes_out_file() {
+    let out = run(
+        otelops().args(["config", "render", "--profile", "staging"]),
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), committed(Profile::Staging));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prod.yaml");
+    let out = run(
+        otelops().args(["config", "render", "--profile", "production", "--out"]).arg(&file),
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(read(&file), committed(Profile::Production));
+}
+
+#[test]
+fn cli_render_rejects_an_unknown_profile() {
+    let out = run(
+        otelops().args(["config", "render", "--profile", "prod"]),
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("prod"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn committed_profiles_read_back_into_the_typed_model() {
+    for profile in Profile::ALL {
+        let parsed = CollectorConfig::from_yaml_str(&committed(profile)).unwrap();
+        assert_eq!(parsed, render(profile), "{profile}");
+    }
+}
+
+#[test]
+fn every_profile_lints_without_findings() {
+    for profile in Profile::ALL {
+        let report = lint_str(&committed(profile), LintOptions::for_profile(profile)).unwrap();
+        assert_eq!(report.findings, vec![], "{profile}");
+    }
+}
+
+#[test]
+fn memory_limiter_comes_first_and_batch_last_in_every_pipeline() {
+    for profile in Profile::ALL {
+        let p = render(profile).service.pipelines;
+        for pipeline in [&p.traces, &p.metrics, &p.logs] {
+            assert_eq!(pipeline.processors.first().map(String::as_str), Some("memory_limiter"));
+            assert_eq!(pipeline.processors.last().map(String::as_str), Some("batch"));
+        }
+        assert_eq!(
+            p.traces.processors,
+            ["memory_limiter", "probabilistic_sampler", "batch"]
+        );
+    }
+}
+
+#[test]
+fn sampling_is_full_in_development_and_reduced_after() {
+    let pct = |p| render(p).processors.probabilistic_sampler.sampling_percentage;
+    assert_eq!(pct(Profile::Development), 100.0);
+    assert_eq!(pct(Profile::Staging), 50.0);
+    assert_eq!(pct(Profile::Production), 10.0);
+}
+
+#[test]
+fn development_listens_on_loopback_only_and_keeps_pprof() {
+    let yaml = committed(Profile::Development);
+    assert!(!yaml.contains("0.0.0.0"));
+    assert!(!yaml.contains("${env:OTELCOL_BIND"));
+    let config = render(Profile::Development);
+    assert_eq!(config.receivers.otlp.protocols.grpc.endpoint, "127.0.0.1:4317");
+    assert_eq!(config.receivers.otlp.protocols.http.endpoint, "127.0.0.1:4318");
+    assert!(config.service.extensions.contains(&"pprof".to_owned()));
+    for other in [Profile::Staging, Profile::Production] {
+        assert!(render(other).extensions.pprof.is_none(), "{other}");
+    }
+}
+
+#[test]
+fn deployed_profiles_bind_from_env_with_a_loopback_default() {
+    for profile in [Profile::Staging, Profile::Production] {
+        let config = render(profile);
+        assert_eq!(
+            config.receivers.otlp.protocols.grpc.endpoint,
+            "${env:OTELCOL_BIND:-127.0.0.1}:4317"
+        );
+        assert_eq!(
+            config.extensions.health_check.endpoint,
+            "${env:OTELCOL_BIND:-127.0.0.1}:13133"
+        );
+    }
+}
+
+#[test]
+fn production_has_tls_auth_persistent_queue_and_secrets_only_from_env() {
+    let config = render(Profile::Production);
+    let grpc = &config.receivers.otlp.protocols.grpc;
+    assert!(grpc.tls.is_some() && grpc.auth.is_some());
+    let exporter = &config.exporters.otlp;
+    assert!(!exporter.tls.insecure);
+    assert_eq!(exporter.auth.as_ref().unwrap().authenticator, "bearertokenauth/backend");
+    assert_eq!(exporter.sending_queue.storage.as_deref(), Some("file_storage"));
+    for auth in [&config.extensions.ingest_auth, &config.extensions.backend_auth] {
+        let token = &auth.as_ref().unwrap().token;
+        assert!(token.starts_with("${env:") && token.ends_with('}'), "{token}");
+    }
+    // Every variable the header promises is really referenced, and no other.
+    let yaml = committed(Profile::Production);
+    for var in referenced_env_vars(Profile::Production) {
+        assert!(yaml.contains(&format!("${{env:{var}")), "{var} not referenced");
+    }
+}
+
+#[test]
+fn every_profile_exposes_health_zpages_and_metrics_on_the_usual_ports() {
+    for profile in Profile::ALL {
+        let c = render(profile);
+        assert!(c.extensions.health_check.endpoint.ends_with(":13133"));
+        assert_eq!(c.extensions.zpages.endpoint, "127.0.0.1:55679");
+        assert_eq!(c.service.telemetry.metrics.readers[0].pull.exporter.prometheus.port, 8888);
+        assert!(c.exporters.otlp.sending_queue.enabled);
+        assert!(c.exporters.otlp.retry_on_failure.enabled);
+    }
+}
+
+#[test]
+fn real_collector_validates_every_rendered_profile() {
+    let queue = tempfile::tempdir().unwrap();
+    for profile in Profile::ALL {
+        let out = validate(
+            &deploy(&format!("collector/{profile}.yaml")),
+            &profile_env(queue.path()),
+        );
+        assert!(
+            out.status.success(),
+            "otelcol-parker validate rejected {profile}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A profile moved to free loopback ports, so tests can run side by side.
+fn on_free_ports(profile: Profile) -> (CollectorConfig, u16) {
+    let mut c = render(profile);
+    let health = free_port();
+    c.receivers.otlp.protocols.grpc.endpoint = format!("127.0.0.1:{}", free_port());
+    c.receivers.otlp.protocols.http.endpoint = format!("127.0.0.1:{}", free_port());
+    c.extensions.health_check.endpoint = format!("127.0.0.1:{health}");
+    c.extensions.zpages.endpoint = format!("127.0.0.1:{}", free_port());
+    if let Some(pprof) = &mut c.extensions.pprof {
+        pprof.endpoint = format!("127.0.0.1:{}", free_port());
+    }
+    let prom = &mut c.service.telemetry.metrics.readers[0].pull.exporter.prometheus;
+    prom.host = "127.0.0.1".into();
+    prom.port = free_port();
+    (c, health)
+}
+
+/// Starts the collector and waits for health_check to answer 200.
+async fn starts_and_reports_healthy(profile: Profile) {
+    let (config, health_port) = on_free_ports(profile);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.yaml");
+    std::fs::write(&file, config.to_yaml_string().unwrap()).unwrap();
+    let mut cmd = Command::new(otelcol_parker());
+    cmd.arg("--config").arg(&file).stdout(Stdio::null()).stderr(Stdio::piped());
+    for (k, v) in profile_env(dir.path()) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut healthy = false;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{profile}: collector exited early with {status}");
+        }
+        let reply = client
+            .get(format!("http://127.0.0.1:{health_port}/"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await;
+        if let Ok(reply) = reply
+            && reply.status() == 200
+        {
+            let body = reply.text().await.unwrap();
+            assert!(body.contains("Server available"), "{body}");
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert!(healthy, "{profile}: no healthy answer in 30 s; stderr:\n{}", text(&out.stderr));
+}
+
+#[tokio::test]
+async fn development_profile_starts_and_is_healthy() {
+    starts_and_reports_healthy(Profile::Development).await;
+}
+
+#[tokio::test]
+async fn staging_profile_starts_and_is_healthy() {
+    starts_and_reports_healthy(Profile::Staging).await;
+}
