@@ -1,0 +1,156 @@
+//! `GET /openapi.json`: the API's OpenAPI 3.1 document.
+//!
+//! Written out by hand rather than derived with `utoipa`: the request types
+//! are parsed newtypes with hand-written serde (IATA codes, money as decimal
+//! text, date windows), each of which would need a manual schema impl
+//! anyway, and the derive macros would add a proc-macro crate to every
+//! build. A test checks that every route of the router is documented.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}
+
+fn problem_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+    })
+}
+
+pub fn spec() -> Value {
+    let id_param = json!({
+        "name": "id", "in": "path", "required": true,
+        "schema": { "type": "string", "format": "uuid" }
+    });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Parker Flight booking API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Ask Parker Flight to book a flight automatically once a fare meets your terms."
+        },
+        "paths": {
+            "/v1/bookings": {
+                "post": {
+                    "summary": "Create an auto-booking request",
+                    "parameters": [{
+                        "name": "Idempotency-Key", "in": "header", "required": false,
+                        "description": "Same key and body → same booking; same key, other body → 422.",
+                        "schema": { "type": "string", "minLength": 1, "maxLength": 255 }
+                    }],
+                    "requestBody": { "required": true, "content": { "application/json": {
+                        "schema": { "$ref": "#/components/schemas/BookingRequest" } } } },
+                    "responses": {
+                        "202": { "description": "Accepted (stored durably); the worker takes it from here",
+                                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Accepted" } } } },
+                        "400": problem_response("Malformed JSON or header"),
+                        "413": problem_response("Body larger than 16 KiB"),
+                        "415": problem_response("Content-Type is not application/json"),
+                        "422": problem_response("Invalid values, unknown fields, or Idempotency-Key reused with another body"),
+                        "503": problem_response("Store unavailable; retry")
+                    }
+                },
+                "get": {
+                    "summary": "List bookings, oldest first",
+                    "parameters": [
+                        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 100, "default": 20 } },
+                        { "name": "cursor", "in": "query", "schema": { "type": "string" } }
+                    ],
+                    "responses": {
+                        "200": { "description": "A page", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Page" } } } },
+                        "400": problem_response("Bad limit or cursor"),
+                        "503": problem_response("Store unavailable")
+                    }
+                }
+            },
+            "/v1/bookings/{id}": {
+                "get": {
+                    "summary": "Read a booking",
+                    "parameters": [id_param],
+                    "responses": {
+                        "200": { "description": "The booking", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Booking" } } } },
+                        "404": problem_response("No such booking"),
+                        "503": problem_response("Store unavailable")
+                    }
+                },
+                "delete": {
+                    "summary": "Cancel a pending booking",
+                    "parameters": [id_param],
+                    "responses": {
+                        "200": { "description": "Cancelled", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Booking" } } } },
+                        "404": problem_response("No such booking"),
+                        "409": problem_response("Already ordering or final"),
+                        "503": problem_response("Store unavailable")
+                    }
+                }
+            },
+            "/healthz": { "get": { "summary": "Liveness", "responses": { "200": { "description": "Alive" } } } },
+            "/readyz": { "get": { "summary": "Readiness (store reachable)", "responses": {
+                "200": { "description": "Ready" }, "503": problem_response("Store unreachable") } } },
+            "/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } },
+            "/test": { "post": {
+                "summary": "W3C Trace Context test-service endpoint (only with --enable-test-endpoint)",
+                "requestBody": { "content": { "application/json": { "schema": { "type": "array", "items": {
+                    "type": "object", "additionalProperties": false, "required": ["url", "arguments"],
+                    "properties": { "url": { "type": "string", "format": "uri" }, "arguments": {} } } } } } },
+                "responses": { "200": { "description": "All calls made" }, "422": problem_response("Non-loopback URL") }
+            } }
+        },
+        "components": { "schemas": schemas() }
+    })
+}
+
+fn schemas() -> Value {
+    let iata = json!({ "type": "string", "pattern": "^[A-Za-z]{3}$", "examples": ["JFK"] });
+    let date = json!({ "type": "string", "format": "date" });
+    let money = json!({
+        "type": "object", "additionalProperties": false, "required": ["amount", "currency"],
+        "properties": {
+            "amount": { "oneOf": [ { "type": "string", "pattern": "^[0-9]{1,9}(\\.[0-9]{1,2})?$" }, { "type": "number", "exclusiveMinimum": 0 } ] },
+            "currency": { "enum": ["EUR", "USD", "GBP", "CHF", "CAD", "AUD"] }
+        }
+    });
+    let cabin = json!({ "enum": ["economy", "premium_economy", "business", "first"] });
+    let status = json!({ "enum": ["pending", "ordering", "booked", "failed", "expired", "cancelled"] });
+    json!({
+        "BookingRequest": {
+            "type": "object", "additionalProperties": false,
+            "required": ["traveller", "origin", "destination", "departure", "max_price", "cabin", "passengers"],
+            "properties": {
+                "traveller": { "type": "object", "additionalProperties": false, "required": ["name", "email"],
+                    "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 100 }, "email": { "type": "string", "format": "email" } } },
+                "origin": iata, "destination": iata,
+                "departure": { "type": "object", "additionalProperties": false, "required": ["from", "to"],
+                    "description": "Inclusive, from today (UTC), at most 14 days",
+                    "properties": { "from": date, "to": date } },
+                "max_price": money,
+                "cabin": cabin,
+                "passengers": { "type": "integer", "minimum": 1, "maximum": 9 }
+            }
+        },
+        "Accepted": { "type": "object", "required": ["id", "status"],
+            "properties": { "id": { "type": "string", "format": "uuid" }, "status": status } },
+        "Booking": { "type": "object", "required": ["id", "status", "request", "created_at", "updated_at"],
+            "properties": {
+                "id": { "type": "string", "format": "uuid" }, "status": status,
+                "request": { "$ref": "#/components/schemas/BookingRequest" },
+                "created_at": { "type": "string", "format": "date-time" },
+                "updated_at": { "type": "string", "format": "date-time" },
+                "offer": { "type": "object", "properties": { "offer_id": { "type": "string" }, "date": date,
+                    "departs_at": { "type": "string" }, "price": money } },
+                "order_id": { "type": "string" },
+                "reason": { "type": "string", "description": "Why the booking failed or expired" },
+                "searches": { "type": "integer" }, "attempts": { "type": "integer" },
+                "traceparent": { "type": "string" }
+            } },
+        "Page": { "type": "object", "required": ["items"], "properties": {
+            "items": { "type": "array", "items": { "$ref": "#/components/schemas/Booking" } },
+            "next_cursor": { "type": "string" } } },
+        "Problem": { "type": "object", "required": ["type", "title", "status", "detail"], "properties": {
+            "type": { "type": "string", "format": "uri-reference" }, "title": { "type": "string" },
+            "status": { "type": "integer" }, "detail": { "type": "string" }, "instance": { "type": "string" } } }
+    })
+}

@@ -1,0 +1,93 @@
+//! Store semantics on the in-memory store; the integration tests run the
+//! same behaviour against a real Redis through the binary.
+
+use std::time::Duration;
+
+use super::memory::MemoryStore;
+use super::*;
+use crate::domain::BookingRequest;
+
+fn request() -> BookingRequest {
+    let from = crate::domain::today_utc()
+        .checked_add(jiff::Span::new().days(10))
+        .unwrap();
+    serde_json::from_value(serde_json::json!({
+        "traveller": {"name": "Ada", "email": "ada@example.com"},
+        "origin": "JFK", "destination": "LHR",
+        "departure": {"from": from.to_string(), "to": from.to_string()},
+        "max_price": {"amount": "500", "currency": "EUR"},
+        "cabin": "economy", "passengers": 1
+    }))
+    .unwrap()
+}
+
+const LEASE: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn a_due_booking_is_leased_to_one_worker_only() {
+    let store = MemoryStore::new();
+    let b = Booking::new(request(), None);
+    store.create(&b, None).await.unwrap();
+    let first = store.claim("w1", LEASE, 10).await.unwrap();
+    let second = store.claim("w2", LEASE, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(second.is_empty());
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_taken_over_and_fences_the_old_worker() {
+    let store = MemoryStore::new();
+    let b = Booking::new(request(), None);
+    store.create(&b, None).await.unwrap();
+    store.claim("w1", Duration::from_millis(20), 10).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    let taken = store.claim("w2", LEASE, 10).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert!(taken[0].lag >= Duration::from_millis(15));
+    assert!(!store.save("w1", Status::Pending, &b, Next::Done).await.unwrap());
+    assert!(store.save("w2", Status::Pending, &b, Next::Done).await.unwrap());
+}
+
+#[tokio::test]
+async fn same_key_same_body_replays_and_other_body_is_refused() {
+    let store = MemoryStore::new();
+    let key: IdempotencyKey = "k-1".parse().unwrap();
+    let first = Booking::new(request(), None);
+    let idem = || Idempotency {
+        key: &key,
+        fingerprint: "body-a",
+    };
+    store.create(&first, Some(idem())).await.unwrap();
+    let again = Booking::new(request(), None);
+    match store.create(&again, Some(idem())).await.unwrap() {
+        Created::Replayed(b) => assert_eq!(b.id, first.id),
+        other => panic!("expected a replay, got {other:?}"),
+    }
+    let other = Idempotency {
+        key: &key,
+        fingerprint: "body-b",
+    };
+    let err = store.create(&again, Some(other)).await.unwrap_err();
+    assert!(matches!(err, StoreError::KeyReused { .. }), "{err}");
+    assert_eq!(store.list(None, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn only_pending_bookings_cancel_and_listing_pages_in_creation_order() {
+    let store = MemoryStore::new();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let b = Booking::new(request(), None);
+        ids.push(b.id);
+        store.create(&b, None).await.unwrap();
+    }
+    assert!(matches!(store.cancel(ids[0]).await.unwrap(), Cancelled::Done(_)));
+    assert!(matches!(store.cancel(ids[0]).await.unwrap(), Cancelled::TooLate(_)));
+    assert!(matches!(store.cancel(BookingId::new()).await.unwrap(), Cancelled::NotFound));
+    let page1 = store.list(None, 2).await.unwrap();
+    let page2 = store.list(Some(page1[1].id), 10).await.unwrap();
+    let listed: Vec<_> = page1.iter().chain(&page2).map(|b| b.id).collect();
+    assert_eq!(listed, ids);
+    // The cancelled booking left the queue.
+    assert_eq!(store.claim("w", LEASE, 10).await.unwrap().len(), 4);
+}
