@@ -44,8 +44,11 @@ pub fn extract(headers: &HeaderMap) -> Context {
 
 /// [`extract`] with an explicit propagator (tests and benches use this to avoid
 /// the process-wide global).
+///
+/// Extraction starts from an empty context, not `Context::current()`: what a
+/// request carries must not mix with whatever span is current in this process.
 pub fn extract_with(propagator: &dyn TextMapPropagator, headers: &HeaderMap) -> Context {
-    propagator.extract(&StrictCarrier::new(headers))
+    propagator.extract_with_context(&Context::new(), &StrictCarrier::new(headers))
 }
 
 /// Injects the span context of `cx` (and its baggage) into `headers` with the
@@ -214,8 +217,6 @@ fn is_lower_hex(bytes: &[u8]) -> bool {
 /// Why a (combined) `tracestate` was discarded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TraceStateError {
-    #[error("tracestate is not visible ASCII")]
-    NotAscii,
     #[error("tracestate has more than 32 list-members")]
     TooManyMembers,
     #[error("tracestate list-member {0:?} has no '='")]

@@ -468,3 +468,11 @@ fn inject_current_writes_the_current_span_context() {
     drop(span);
     assert_eq!(capture.spans().len(), 1);
 }
+
+#[test]
+fn extract_without_traceparent_is_empty_even_inside_a_span() {
+    let _capture = Capture::install();
+    let span = tracing::info_span!("local");
+    let cx = span.in_scope(|| propagation::extract(&http::HeaderMap::new()));
+    assert!(!cx.span().span_context().is_valid());
+}
