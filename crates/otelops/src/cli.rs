@@ -6,7 +6,23 @@ use crate::commands;
 use crate::output::OutputFormat;
 
 #[derive(Debug, Parser)]
-#[command(name = "otelops", version, about = "Operate Parker Flight's OpenTelemetry pipeline")]
+#[command(
+    name = "otelops",
+    version,
+    about = "Operate Parker Flight's OpenTelemetry pipeline",
+    after_help = concat!(
+        "Examples:\n",
+        "  otelops health\n",
+        "  otelops monitor report --output json\n",
+        "  otelops monitor watch --interval 5m\n",
+        "  otelops tune --config otel-collector.yaml --metrics-url http://127.0.0.1:8888/metrics\n",
+        "  otelops completions bash\n\n",
+        "Exit codes:\n",
+        "  health   0 every check passed, 1 a check failed, 2 usage or input error\n",
+        "  monitor  0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN (scrape, file or parse failed)\n",
+        "  tune     0 nothing to change, 1 recommendations made, 2 usage or input error"
+    )
+)]
 pub struct Cli {
     /// How to print results.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]

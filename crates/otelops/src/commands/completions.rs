@@ -2,9 +2,21 @@
 
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+use clap::CommandFactory;
 
-pub fn exec(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("otelops completions is not implemented yet")
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  otelops completions bash > /etc/bash_completion.d/otelops
+  otelops completions zsh > \"${fpath[1]}/_otelops\"
+  otelops completions fish > ~/.config/fish/completions/otelops.fish")]
+pub struct Args {
+    /// The shell to generate for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
+    let mut cmd = crate::cli::Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "otelops", &mut std::io::stdout());
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,167 @@
+//! `otelops health`: is a collector up, and can it take data? One result per
+//! check (health_check v1/v2, internal metrics, OTLP gRPC and HTTP receivers,
+//! zPages), each with its latency. Checks run concurrently.
+//!
+//! Start at [`run`]; each check is in [`checks`].
+
+mod checks;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::http_client::{self, HttpError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckKind {
+    Health,
+    HealthV2,
+    Metrics,
+    OtlpGrpc,
+    OtlpHttp,
+    Zpages,
+}
+
+impl CheckKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckKind::Health => "health",
+            CheckKind::HealthV2 => "health-v2",
+            CheckKind::Metrics => "metrics",
+            CheckKind::OtlpGrpc => "otlp-grpc",
+            CheckKind::OtlpHttp => "otlp-http",
+            CheckKind::Zpages => "zpages",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    pub check: CheckKind,
+    pub target: String,
+    pub outcome: Outcome,
+    pub latency_ms: Option<f64>,
+    pub detail: String,
+}
+
+/// Where each check goes; built from `--collector` and the per-check URLs.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    pub health: reqwest::Url,
+    /// Explicit v2 URL; None probes `<health base>/status`.
+    pub health_v2: Option<reqwest::Url>,
+    pub metrics: reqwest::Url,
+    pub otlp_grpc: reqwest::Url,
+    pub otlp_http: reqwest::Url,
+    pub zpages: reqwest::Url,
+}
+
+/// Flags as given; None means "derive from the collector host".
+#[derive(Debug, Clone, Default)]
+pub struct TargetFlags {
+    pub collector: String,
+    pub health_url: Option<String>,
+    pub health_v2_url: Option<String>,
+    pub metrics_url: Option<String>,
+    pub otlp_grpc: Option<String>,
+    pub otlp_http: Option<String>,
+    pub zpages_url: Option<String>,
+    pub allow_remote: bool,
+}
+
+impl Targets {
+    pub fn from_flags(f: &TargetFlags) -> Result<Targets, HttpError> {
+        let host = http_client::checked_host(&f.collector, f.allow_remote)?;
+        let url = |given: &Option<String>, default: String| -> Result<reqwest::Url, HttpError> {
+            let s = given.clone().unwrap_or(default);
+            // `host:port` without a scheme is accepted for the OTLP flags.
+            let s = if s.contains("://") {
+                s
+            } else {
+                format!("http://{s}")
+            };
+            http_client::checked_url(&s, f.allow_remote)
+        };
+        let mut otlp_http = url(&f.otlp_http, format!("http://{host}:4318"))?;
+        if otlp_http.path() == "/" {
+            otlp_http.set_path("/v1/traces");
+        }
+        Ok(Targets {
+            health: url(&f.health_url, format!("http://{host}:13133/"))?,
+            health_v2: f
+                .health_v2_url
+                .as_ref()
+                .map(|u| url(&Some(u.clone()), String::new()))
+                .transpose()?,
+            metrics: url(&f.metrics_url, format!("http://{host}:8888/metrics"))?,
+            otlp_grpc: url(&f.otlp_grpc, format!("http://{host}:4317"))?,
+            otlp_http,
+            zpages: url(&f.zpages_url, format!("http://{host}:55679"))?,
+        })
+    }
+}
+
+pub async fn run(targets: &Targets, skip: &[CheckKind], timeout: Duration) -> Vec<CheckResult> {
+    let client = http_client::client(timeout);
+    let skipped = |k: CheckKind, target: &reqwest::Url| CheckResult {
+        check: k,
+        target: target.to_string(),
+        outcome: Outcome::Skipped,
+        latency_ms: None,
+        detail: "skipped (--skip)".into(),
+    };
+    let v2_target = targets.health_v2.clone().unwrap_or_else(|| {
+        let mut u = targets.health.clone();
+        u.set_path("/status");
+        u
+    });
+    let run_one = |k: CheckKind| {
+        let client = &client;
+        let v2_target = &v2_target;
+        async move {
+            let target = match k {
+                CheckKind::Health => &targets.health,
+                CheckKind::HealthV2 => v2_target,
+                CheckKind::Metrics => &targets.metrics,
+                CheckKind::OtlpGrpc => &targets.otlp_grpc,
+                CheckKind::OtlpHttp => &targets.otlp_http,
+                CheckKind::Zpages => &targets.zpages,
+            };
+            if skip.contains(&k) {
+                return skipped(k, target);
+            }
+            match k {
+                CheckKind::Health => checks::health_v1(client, target, timeout).await,
+                CheckKind::HealthV2 => {
+                    checks::health_v2(client, target, timeout, targets.health_v2.is_some()).await
+                }
+                CheckKind::Metrics => checks::metrics(client, target, timeout).await,
+                CheckKind::OtlpGrpc => checks::otlp_grpc(target, timeout).await,
+                CheckKind::OtlpHttp => checks::otlp_http(client, target, timeout).await,
+                CheckKind::Zpages => checks::zpages(client, target, timeout).await,
+            }
+        }
+    };
+    let (a, b, c, d, e, f) = tokio::join!(
+        run_one(CheckKind::Health),
+        run_one(CheckKind::HealthV2),
+        run_one(CheckKind::Metrics),
+        run_one(CheckKind::OtlpGrpc),
+        run_one(CheckKind::OtlpHttp),
+        run_one(CheckKind::Zpages),
+    );
+    vec![a, b, c, d, e, f]
+}
+
+pub fn any_failed(results: &[CheckResult]) -> bool {
+    results.iter().any(|r| r.outcome == Outcome::Fail)
+}

@@ -1,0 +1,267 @@
+//! Set one scalar in block-style YAML text, keeping every other byte (comments,
+//! order, quoting) so the diff shows only what `tune` changes.
+//!
+//! Why by hand: YAML libraries re-emit the whole document and drop comments;
+//! collector configs are block mappings, for which indentation finds a key.
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cannot set `{path}` in the YAML text: {reason}")]
+pub struct EditError {
+    pub path: String,
+    pub reason: String,
+}
+
+struct Line<'a> {
+    text: &'a str,
+    indent: usize,
+    /// Comment-only or blank.
+    blank: bool,
+}
+
+fn lines(text: &str) -> Vec<Line<'_>> {
+    text.split_inclusive('\n')
+        .map(|t| {
+            let body = t.trim_end_matches(['\n', '\r']);
+            let trimmed = body.trim_start_matches(' ');
+            Line {
+                text: t,
+                indent: body.len() - trimmed.len(),
+                blank: trimmed.is_empty() || trimmed.starts_with('#'),
+            }
+        })
+        .collect()
+}
+
+/// The key of a `key: value` line, unquoted.
+fn key_of(line: &str) -> Option<&str> {
+    let t = line.trim_start_matches(' ');
+    if t.starts_with("- ") {
+        return None;
+    }
+    let (key, rest) = if let Some(q) = t.strip_prefix('"') {
+        let end = q.find('"')?;
+        (&q[..end], &q[end + 1..])
+    } else if let Some(q) = t.strip_prefix('\'') {
+        let end = q.find('\'')?;
+        (&q[..end], &q[end + 1..])
+    } else {
+        let end = t
+            .find(": ")
+            .or_else(|| t.trim_end().strip_suffix(':').map(|s| s.len()))?;
+        (&t[..end], &t[end..])
+    };
+    rest.starts_with(':').then_some(key.trim_end())
+}
+
+/// Byte range of the value on a `key: value  # comment` line.
+fn value_range(line: &str) -> (usize, usize) {
+    let body = line.trim_end_matches(['\n', '\r']);
+    let colon = body.find(": ").map_or(body.len(), |i| i + 1);
+    let start = colon + (body[colon..].len() - body[colon..].trim_start().len());
+    let end = body[start..].find(" #").map_or(body.len(), |i| start + i);
+    let end = start + body[start..end].trim_end().len();
+    (start, end)
+}
+
+/// Replace (or insert) `path` = `value` (already YAML-formatted, e.g. `2000`
+/// or `100ms`). Missing parents are created as nested block mappings.
+pub fn set_scalar(text: &str, path: &[&str], value: &str) -> Result<String, EditError> {
+    let err = |reason: &str| EditError {
+        path: path.join("."),
+        reason: reason.to_string(),
+    };
+    let ls = lines(text);
+    // Scope: lines (from, to) holding the children of the current parent.
+    let (mut from, mut to) = (0usize, ls.len());
+    let mut parent_indent: Option<usize> = None;
+    let mut parent_line: Option<usize> = None;
+    for (depth, seg) in path.iter().enumerate() {
+        let child_indent = ls[from..to].iter().find(|l| !l.blank).map(|l| l.indent);
+        let found = child_indent.and_then(|ci| {
+            (from..to)
+                .find(|&i| !ls[i].blank && ls[i].indent == ci && key_of(ls[i].text) == Some(seg))
+        });
+        let Some(i) = found else {
+            return insert(
+                text,
+                &ls,
+                (from, to),
+                parent_indent,
+                parent_line,
+                child_indent,
+                &path[depth..],
+                value,
+            )
+            .ok_or_else(|| err("the parent is not a block mapping"));
+        };
+        if depth == path.len() - 1 {
+            let (s, e) = value_range(ls[i].text);
+            let mut out = String::with_capacity(text.len() + value.len());
+            for (j, l) in ls.iter().enumerate() {
+                if j == i {
+                    out.push_str(&l.text[..s]);
+                    if s == e && !l.text[..s].ends_with(' ') {
+                        out.push(' ');
+                    }
+                    out.push_str(value);
+                    out.push_str(&l.text[e..]);
+                } else {
+                    out.push_str(l.text);
+                }
+            }
+            return Ok(out);
+        }
+        let (s, e) = value_range(ls[i].text);
+        let inline = &ls[i].text[s..e];
+        if !inline.is_empty() && inline != "{}" {
+            return Err(err(&format!(
+                "`{seg}` has an inline value `{inline}`, not a block mapping"
+            )));
+        }
+        let indent = ls[i].indent;
+        let end = (i + 1..to)
+            .find(|&j| !ls[j].blank && ls[j].indent <= indent)
+            .unwrap_or(to);
+        (from, to) = (i + 1, end);
+        parent_indent = Some(indent);
+        parent_line = Some(i);
+    }
+    Err(err("empty path"))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert(
+    text: &str,
+    ls: &[Line<'_>],
+    (from, to): (usize, usize),
+    parent_indent: Option<usize>,
+    parent_line: Option<usize>,
+    child_indent: Option<usize>,
+    rest: &[&str],
+    value: &str,
+) -> Option<String> {
+    let indent = child_indent.unwrap_or_else(|| parent_indent.map_or(0, |p| p + 2));
+    // After the last content line of the scope (trailing comments belong to
+    // whatever follows).
+    let at = (from..to)
+        .rev()
+        .find(|&j| !ls[j].blank)
+        .map_or(from, |j| j + 1);
+    let mut block = String::new();
+    for (k, seg) in rest.iter().enumerate() {
+        let pad = " ".repeat(indent + 2 * k);
+        if k == rest.len() - 1 {
+            block.push_str(&format!("{pad}{seg}: {value}\n"));
+        } else {
+            block.push_str(&format!("{pad}{seg}:\n"));
+        }
+    }
+    let mut out = String::with_capacity(text.len() + block.len());
+    for (j, l) in ls.iter().enumerate() {
+        if j == at {
+            out.push_str(&block);
+        }
+        if Some(j) == parent_line {
+            // `key: {}` becomes `key:` so the block below belongs to it.
+            let (s, e) = value_range(l.text);
+            if &l.text[s..e] == "{}" {
+                out.push_str(l.text[..s].trim_end());
+                out.push_str(&l.text[e..]);
+                continue;
+            }
+        }
+        out.push_str(l.text);
+        if j + 1 == ls.len() && !l.text.ends_with('\n') && at == ls.len() {
+            out.push('\n');
+        }
+    }
+    if at == ls.len() {
+        out.push_str(&block);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = "\
+processors:
+  # keep batches small
+  batch:
+    send_batch_size: 1024  # tuned 2025
+    timeout: 1s
+  memory_limiter: {}
+exporters:
+  otlp/backend:
+    endpoint: backend:4317
+service:
+  pipelines: {}
+";
+
+    #[test]
+    fn replaces_a_value_and_keeps_its_comment() {
+        let out = set_scalar(CONFIG, &["processors", "batch", "send_batch_size"], "2048").unwrap();
+        assert!(
+            out.contains("    send_batch_size: 2048  # tuned 2025\n"),
+            "{out}"
+        );
+        assert!(out.contains("  # keep batches small\n"));
+        assert_eq!(out.lines().count(), CONFIG.lines().count());
+    }
+
+    #[test]
+    fn inserts_missing_nested_keys_under_an_existing_parent() {
+        let out = set_scalar(
+            CONFIG,
+            &["exporters", "otlp/backend", "sending_queue", "queue_size"],
+            "2000",
+        )
+        .unwrap();
+        assert!(
+            out.contains(
+                "    endpoint: backend:4317\n    sending_queue:\n      queue_size: 2000\nservice:"
+            ),
+            "{out}"
+        );
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out).unwrap();
+        assert_eq!(
+            v["exporters"]["otlp/backend"]["sending_queue"]["queue_size"].as_u64(),
+            Some(2000)
+        );
+    }
+
+    #[test]
+    fn empty_flow_mapping_parent_becomes_a_block() {
+        let out = set_scalar(
+            CONFIG,
+            &["processors", "memory_limiter", "limit_mib"],
+            "400",
+        )
+        .unwrap();
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out).unwrap();
+        assert_eq!(
+            v["processors"]["memory_limiter"]["limit_mib"].as_u64(),
+            Some(400)
+        );
+        assert_eq!(v["processors"]["batch"]["timeout"].as_str(), Some("1s"));
+    }
+
+    #[test]
+    fn inline_non_mapping_parent_is_refused() {
+        let err = set_scalar("a: 5\n", &["a", "b"], "1").unwrap_err();
+        assert!(err.reason.contains("inline value"));
+    }
+
+    #[test]
+    fn missing_top_level_section_is_appended() {
+        let out = set_scalar(
+            "receivers:\n  otlp:\n",
+            &["processors", "batch", "timeout"],
+            "200ms",
+        )
+        .unwrap();
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out).unwrap();
+        assert_eq!(v["processors"]["batch"]["timeout"].as_str(), Some("200ms"));
+    }
+}

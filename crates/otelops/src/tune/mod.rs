@@ -1,0 +1,79 @@
+//! Tuning advice: the guide's rules applied to a collector config and its
+//! judged metrics, each recommendation with its evidence, and the unified
+//! diff that would apply them.
+//!
+//! Start at [`tune`]; the rules live in [`rules`], text edits in [`edit`].
+
+pub mod edit;
+pub mod rules;
+pub mod yaml;
+
+use serde::Serialize;
+
+pub use rules::{Environment, Recommendation, RuleOptions};
+pub use yaml::{CollectorConfig, ConfigError};
+
+use crate::monitor::Report;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tuning {
+    pub config: String,
+    pub recommendations: Vec<Recommendation>,
+    /// Unified diff of the config with every settable recommendation applied;
+    /// empty when nothing changes.
+    pub diff: String,
+    pub notes: Vec<String>,
+}
+
+pub fn tune(
+    cfg: &CollectorConfig,
+    report: Option<&Report>,
+    opts: &RuleOptions,
+) -> Result<Tuning, edit::EditError> {
+    let recommendations = rules::evaluate(cfg, report, opts);
+    let mut text = cfg.text.clone();
+    for r in &recommendations {
+        let (Some(setting), Some(value)) = (&r.setting, &r.recommended) else {
+            continue;
+        };
+        // `exporters.otlp/backend` + `sending_queue.queue_size`: ids may hold
+        // `/` but never `.`, settings are dotted paths.
+        let (section, id) = r.component.split_once('.').unwrap_or((&r.component, ""));
+        let mut path = vec![section, id];
+        path.extend(setting.split('.'));
+        text = edit::set_scalar(&text, &path, value)?;
+    }
+    let name = cfg.path.display().to_string();
+    let diff = if text == cfg.text {
+        String::new()
+    } else {
+        similar::TextDiff::from_lines(&cfg.text, &text)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{name}"), &format!("b/{name}"))
+            .to_string()
+    };
+    let mut notes = Vec::new();
+    if report.is_none() {
+        notes.push("no metrics given (--metrics-url or --from-file): only config rules ran".into());
+    }
+    if opts.container_memory_mib.is_none()
+        && !cfg.components("processors", "memory_limiter").is_empty()
+    {
+        notes.push(
+            "pass --container-memory-mib to size memory_limiter limit_mib/spike_limit_mib".into(),
+        );
+    }
+    if opts.environment.is_none() {
+        notes.push("pass --environment to check the sampling percentage".into());
+    }
+    Ok(Tuning {
+        config: name,
+        recommendations,
+        diff,
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests;
