@@ -51,7 +51,27 @@ pub struct TelemetryConfig {
     /// applies it, honouring Retry-After / RetryInfo).
     pub retry: opentelemetry_otlp::RetryPolicy,
     /// The whole key/value source, for resource detectors (K8S_*, AWS_*, …).
-    pub env: HashMap<String, String>,
+    pub env: EnvVars,
+}
+
+/// The key/value source config was read from. It may hold secrets (headers,
+/// tokens of unrelated tools), so `Debug` prints the names only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct EnvVars(pub HashMap<String, String>);
+
+impl std::ops::Deref for EnvVars {
+    type Target = HashMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for EnvVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.0.keys().collect();
+        names.sort();
+        write!(f, "EnvVars{names:?}")
+    }
 }
 
 /// Where and how one signal is exported.
@@ -227,7 +247,7 @@ impl TelemetryConfig {
             propagators: propagators(src)?,
             log_filter: log_filter(src)?,
             retry,
-            env: vars.clone(),
+            env: EnvVars(vars.clone()),
         })
     }
 
