@@ -47,4 +47,7 @@ pub enum Command {
     Dashboards(commands::dashboards::Args),
     /// Print shell completions.
     Completions(commands::completions::Args),
+    /// Check telemetry files against the OTLP encoding and the semantic conventions.
+    #[command(subcommand)]
+    Check(commands::check::CheckCommand),
 }

@@ -10,6 +10,7 @@
 //! the library, print). The logic lives beside it and is unit-tested without a
 //! terminal: `prom` (Prometheus text parser), `health`, `monitor`, `tune`.
 
+pub mod check;
 pub mod cli;
 pub mod collector_config;
 pub mod commands;
@@ -19,5 +20,6 @@ pub mod health;
 pub mod http_client;
 pub mod monitor;
 pub mod output;
+pub mod semconv_registry;
 pub mod prom;
 pub mod tune;

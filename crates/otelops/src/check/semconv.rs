@@ -1,0 +1,402 @@
+//! `check semantic-conventions`: span, event and resource attributes and span
+//! names against a semantic-conventions [`Registry`].
+//!
+//! Levels, and why:
+//! - violation: an unknown name inside a namespace the conventions own
+//!   (`http.methd`), a wrong value type, a deprecated name (the replacement is
+//!   named), an `http.request.method` outside the known methods (the spec says
+//!   MUST be `_OTHER`), an enum value differing only in case, a missing
+//!   *required* attribute of the span's group, ids or raw URLs in span names,
+//!   an HTTP span named after the URI path (the spec's MUST NOT);
+//! - improvement: a missing *recommended* attribute, another enum value the
+//!   registry does not list (enums are open), an HTTP span name not in the
+//!   `{method} {route}` / `{method}` form, an integer where a double is defined;
+//! - resources: entity groups whose attributes appear are applied, but only
+//!   stable entities (e.g. `service`) can yield violations, because the
+//!   development ones still move between releases.
+
+use super::input::{Document, Signal};
+use super::view::{self, Attr, AttrValue, SpanView};
+use super::{Finding, Level, Source, SpanRef};
+use crate::semconv_registry::{
+    AttributeDef, GroupKind, MemberValue, Registry, Requirement, ValueType,
+};
+
+pub mod rule {
+    pub const UNKNOWN_ATTRIBUTE: &str = "semconv.attribute-unknown";
+    pub const ATTRIBUTE_TYPE: &str = "semconv.attribute-type";
+    pub const DEPRECATED: &str = "semconv.deprecated";
+    pub const ENUM_VALUE: &str = "semconv.enum-value";
+    pub const REQUIRED: &str = "semconv.required-attribute";
+    pub const RECOMMENDED: &str = "semconv.recommended-attribute";
+    pub const SPAN_NAME: &str = "semconv.span-name";
+    pub const EXCEPTION_EVENT: &str = "semconv.exception-event";
+}
+
+const KIND_SERVER: i64 = 2;
+const KIND_CLIENT: i64 = 3;
+const KIND_INTERNAL: i64 = 1;
+
+pub fn check(registry: &Registry, documents: &[Document]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for document in documents.iter().filter(|d| d.signal == Signal::Traces) {
+        let mut out = Out {
+            source: &document.source,
+            findings: &mut findings,
+        };
+        for resource in view::resources(&document.value) {
+            attributes(registry, &resource.attributes, None, &mut out);
+            resource_entities(registry, &resource.path, &resource.attributes, &mut out);
+            for span in &resource.spans {
+                check_span(registry, span, &mut out);
+            }
+        }
+    }
+    findings
+}
+
+struct Out<'a> {
+    source: &'a Source,
+    findings: &'a mut Vec<Finding>,
+}
+
+impl Out<'_> {
+    fn push(
+        &mut self,
+        level: Level,
+        rule: &'static str,
+        path: &str,
+        span: Option<&SpanRef>,
+        message: String,
+    ) {
+        self.findings.push(Finding {
+            level,
+            rule,
+            source: self.source.clone(),
+            path: path.to_owned(),
+            span: span.cloned(),
+            message,
+        });
+    }
+}
+
+fn check_span(registry: &Registry, span: &SpanView, out: &mut Out) {
+    let who = Some(&span.span);
+    attributes(registry, &span.attributes, who, out);
+    for event in &span.events {
+        attributes(registry, &event.attributes, who, out);
+        if event.name == "exception"
+            && view::find(&event.attributes, "exception.type").is_none()
+            && view::find(&event.attributes, "exception.message").is_none()
+        {
+            let message =
+                "exception event needs `exception.type` or `exception.message`".to_owned();
+            out.push(
+                Level::Violation,
+                rule::EXCEPTION_EVENT,
+                &event.path,
+                who,
+                message,
+            );
+        }
+    }
+    if let Some(group_id) = span_group(registry, span) {
+        requirements(
+            registry,
+            group_id,
+            &span.path,
+            &span.attributes,
+            who,
+            true,
+            out,
+        );
+    }
+    span_name(span, out);
+}
+
+/// The span group that applies, decided by the attributes present and the kind.
+fn span_group<'r>(registry: &'r Registry, span: &SpanView) -> Option<&'r str> {
+    let has_prefix = |prefix: &str| span.attributes.iter().any(|a| a.key.starts_with(prefix));
+    let id = if has_prefix("http.") && span.kind == KIND_SERVER {
+        "span.http.server".to_owned()
+    } else if has_prefix("http.") && span.kind == KIND_CLIENT {
+        "span.http.client".to_owned()
+    } else if has_prefix("db.") && matches!(span.kind, KIND_CLIENT | KIND_INTERNAL) {
+        // `span.db.<system>.client` when the model has one (redis, postgresql, …).
+        span.attr("db.system.name")
+            .and_then(AttrValue::as_str)
+            .map(|system| format!("span.db.{system}.client"))
+            .filter(|id| registry.groups.contains_key(id))
+            .unwrap_or_else(|| "span.db.client".to_owned())
+    } else {
+        return None;
+    };
+    registry
+        .groups
+        .get_key_value(&id)
+        .map(|(id, _)| id.as_str())
+}
+
+fn requirements(
+    registry: &Registry,
+    group_id: &str,
+    owner_path: &str,
+    present: &[Attr],
+    span: Option<&SpanRef>,
+    enforce: bool,
+    out: &mut Out,
+) {
+    let Some(group) = registry.groups.get(group_id) else {
+        return;
+    };
+    let what = match group.kind {
+        GroupKind::Span => format!(
+            "{} span ({group_id})",
+            group.span_kind.as_deref().unwrap_or("")
+        ),
+        GroupKind::Event => format!("event `{}`", group.name.as_deref().unwrap_or(group_id)),
+        GroupKind::Entity => format!("entity `{}`", group.name.as_deref().unwrap_or(group_id)),
+    };
+    for (id, requirement) in &group.attributes {
+        let is_present = present.iter().any(|a| {
+            a.key == *id
+                || registry.attributes.get(id).is_some_and(|d| d.template)
+                    && a.key.starts_with(&format!("{id}."))
+        });
+        if is_present {
+            continue;
+        }
+        let (level, rule, word) = match requirement {
+            Requirement::Required if enforce => (Level::Violation, rule::REQUIRED, "requires"),
+            Requirement::Required => (Level::Improvement, rule::REQUIRED, "requires"),
+            Requirement::Recommended if enforce => {
+                (Level::Improvement, rule::RECOMMENDED, "recommends")
+            }
+            _ => continue,
+        };
+        let path = format!("{owner_path}.attributes{}", view::key_path(id));
+        out.push(level, rule, &path, span, format!("{what} {word} `{id}`"));
+    }
+}
+
+/// Entity groups whose attributes the resource uses; `service` always applies.
+fn resource_entities(registry: &Registry, path: &str, present: &[Attr], out: &mut Out) {
+    let resource_path = format!("{path}.resource");
+    for (id, group) in &registry.groups {
+        let uses = group
+            .attributes
+            .keys()
+            .any(|a| view::find(present, a).is_some());
+        if group.kind != GroupKind::Entity || !(uses || group.name.as_deref() == Some("service")) {
+            continue;
+        }
+        let stable = group.stability == "stable";
+        requirements(registry, id, &resource_path, present, None, stable, out);
+    }
+}
+
+fn attributes(registry: &Registry, attrs: &[Attr], span: Option<&SpanRef>, out: &mut Out) {
+    for attr in attrs {
+        let Some((id, def)) = registry.lookup(&attr.key) else {
+            if registry.owns_namespace_of(&attr.key) {
+                let namespace = attr.key.split('.').next().unwrap_or_default();
+                let message = format!(
+                    "`{}` is not defined by semantic conventions {} although `{namespace}.*` is theirs; \
+                     fix the name or use your own namespace",
+                    attr.key, registry.version
+                );
+                out.push(
+                    Level::Violation,
+                    rule::UNKNOWN_ATTRIBUTE,
+                    &attr.path,
+                    span,
+                    message,
+                );
+            }
+            continue;
+        };
+        if let Some(deprecated) = &def.deprecated {
+            let message = match (&deprecated.renamed_to, &deprecated.note) {
+                (Some(new), _) => format!("`{}` is deprecated: renamed to `{new}`", attr.key),
+                (None, Some(note)) => format!(
+                    "`{}` is deprecated ({}): {note}",
+                    attr.key, deprecated.reason
+                ),
+                (None, None) => format!("`{}` is deprecated ({})", attr.key, deprecated.reason),
+            };
+            out.push(
+                Level::Violation,
+                rule::DEPRECATED,
+                &attr.path,
+                span,
+                message,
+            );
+        }
+        value_type(id, def, attr, span, out);
+    }
+}
+
+fn value_type(id: &str, def: &AttributeDef, attr: &Attr, span: Option<&SpanRef>, out: &mut Out) {
+    let scalar_ok = |t: ValueType, v: &AttrValue| {
+        matches!(
+            (t, v),
+            (ValueType::String, AttrValue::String(_))
+                | (ValueType::Int, AttrValue::Int(_))
+                | (ValueType::Double, AttrValue::Double(_))
+                | (ValueType::Boolean, AttrValue::Bool(_))
+        )
+    };
+    let element = match def.value_type {
+        ValueType::StringArray => Some(ValueType::String),
+        ValueType::IntArray => Some(ValueType::Int),
+        ValueType::DoubleArray => Some(ValueType::Double),
+        ValueType::BooleanArray => Some(ValueType::Boolean),
+        _ => None,
+    };
+    let ok = match (def.value_type, element, &attr.value) {
+        (ValueType::Any, _, AttrValue::Empty) => false,
+        (ValueType::Any, _, _) => true,
+        (_, Some(element), AttrValue::Array(items)) => items.iter().all(|i| scalar_ok(element, i)),
+        (t, None, v) => scalar_ok(t, v),
+        _ => false,
+    };
+    if !ok {
+        let level =
+            if def.value_type == ValueType::Double && matches!(attr.value, AttrValue::Int(_)) {
+                Level::Improvement
+            } else {
+                Level::Violation
+            };
+        let message = format!(
+            "`{}` is {} in the registry, found {}",
+            attr.key,
+            def.value_type.model_name(),
+            attr.value.type_name()
+        );
+        out.push(level, rule::ATTRIBUTE_TYPE, &attr.path, span, message);
+        return;
+    }
+    if !def.members.is_empty() {
+        enum_value(id, def, attr, span, out);
+    }
+}
+
+fn enum_value(id: &str, def: &AttributeDef, attr: &Attr, span: Option<&SpanRef>, out: &mut Out) {
+    let matches = |m: &MemberValue, exact: bool| match (m, &attr.value) {
+        (MemberValue::String(a), AttrValue::String(b)) => {
+            if exact {
+                a == b
+            } else {
+                a.eq_ignore_ascii_case(b)
+            }
+        }
+        (MemberValue::Int(a), AttrValue::Int(b)) => a == b,
+        (MemberValue::Bool(a), AttrValue::Bool(b)) => a == b,
+        (MemberValue::Double(a), AttrValue::Double(b)) => a == b,
+        _ => false,
+    };
+    if def.members.iter().any(|m| matches(&m.value, true)) {
+        return;
+    }
+    let shown = display(&attr.value);
+    let (level, message) = match def.members.iter().find(|m| matches(&m.value, false)) {
+        Some(member) => (
+            Level::Violation,
+            format!(
+                "`{}` = {shown}: enum values are case-sensitive, expected \"{}\"",
+                attr.key, member.value
+            ),
+        ),
+        None => {
+            let known: Vec<String> = def
+                .members
+                .iter()
+                .take(12)
+                .map(|m| m.value.to_string())
+                .collect();
+            let more = if def.members.len() > 12 { ", …" } else { "" };
+            let list = format!("{}{more}", known.join(", "));
+            if id == "http.request.method" {
+                (
+                    Level::Violation,
+                    format!(
+                        "`{}` = {shown} is not a known method; unknown methods MUST be recorded as `_OTHER` \
+                     (with the original in `http.request.method_original`); known: {list}",
+                        attr.key
+                    ),
+                )
+            } else {
+                (
+                    Level::Improvement,
+                    format!(
+                        "`{}` = {shown} is not a well-known value; known: {list}",
+                        attr.key
+                    ),
+                )
+            }
+        }
+    };
+    out.push(level, rule::ENUM_VALUE, &attr.path, span, message);
+}
+
+fn display(value: &AttrValue) -> String {
+    match value {
+        AttrValue::String(s) => format!("\"{s}\""),
+        AttrValue::Int(i) => i.to_string(),
+        AttrValue::Double(d) => d.to_string(),
+        AttrValue::Bool(b) => b.to_string(),
+        other => other.type_name().to_owned(),
+    }
+}
+
+fn span_name(span: &SpanView, out: &mut Out) {
+    let name = span.span.name.as_str();
+    let path = format!("{}.name", span.path);
+    let who = Some(&span.span);
+    if let Some(problem) = super::span_name::high_cardinality(name) {
+        out.push(
+            Level::Violation,
+            rule::SPAN_NAME,
+            &path,
+            who,
+            format!("span name \"{name}\" {problem}"),
+        );
+        return;
+    }
+    let text = |key| span.attr(key).and_then(AttrValue::as_str);
+    let Some(method) = text("http.request.method") else {
+        return;
+    };
+    let method = if method == "_OTHER" { "HTTP" } else { method };
+    let target = match span.kind {
+        KIND_SERVER => text("http.route"),
+        KIND_CLIENT => text("url.template"),
+        _ => return,
+    };
+    let mut expected = vec![method.to_owned()];
+    expected.extend(target.map(|t| format!("{method} {t}")));
+    if expected.iter().any(|e| e == name) {
+        return;
+    }
+    let raw_path = text("url.path").filter(|p| Some(*p) != target && name.contains(*p));
+    let (level, message) = match raw_path {
+        Some(raw) => (
+            Level::Violation,
+            format!(
+                "HTTP span name \"{name}\" uses the URI path `{raw}`; it MUST NOT (use the route, or just the method)"
+            ),
+        ),
+        None => (
+            Level::Improvement,
+            format!(
+                "HTTP span name \"{name}\" should be {}",
+                expected
+                    .iter()
+                    .map(|e| format!("\"{e}\""))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        ),
+    };
+    out.push(level, rule::SPAN_NAME, &path, who, message);
+}
