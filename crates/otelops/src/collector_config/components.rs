@@ -91,7 +91,11 @@ pub const DISTRIBUTION: &[ComponentType] = &[
     c(Kind::Extension, "healthcheckv2", "healthcheckv2extension"),
     c(Kind::Extension, "zpages", "zpagesextension"),
     c(Kind::Extension, "pprof", "pprofextension"),
-    c(Kind::Extension, "bearertokenauth", "bearertokenauthextension"),
+    c(
+        Kind::Extension,
+        "bearertokenauth",
+        "bearertokenauthextension",
+    ),
     c(Kind::Extension, "file_storage", "filestorage"),
 ];
 
@@ -123,7 +127,9 @@ pub enum IdError {
     EmptyType,
     #[error("the name after '/' is empty")]
     EmptyName,
-    #[error("type {0:?} must start with a letter and hold only letters, digits and '_' (at most 63)")]
+    #[error(
+        "type {0:?} must start with a letter and hold only letters, digits and '_' (at most 63)"
+    )]
     BadType(String),
     #[error("name {0:?} may hold only letters, digits, '.', '_' and '-' (at most 1024)")]
     BadName(String),
@@ -142,10 +148,7 @@ pub fn parse_id(id: &str) -> Result<ComponentId<'_>, IdError> {
     }
     let mut chars = type_name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    if !first_ok
-        || type_name.len() > 63
-        || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
+    if !first_ok || type_name.len() > 63 || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(IdError::BadType(type_name.to_owned()));
     }
     if let Some(name) = name {

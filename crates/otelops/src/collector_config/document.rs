@@ -209,7 +209,10 @@ mod tests {
     #[test]
     fn syntax_error_names_line_and_column() {
         let err = parse("a: [1, 2\nb: c\n").unwrap_err();
-        assert!(matches!(err, DocumentError::Syntax { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, DocumentError::Syntax { line: 2, .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -45,25 +45,101 @@ pub struct Finding {
 /// Every rule lint applies, with what it checks.
 pub const RULES: &[(&str, Severity, &str)] = &[
     ("yaml-syntax", Severity::Error, "the file is not valid YAML"),
-    ("unknown-key", Severity::Error, "a key the collector does not accept (top level, service, pipelines, known component settings)"),
-    ("wrong-type", Severity::Error, "a value of the wrong YAML type for its setting"),
-    ("missing-setting", Severity::Error, "a required setting is missing (OTLP receiver protocols, resource attributes)"),
-    ("bad-duration", Severity::Error, "a duration the collector cannot parse (Go syntax: 300ms, 5s, 1m30s)"),
-    ("invalid-component-id", Severity::Error, "a component id that is not type[/name]"),
-    ("unknown-component-type", Severity::Error, "a component type otelcol-parker is not built with"),
-    ("undefined-component", Severity::Error, "a pipeline or service.extensions names a component that is not configured"),
-    ("duplicate-reference", Severity::Error, "a pipeline lists the same component twice"),
-    ("invalid-pipeline", Severity::Error, "a pipeline with a bad id, no receivers or no exporters, or no pipelines at all"),
-    ("unused-component", Severity::Warning, "a configured component no pipeline or service.extensions uses"),
-    ("memory-limiter-first", Severity::Warning, "a pipeline whose first processor is not memory_limiter"),
-    ("sampler-on-logs", Severity::Warning, "probabilistic_sampler in a logs pipeline drops every record without a trace id"),
-    ("batch-missing", Severity::Warning, "a pipeline without a batch processor"),
-    ("queue-disabled", Severity::Warning, "an exporter with sending_queue disabled"),
-    ("sampling-range", Severity::Error, "sampling_percentage outside 0..=100"),
-    ("health-check-missing", Severity::Warning, "no health_check extension enabled"),
-    ("literal-secret", Severity::Error, "a token, password or Bearer value written literally instead of ${env:VAR} (warning outside production)"),
-    ("production-tls", Severity::Error, "production without TLS on an OTLP receiver or exporter"),
-    ("production-auth", Severity::Error, "production without an authenticator on an OTLP receiver or exporter"),
+    (
+        "unknown-key",
+        Severity::Error,
+        "a key the collector does not accept (top level, service, pipelines, known component settings)",
+    ),
+    (
+        "wrong-type",
+        Severity::Error,
+        "a value of the wrong YAML type for its setting",
+    ),
+    (
+        "missing-setting",
+        Severity::Error,
+        "a required setting is missing (OTLP receiver protocols, resource attributes)",
+    ),
+    (
+        "bad-duration",
+        Severity::Error,
+        "a duration the collector cannot parse (Go syntax: 300ms, 5s, 1m30s)",
+    ),
+    (
+        "invalid-component-id",
+        Severity::Error,
+        "a component id that is not type[/name]",
+    ),
+    (
+        "unknown-component-type",
+        Severity::Error,
+        "a component type otelcol-parker is not built with",
+    ),
+    (
+        "undefined-component",
+        Severity::Error,
+        "a pipeline or service.extensions names a component that is not configured",
+    ),
+    (
+        "duplicate-reference",
+        Severity::Error,
+        "a pipeline lists the same component twice",
+    ),
+    (
+        "invalid-pipeline",
+        Severity::Error,
+        "a pipeline with a bad id, no receivers or no exporters, or no pipelines at all",
+    ),
+    (
+        "unused-component",
+        Severity::Warning,
+        "a configured component no pipeline or service.extensions uses",
+    ),
+    (
+        "memory-limiter-first",
+        Severity::Warning,
+        "a pipeline whose first processor is not memory_limiter",
+    ),
+    (
+        "sampler-on-logs",
+        Severity::Warning,
+        "probabilistic_sampler in a logs pipeline drops every record without a trace id",
+    ),
+    (
+        "batch-missing",
+        Severity::Warning,
+        "a pipeline without a batch processor",
+    ),
+    (
+        "queue-disabled",
+        Severity::Warning,
+        "an exporter with sending_queue disabled",
+    ),
+    (
+        "sampling-range",
+        Severity::Error,
+        "sampling_percentage outside 0..=100",
+    ),
+    (
+        "health-check-missing",
+        Severity::Warning,
+        "no health_check extension enabled",
+    ),
+    (
+        "literal-secret",
+        Severity::Error,
+        "a token, password or Bearer value written literally instead of ${env:VAR} (warning outside production)",
+    ),
+    (
+        "production-tls",
+        Severity::Error,
+        "production without TLS on an OTLP receiver or exporter",
+    ),
+    (
+        "production-auth",
+        Severity::Error,
+        "production without an authenticator on an OTLP receiver or exporter",
+    ),
 ];
 
 /// What the linter must know beyond the file.

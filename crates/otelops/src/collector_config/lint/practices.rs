@@ -32,7 +32,10 @@ fn pipelines(s: &Structure<'_>, out: &mut Findings) {
             None => out.warning(
                 "memory-limiter-first",
                 p.pos,
-                format!("pipeline {:?} has no processors: put memory_limiter first", p.id),
+                format!(
+                    "pipeline {:?} has no processors: put memory_limiter first",
+                    p.id
+                ),
             ),
             Some(first) if type_of(s, Kind::Processor, first.id) != Some("memory_limiter") => {
                 let has = p
@@ -71,7 +74,10 @@ fn pipelines(s: &Structure<'_>, out: &mut Findings) {
             out.warning(
                 "batch-missing",
                 p.pos,
-                format!("pipeline {:?} has no batch processor: exports go out one request per call", p.id),
+                format!(
+                    "pipeline {:?} has no batch processor: exports go out one request per call",
+                    p.id
+                ),
             );
         }
     }
@@ -102,7 +108,10 @@ fn queues_and_sampling(s: &Structure<'_>, out: &mut Findings) {
                 out.error(
                     "sampling-range",
                     node.pos,
-                    format!("processor {:?}: sampling_percentage {pct} is outside 0..=100", c.id),
+                    format!(
+                        "processor {:?}: sampling_percentage {pct} is outside 0..=100",
+                        c.id
+                    ),
                 );
             }
         }
@@ -132,9 +141,18 @@ fn is_secret_key(key: &str) -> bool {
     if key.ends_with("_file") || key.ends_with("_path") || key == "filename" {
         return false; // a path to a secret, which is how it should be done
     }
-    ["token", "password", "secret", "api_key", "apikey", "authorization", "x-api-key", "tokens"]
-        .iter()
-        .any(|word| key == *word || key.ends_with(&format!("_{word}")))
+    [
+        "token",
+        "password",
+        "secret",
+        "api_key",
+        "apikey",
+        "authorization",
+        "x-api-key",
+        "tokens",
+    ]
+    .iter()
+    .any(|word| key == *word || key.ends_with(&format!("_{word}")))
 }
 
 /// True when `text` is nothing but `${…}` references, optionally after an
@@ -205,7 +223,10 @@ fn production_security(s: &Structure<'_>, out: &mut Findings) {
                     continue;
                 };
                 for (proto, settings) in protocols {
-                    if settings.get("tls").is_none_or(|t| matches!(t.value, Value::Null)) {
+                    if settings
+                        .get("tls")
+                        .is_none_or(|t| matches!(t.value, Value::Null))
+                    {
                         out.error("production-tls", proto.pos, format!(
                             "receiver {:?} {}: production must serve OTLP over TLS (set tls.cert_file and tls.key_file)",
                             c.id, proto.name
@@ -221,7 +242,10 @@ fn production_security(s: &Structure<'_>, out: &mut Findings) {
             }
             (Kind::Exporter, "otlp" | "otlp_grpc" | "otlphttp" | "otlp_http") => {
                 let insecure = ["insecure", "insecure_skip_verify"].iter().find_map(|k| {
-                    c.config.path(&["tls", k]).filter(|n| n.value == Value::Bool(true)).map(|n| (k, n))
+                    c.config
+                        .path(&["tls", k])
+                        .filter(|n| n.value == Value::Bool(true))
+                        .map(|n| (k, n))
                 });
                 if let Some((key, node)) = insecure {
                     out.error("production-tls", node.pos, format!(
@@ -232,14 +256,23 @@ fn production_security(s: &Structure<'_>, out: &mut Findings) {
                 if let Some(endpoint) = c.config.get("endpoint")
                     && endpoint.as_str().is_some_and(|e| e.starts_with("http://"))
                 {
-                    out.error("production-tls", endpoint.pos, format!(
-                        "exporter {:?}: endpoint is plain http://; production must use https", c.id
-                    ));
+                    out.error(
+                        "production-tls",
+                        endpoint.pos,
+                        format!(
+                            "exporter {:?}: endpoint is plain http://; production must use https",
+                            c.id
+                        ),
+                    );
                 }
                 let has_auth = c.config.path(&["auth", "authenticator"]).is_some()
-                    || c.config.get("headers").and_then(Node::as_map).is_some_and(|h| {
-                        h.iter().any(|(k, _)| k.name.eq_ignore_ascii_case("authorization"))
-                    });
+                    || c.config
+                        .get("headers")
+                        .and_then(Node::as_map)
+                        .is_some_and(|h| {
+                            h.iter()
+                                .any(|(k, _)| k.name.eq_ignore_ascii_case("authorization"))
+                        });
                 if !has_auth {
                     out.error("production-auth", c.pos, format!(
                         "exporter {:?}: production must authenticate to the backend (auth.authenticator: bearertokenauth/…)",

@@ -132,7 +132,10 @@ const OTLP_PROTOCOLS: Schema = Schema {
     closed: true,
     required: &[],
     one_of: &["grpc", "http"],
-    fields: &[("grpc", Ty::Block(&GRPC_SERVER)), ("http", Ty::Block(&HTTP_SERVER))],
+    fields: &[
+        ("grpc", Ty::Block(&GRPC_SERVER)),
+        ("http", Ty::Block(&HTTP_SERVER)),
+    ],
 };
 
 /// configgrpc.ServerConfig keys in v0.165 (checked against otelcol-parker).
@@ -196,7 +199,11 @@ const BEARER: Schema = Schema {
     closed: false,
     required: &[],
     one_of: &[],
-    fields: &[("token", Ty::Str), ("scheme", Ty::Str), ("filename", Ty::Str)],
+    fields: &[
+        ("token", Ty::Str),
+        ("scheme", Ty::Str),
+        ("filename", Ty::Str),
+    ],
 };
 
 const RESOURCE: Schema = Schema {
@@ -238,14 +245,27 @@ pub(super) fn check(root: &Node, out: &mut Findings) {
                 continue;
             };
             if let Some(schema) = schema_for(kind, id.type_name) {
-                let path = format!("{kind} {:?}", key.name);
-                check_block(schema, config, &path, out);
+                let owner = format!("{kind} {:?}", key.name);
+                check_block(schema, config, &owner, "", out);
             }
         }
     }
 }
 
-fn check_block(schema: &Schema, node: &Node, path: &str, out: &mut Findings) {
+/// A setting's name in messages: `processor "batch" setting "timeout"`.
+fn setting(owner: &str, key_path: &str) -> String {
+    format!("{owner} setting \"{key_path}\"")
+}
+
+/// The block itself in messages: `receiver "otlp"` or `receiver "otlp" setting "protocols"`.
+fn block_name(owner: &str, prefix: &str) -> String {
+    match prefix.strip_suffix('.') {
+        Some(p) => format!("{owner} setting \"{p}\""),
+        None => owner.to_owned(),
+    }
+}
+
+fn check_block(schema: &Schema, node: &Node, owner: &str, prefix: &str, out: &mut Findings) {
     let empty = Vec::new();
     let entries = match &node.value {
         Value::Map(entries) => entries,
@@ -263,29 +283,32 @@ fn check_block(schema: &Schema, node: &Node, path: &str, out: &mut Findings) {
             out.error(
                 "missing-setting",
                 node.pos,
-                format!("{path}: required setting {required:?} is missing or empty"),
+                format!("{}: required setting \"{prefix}{required}\" is missing or empty", block_name(owner, prefix)),
             );
         }
     }
     if !schema.one_of.is_empty()
-        && !entries.iter().any(|(k, _)| schema.one_of.contains(&k.name.as_str()))
+        && !entries
+            .iter()
+            .any(|(k, _)| schema.one_of.contains(&k.name.as_str()))
     {
         out.error(
             "missing-setting",
             node.pos,
-            format!("{path}: set at least one of {}", schema.one_of.join(", ")),
+            format!("{}: set at least one of {}", block_name(owner, prefix), schema.one_of.join(", ")),
         );
     }
     for (key, value) in entries {
         match schema.fields.iter().find(|(name, _)| *name == key.name) {
-            Some((_, ty)) => check_value(*ty, value, &format!("{path}: {}", key.name), out),
+            Some((_, ty)) => check_value(*ty, value, owner, &format!("{prefix}{}", key.name), out),
             None if schema.closed => {
                 let valid: Vec<_> = schema.fields.iter().map(|(n, _)| *n).collect();
                 out.error(
                     "unknown-key",
                     key.pos,
                     format!(
-                        "{path} has invalid key {:?} (valid keys: {})",
+                        "{} has invalid key {:?} (valid keys: {})",
+                        block_name(owner, prefix),
                         key.name,
                         valid.join(", ")
                     ),
@@ -296,20 +319,25 @@ fn check_block(schema: &Schema, node: &Node, path: &str, out: &mut Findings) {
     }
 }
 
-fn check_value(ty: Ty, node: &Node, path: &str, out: &mut Findings) {
+fn check_value(ty: Ty, node: &Node, owner: &str, key_path: &str, out: &mut Findings) {
     // Null means "default"; ${env:…} is typed only at run time.
     if matches!(node.value, Value::Null) || node.is_env_reference() {
         return;
     }
     let expected = match (ty, &node.value) {
         (Ty::Any, _) => return,
-        (Ty::Block(schema), Value::Map(_)) => return check_block(schema, node, path, out),
+        (Ty::Block(schema), Value::Map(_)) => {
+            return check_block(schema, node, owner, &format!("{key_path}."), out);
+        }
         (Ty::Duration, Value::Str(s)) => {
             if let Err(why) = parse_go_duration(s) {
                 out.error(
                     "bad-duration",
                     node.pos,
-                    format!("{path}: {s:?} is not a duration ({why}); write e.g. 500ms, 5s, 1m30s"),
+                    format!(
+                        "{}: {s:?} is not a duration ({why}); write e.g. 500ms, 5s, 1m30s",
+                        setting(owner, key_path)
+                    ),
                 );
             }
             return;
@@ -332,9 +360,20 @@ fn check_value(ty: Ty, node: &Node, path: &str, out: &mut Findings) {
     let found = match &node.value {
         Value::Str(s) => format!("the string {s:?}"),
         Value::Int(i) => format!("the integer {i}"),
-        other => format!("a {}", Node { pos: node.pos, value: other.clone() }.kind()),
+        other => format!(
+            "a {}",
+            Node {
+                pos: node.pos,
+                value: other.clone()
+            }
+            .kind()
+        ),
     };
-    out.error("wrong-type", node.pos, format!("{path}: expected {expected}, found {found}"));
+    out.error(
+        "wrong-type",
+        node.pos,
+        format!("{}: expected {expected}, found {found}", setting(owner, key_path)),
+    );
 }
 
 /// Go's `time.ParseDuration` grammar: `[-+]?` then one or more

@@ -69,7 +69,10 @@ pub(crate) fn check<'a>(root: &'a Node, out: &mut Findings) -> Option<Structure<
         out.error(
             "wrong-type",
             root.pos,
-            format!("the configuration must be a mapping, found a {}", root.kind()),
+            format!(
+                "the configuration must be a mapping, found a {}",
+                root.kind()
+            ),
         );
         return None;
     };
@@ -116,7 +119,11 @@ fn components_of<'a>(
             out.error(
                 "wrong-type",
                 section.pos,
-                format!("{} must be a mapping, found a {}", kind.section(), section.kind()),
+                format!(
+                    "{} must be a mapping, found a {}",
+                    kind.section(),
+                    section.kind()
+                ),
             );
             return;
         }
@@ -199,7 +206,10 @@ fn check_service<'a>(service: &'a Node, structure: &mut Structure<'a>, out: &mut
                 out.error(
                     "undefined-component",
                     r.pos,
-                    format!("service.extensions references extension {:?}, which is not configured", r.id),
+                    format!(
+                        "service.extensions references extension {:?}, which is not configured",
+                        r.id
+                    ),
                 );
             }
         }
@@ -208,16 +218,31 @@ fn check_service<'a>(service: &'a Node, structure: &mut Structure<'a>, out: &mut
         Some((_, node)) => match node.as_map() {
             Some(p) if !p.is_empty() => p,
             Some(_) | None if matches!(node.value, Value::Map(_) | Value::Null) => {
-                out.error("invalid-pipeline", node.pos, "service.pipelines is empty: the collector needs at least one pipeline");
+                out.error(
+                    "invalid-pipeline",
+                    node.pos,
+                    "service.pipelines is empty: the collector needs at least one pipeline",
+                );
                 return;
             }
             _ => {
-                out.error("wrong-type", node.pos, format!("service.pipelines must be a mapping, found a {}", node.kind()));
+                out.error(
+                    "wrong-type",
+                    node.pos,
+                    format!(
+                        "service.pipelines must be a mapping, found a {}",
+                        node.kind()
+                    ),
+                );
                 return;
             }
         },
         None => {
-            out.error("invalid-pipeline", service.pos, "service has no pipelines: the collector needs at least one");
+            out.error(
+                "invalid-pipeline",
+                service.pos,
+                "service has no pipelines: the collector needs at least one",
+            );
             return;
         }
     };
@@ -248,7 +273,11 @@ fn check_pipeline<'a>(
     out: &mut Findings,
 ) -> Option<Pipeline<'a>> {
     let Some(entries) = node.as_map() else {
-        out.error("wrong-type", node.pos, format!("pipeline {id:?} must be a mapping, found a {}", node.kind()));
+        out.error(
+            "wrong-type",
+            node.pos,
+            format!("pipeline {id:?} must be a mapping, found a {}", node.kind()),
+        );
         return None;
     };
     for (key, _) in entries {
@@ -278,21 +307,36 @@ fn check_pipeline<'a>(
         ("exporters", &pipeline.exporters, Kind::Exporter),
     ] {
         if refs.is_empty() && role != "processors" {
-            out.error("invalid-pipeline", pos, format!("pipeline {id:?} must have at least one {kind}"));
+            out.error(
+                "invalid-pipeline",
+                pos,
+                format!("pipeline {id:?} must have at least one {kind}"),
+            );
         }
         let mut seen = HashSet::new();
         for r in refs {
             if !seen.insert(r.id) {
-                out.error("duplicate-reference", r.pos, format!("pipeline {id:?} references {kind} {:?} more than once", r.id));
+                out.error(
+                    "duplicate-reference",
+                    r.pos,
+                    format!(
+                        "pipeline {id:?} references {kind} {:?} more than once",
+                        r.id
+                    ),
+                );
             }
             // Connectors stand in for receivers and exporters.
             let defined = structure.component(kind, r.id).is_some()
-                || (kind != Kind::Processor && structure.component(Kind::Connector, r.id).is_some());
+                || (kind != Kind::Processor
+                    && structure.component(Kind::Connector, r.id).is_some());
             if !defined {
                 out.error(
                     "undefined-component",
                     r.pos,
-                    format!("pipeline {id:?} references {kind} {:?}, which is not configured", r.id),
+                    format!(
+                        "pipeline {id:?} references {kind} {:?}, which is not configured",
+                        r.id
+                    ),
                 );
             }
         }
@@ -306,7 +350,14 @@ fn references<'a>(node: &'a Node, what: &str, out: &mut Findings) -> Vec<Referen
         Value::Seq(items) => items,
         Value::Null => return Vec::new(),
         _ => {
-            out.error("wrong-type", node.pos, format!("{what} must be a list of component ids, found a {}", node.kind()));
+            out.error(
+                "wrong-type",
+                node.pos,
+                format!(
+                    "{what} must be a list of component ids, found a {}",
+                    node.kind()
+                ),
+            );
             return Vec::new();
         }
     };
@@ -315,7 +366,11 @@ fn references<'a>(node: &'a Node, what: &str, out: &mut Findings) -> Vec<Referen
         .filter_map(|item| match item.as_str() {
             Some(id) => Some(Reference { id, pos: item.pos }),
             None => {
-                out.error("wrong-type", item.pos, format!("{what}: expected a component id, found a {}", item.kind()));
+                out.error(
+                    "wrong-type",
+                    item.pos,
+                    format!("{what}: expected a component id, found a {}", item.kind()),
+                );
                 None
             }
         })
@@ -337,11 +392,18 @@ fn report_unused(structure: &Structure<'_>, out: &mut Findings) {
             }),
         };
         if !used {
-            let where_ = if c.kind == Kind::Extension { "service.extensions" } else { "any pipeline" };
+            let where_ = if c.kind == Kind::Extension {
+                "service.extensions"
+            } else {
+                "any pipeline"
+            };
             out.warning(
                 "unused-component",
                 c.pos,
-                format!("{} {:?} is configured but not used by {where_}", c.kind, c.id),
+                format!(
+                    "{} {:?} is configured but not used by {where_}",
+                    c.kind, c.id
+                ),
             );
         }
     }
