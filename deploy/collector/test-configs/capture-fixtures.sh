@@ -8,6 +8,8 @@
 #   otelcol-v0.165-metrics-downstream-down.prom  downstream stopped, 30 more spans queued/retrying
 #   otelcol-v0.165-metrics-send-failed.prom      after retry_on_failure gave up (max_elapsed_time 60s)
 #   otelcol-v0.165-metrics-detailed.prom         same flow as the first, telemetry level "detailed"
+#   otelcol-v0.165-metrics-memory-limited.prom   memory-limited.yaml after 5 refused traces (15 spans)
+#   otelcol-v0.165-otlp-http-refused.txt         the receiver's HTTP answer to a refused export
 # into OUT_DIR (default crates/otelops/tests/fixtures).
 #
 # Usage: OTELCOL_PARKER=target/otelcol-parker deploy/collector/test-configs/capture-fixtures.sh [OUT_DIR]
@@ -144,4 +146,20 @@ wait_for "15 spans sent (detailed)" metric_is 'otelcol_exporter_sent_spans{expor
 curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/otelcol-v0.165-metrics-detailed.prom"
 stop "$main"
 stop "$sink"
+
+# --- 4. memory_limiter refusing everything -----------------------------------
+start main "$here/memory-limited.yaml"; main=$started
+wait_for "metrics endpoint" curl -sf --max-time 1 http://127.0.0.1:8888/metrics
+# Let the limiter's first check (100ms) see the heap above its limit.
+sleep 1
+# Status line, the headers that matter, and the body of one refused export.
+curl -s --max-time 5 -i -H 'Content-Type: application/json' http://127.0.0.1:4318/v1/traces \
+  -d '{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc6ff","spanId":"eee19b7ec3c1b1ff","name":"refused","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}' |
+  tr -d '\r' | grep -v -i '^date:' >"$out/otelcol-v0.165-otlp-http-refused.txt"
+grep -q '^HTTP/1.1 503' "$out/otelcol-v0.165-otlp-http-refused.txt" ||
+  { echo "capture-fixtures: expected a 503 refusal, got:" >&2; cat "$out/otelcol-v0.165-otlp-http-refused.txt" >&2; exit 1; }
+for i in 1 2 3 4 5; do send_trace "$i" || true; done # curl -f: each 503 is expected
+wait_for "16 spans refused" metric_is 'otelcol_receiver_refused_spans{receiver="otlp",transport="http"}' 16
+curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/otelcol-v0.165-metrics-memory-limited.prom"
+stop "$main"
 echo "capture-fixtures: wrote fixtures to $out" >&2

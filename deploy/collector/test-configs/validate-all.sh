@@ -12,7 +12,7 @@ bin="${OTELCOL_PARKER:-$(command -v otelcol-parker || true)}"
 }
 echo "| file | expect | exit | key part of the error (last line of stderr) |"
 echo "|---|---|---|---|"
-for f in "$here"/valid-minimal.yaml "$here"/downstream-sink.yaml "$here"/broken/*.yaml "$here"/warn/*.yaml; do
+for f in "$here"/valid-minimal.yaml "$here"/downstream-sink.yaml "$here"/memory-limited.yaml "$here"/broken/*.yaml "$here"/warn/*.yaml; do
   rel="${f#"$here"/}"
   expect="$(sed -n 's/^# expect: //p' "$f" | head -n1)"
   status=0
