@@ -4,8 +4,7 @@
 //! `db.query.text` with every argument replaced by `?` — keys can carry user
 //! ids too, so nothing but the command survives.
 
-use opentelemetry::trace::Status;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
+use std::error::Error;
 
 /// The Redis server a connection talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,12 +47,15 @@ pub fn redis_query_text(command: &str, args: &[&str]) -> String {
     text
 }
 
-/// Marks a Redis span failed with the server's error reply (e.g.
-/// `WRONGTYPE Operation against a key ...`): `db.response.status_code` and
-/// `error.type` are the reply's prefix, status is Error.
-pub fn record_redis_error(span: &tracing::Span, reply: &str) {
-    let prefix = reply.split_whitespace().next().unwrap_or("ERR");
+/// Marks a Redis span failed by an error reply from the server (e.g.
+/// `-WRONGTYPE Operation against a key ...`): `prefix` is the reply's error
+/// prefix (redis-rs: `RedisError::code()`), recorded as
+/// `db.response.status_code` and `error.type`; `err` becomes an `exception`
+/// event and the status message. Semconv counts every Redis error prefix as an
+/// error. For failures without a reply (I/O, timeouts) use
+/// [`crate::exception::record_error`].
+pub fn record_redis_error(span: &tracing::Span, prefix: &str, err: &(dyn Error + 'static)) {
     span.record("db.response.status_code", prefix);
     span.record("error.type", prefix);
-    span.set_status(Status::error(reply.to_owned()));
+    crate::exception::record_error(span, err);
 }
