@@ -50,7 +50,17 @@ pub fn error_chain(err: &(dyn Error + 'static)) -> String {
 }
 
 fn record(span: &tracing::Span, ty: &str, err: &(dyn Error + 'static), backtrace: &Backtrace) {
-    let message = error_chain(err);
+    record_message(span, ty, error_chain(err), backtrace);
+}
+
+/// Records an `exception` event from parts, for callers that must scrub the
+/// message first (e.g. URLs with credentials).
+pub(crate) fn record_message(
+    span: &tracing::Span,
+    ty: &str,
+    message: String,
+    backtrace: &Backtrace,
+) {
     let mut attributes = vec![
         KeyValue::new(semconv::EXCEPTION_TYPE, ty.to_owned()),
         KeyValue::new(semconv::EXCEPTION_MESSAGE, message.clone()),

@@ -369,6 +369,32 @@ async fn client_connection_refused_is_error_type_connect_with_exception_event() 
 }
 
 #[tokio::test]
+async fn client_transport_error_message_does_not_leak_credentials() {
+    let capture = Capture::install();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let client = client(&capture);
+    let url = reqwest::Url::parse(&format!("http://ada:secret@{closed}/")).unwrap();
+    assert!(
+        client
+            .execute(reqwest::Request::new(reqwest::Method::GET, url))
+            .await
+            .is_err()
+    );
+
+    let span = capture.span_named("GET");
+    let exception = span.event_attrs("exception").expect("exception event");
+    let message = parker_telemetry::testing::find(&exception, "exception.message")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    assert!(message.contains("REDACTED:REDACTED@"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+    assert!(!format!("{:?}", span.status).contains("secret"));
+}
+
+#[tokio::test]
 async fn client_templated_request_is_named_method_template() {
     let capture = Capture::install();
     let addr = serve(&capture).await;

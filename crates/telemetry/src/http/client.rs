@@ -1,7 +1,7 @@
 //! [`TracedClient`]: a CLIENT span, context injection and the
 //! `http.client.request.duration` histogram around each reqwest request.
 
-use std::sync::Arc;
+use std::backtrace::Backtrace;
 use std::time::Instant;
 
 use opentelemetry::KeyValue;
@@ -23,7 +23,7 @@ use crate::{exception, propagation};
 #[derive(Clone)]
 pub struct TracedClient {
     client: reqwest::Client,
-    duration: Arc<Histogram<f64>>,
+    duration: Histogram<f64>,
 }
 
 impl TracedClient {
@@ -43,10 +43,7 @@ impl TracedClient {
             .with_description("Duration of HTTP client requests.")
             .with_boundaries(DURATION_BUCKETS.to_vec())
             .build();
-        TracedClient {
-            client,
-            duration: Arc::new(duration),
-        }
+        TracedClient { client, duration }
     }
 
     /// The wrapped client, e.g. to build requests with `get(url).build()`.
@@ -149,7 +146,17 @@ impl TracedClient {
             Err(error) => {
                 let kind = transport_error_type(error);
                 span.record(semconv::ERROR_TYPE, kind);
-                exception::record_error(&span, error);
+                // reqwest's message embeds the URL as given, credentials included.
+                let mut message = exception::error_chain(error);
+                if let Some(url) = error.url() {
+                    message = message.replace(url.as_str(), &redacted_url(url));
+                }
+                exception::record_message(
+                    &span,
+                    std::any::type_name::<reqwest::Error>(),
+                    message,
+                    &Backtrace::capture(),
+                );
                 attributes.push(KeyValue::new(semconv::ERROR_TYPE, kind));
             }
         }
