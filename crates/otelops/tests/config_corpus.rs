@@ -15,8 +15,7 @@ use otelops::collector_config::lint::{LintOptions, Report, Severity, lint_str};
 const DEV: LintOptions = LintOptions { production: false };
 
 fn lint_file(case: &CorpusCase) -> Report {
-    lint_str(&read(&case.path), DEV)
-        .unwrap_or_else(|e| panic!("{}: {e}", case.path.display()))
+    lint_str(&read(&case.path), DEV).unwrap_or_else(|e| panic!("{}: {e}", case.path.display()))
 }
 
 /// Whether a finding of `severity` names `expect` as a quoted id or key
@@ -67,7 +66,13 @@ fn real_collector_rejects_every_broken_config_too() {
 fn lint_only_warns_on_the_warn_configs_naming_the_expected_component() {
     for case in corpus("warn") {
         let report = lint_file(&case);
-        assert_eq!(report.errors(), 0, "{}: {:#?}", case.path.display(), report.findings);
+        assert_eq!(
+            report.errors(),
+            0,
+            "{}: {:#?}",
+            case.path.display(),
+            report.findings
+        );
         assert!(
             names(&report, Severity::Warning, &case.expect),
             "{}: no warning naming {:?}; findings: {:#?}",
@@ -86,9 +91,20 @@ fn real_collector_accepts_the_warn_and_valid_configs_and_so_does_lint() {
     accepted.push(deploy("collector/test-configs/downstream-sink.yaml"));
     for path in accepted {
         let out = validate(&path, &profile_env(queue.path()));
-        assert!(out.status.success(), "{}: {}", path.display(), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            path.display(),
+            text(&out.stderr)
+        );
         let report = lint_str(&read(&path), DEV).unwrap();
-        assert_eq!(report.errors(), 0, "{}: {:#?}", path.display(), report.findings);
+        assert_eq!(
+            report.errors(),
+            0,
+            "{}: {:#?}",
+            path.display(),
+            report.findings
+        );
     }
 }
 
@@ -98,7 +114,13 @@ fn manifest_packages() -> BTreeSet<String> {
     let text = read(&deploy("collector/builder-config.yaml"));
     let root = document::parse(&text).unwrap();
     let mut packages = BTreeSet::new();
-    for section in ["receivers", "processors", "exporters", "extensions", "connectors"] {
+    for section in [
+        "receivers",
+        "processors",
+        "exporters",
+        "extensions",
+        "connectors",
+    ] {
         let Some(items) = root.get(section).and_then(|n| n.as_seq()) else {
             continue;
         };

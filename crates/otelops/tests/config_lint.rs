@@ -117,11 +117,31 @@ fn prod_case(rule: &'static str, from: &str, to: &str) -> Case {
 fn cases() -> Vec<Case> {
     vec![
         case("unknown-key", "service:\n", "pipelines: {}\nservice:\n"),
-        case("unknown-key", "    timeout: 5s\n", "    timeout: 5s\n    send_batch_sise: 10\n"),
-        case("unknown-key", "        endpoint: 127.0.0.1:4317\n", "        endpiont: 127.0.0.1:4317\n"),
-        case("wrong-type", "limit_percentage: 80", "limit_percentage: \"80\""),
-        case("wrong-type", "      enabled: true", "      enabled: \"yes\""),
-        case("wrong-type", "  extensions: [health_check]", "  extensions: health_check"),
+        case(
+            "unknown-key",
+            "    timeout: 5s\n",
+            "    timeout: 5s\n    send_batch_sise: 10\n",
+        ),
+        case(
+            "unknown-key",
+            "        endpoint: 127.0.0.1:4317\n",
+            "        endpiont: 127.0.0.1:4317\n",
+        ),
+        case(
+            "wrong-type",
+            "limit_percentage: 80",
+            "limit_percentage: \"80\"",
+        ),
+        case(
+            "wrong-type",
+            "      enabled: true",
+            "      enabled: \"yes\"",
+        ),
+        case(
+            "wrong-type",
+            "  extensions: [health_check]",
+            "  extensions: health_check",
+        ),
         case("bad-duration", "timeout: 5s", "timeout: 5 sec"),
         case("bad-duration", "check_interval: 1s", "check_interval: 1sec"),
         case(
@@ -129,18 +149,42 @@ fn cases() -> Vec<Case> {
             "    protocols:\n      grpc:\n        endpoint: 127.0.0.1:4317\n",
             "    protocols:\n",
         ),
-        case("invalid-component-id", "  batch:\n", "  batch/:\n    timeout: 1s\n  batch:\n"),
+        case(
+            "invalid-component-id",
+            "  batch:\n",
+            "  batch/:\n    timeout: 1s\n  batch:\n",
+        ),
         case(
             "unknown-component-type",
             "exporters:\n",
             "exporters:\n  kafka: {}\n",
         ),
-        case("undefined-component", "exporters: [otlp]", "exporters: [otlp, otlp/missing]"),
-        case("undefined-component", "extensions: [health_check]", "extensions: [health_check, zpages]"),
-        case("duplicate-reference", "probabilistic_sampler, batch]", "probabilistic_sampler, batch, batch]"),
+        case(
+            "undefined-component",
+            "exporters: [otlp]",
+            "exporters: [otlp, otlp/missing]",
+        ),
+        case(
+            "undefined-component",
+            "extensions: [health_check]",
+            "extensions: [health_check, zpages]",
+        ),
+        case(
+            "duplicate-reference",
+            "probabilistic_sampler, batch]",
+            "probabilistic_sampler, batch, batch]",
+        ),
         case("invalid-pipeline", "    traces:\n", "    tracez:\n"),
-        case("invalid-pipeline", "      receivers: [otlp]\n", "      receivers: []\n"),
-        case("unused-component", "  batch:\n", "  batch/unused: {}\n  batch:\n"),
+        case(
+            "invalid-pipeline",
+            "      receivers: [otlp]\n",
+            "      receivers: []\n",
+        ),
+        case(
+            "unused-component",
+            "  batch:\n",
+            "  batch/unused: {}\n  batch:\n",
+        ),
         case(
             "memory-limiter-first",
             "[memory_limiter, probabilistic_sampler, batch]",
@@ -151,18 +195,62 @@ fn cases() -> Vec<Case> {
             "      exporters: [otlp]\n",
             "      exporters: [otlp]\n    logs:\n      receivers: [otlp]\n      processors: [memory_limiter, probabilistic_sampler, batch]\n      exporters: [otlp]\n",
         ),
-        case("batch-missing", "[memory_limiter, probabilistic_sampler, batch]", "[memory_limiter, probabilistic_sampler]"),
-        case("queue-disabled", "      enabled: true", "      enabled: false"),
-        case("sampling-range", "sampling_percentage: 50", "sampling_percentage: 150"),
-        case("sampling-range", "sampling_percentage: 50", "sampling_percentage: -5"),
+        case(
+            "batch-missing",
+            "[memory_limiter, probabilistic_sampler, batch]",
+            "[memory_limiter, probabilistic_sampler]",
+        ),
+        case(
+            "queue-disabled",
+            "      enabled: true",
+            "      enabled: false",
+        ),
+        case(
+            "sampling-range",
+            "sampling_percentage: 50",
+            "sampling_percentage: 150",
+        ),
+        case(
+            "sampling-range",
+            "sampling_percentage: 50",
+            "sampling_percentage: -5",
+        ),
         case("health-check-missing", "  extensions: [health_check]\n", ""),
-        case("literal-secret", "    tls:\n      insecure: true\n", "    tls:\n      insecure: true\n    headers:\n      api_key: k-123\n"),
-        prod_case("literal-secret", "token: ${env:EXPORT_TOKEN}", "token: s3cr3t-value"),
-        prod_case("literal-secret", "      x-tenant: parker", "      authorization: Bearer abc.def"),
-        prod_case("production-tls", "    auth:\n      authenticator: bearertokenauth/out\n", "    tls:\n      insecure: true\n    auth:\n      authenticator: bearertokenauth/out\n"),
-        prod_case("production-tls", "        tls:\n          cert_file: ${env:CERT}\n          key_file: ${env:KEY}\n", ""),
-        prod_case("production-auth", "    auth:\n      authenticator: bearertokenauth/out\n", ""),
-        prod_case("production-auth", "        auth:\n          authenticator: bearertokenauth/in\n", ""),
+        case(
+            "literal-secret",
+            "    tls:\n      insecure: true\n",
+            "    tls:\n      insecure: true\n    headers:\n      api_key: k-123\n",
+        ),
+        prod_case(
+            "literal-secret",
+            "token: ${env:EXPORT_TOKEN}",
+            "token: s3cr3t-value",
+        ),
+        prod_case(
+            "literal-secret",
+            "      x-tenant: parker",
+            "      authorization: Bearer abc.def",
+        ),
+        prod_case(
+            "production-tls",
+            "    auth:\n      authenticator: bearertokenauth/out\n",
+            "    tls:\n      insecure: true\n    auth:\n      authenticator: bearertokenauth/out\n",
+        ),
+        prod_case(
+            "production-tls",
+            "        tls:\n          cert_file: ${env:CERT}\n          key_file: ${env:KEY}\n",
+            "",
+        ),
+        prod_case(
+            "production-auth",
+            "    auth:\n      authenticator: bearertokenauth/out\n",
+            "",
+        ),
+        prod_case(
+            "production-auth",
+            "        auth:\n          authenticator: bearertokenauth/in\n",
+            "",
+        ),
     ]
 }
 
@@ -189,7 +277,9 @@ fn each_rule_fires_on_its_case_and_not_on_the_clean_config() {
             c.fires
         );
         assert!(
-            !rules_in(&c.quiet, c.options).iter().any(|f| f.rule == c.rule),
+            !rules_in(&c.quiet, c.options)
+                .iter()
+                .any(|f| f.rule == c.rule),
             "{} fired on the clean config",
             c.rule
         );
@@ -218,13 +308,20 @@ fn findings_point_at_the_offending_line_and_column() {
     assert!(f.message.contains("\"otlp/missing\""), "{}", f.message);
 
     let text = edit(BASE, "timeout: 5s", "timeout: 5 sec");
-    let f = rules_in(&text, DEV).into_iter().find(|f| f.rule == "bad-duration").unwrap();
+    let f = rules_in(&text, DEV)
+        .into_iter()
+        .find(|f| f.rule == "bad-duration")
+        .unwrap();
     assert_eq!((f.line, f.column), (14, 14));
 }
 
 #[test]
 fn literal_secrets_are_errors_in_production_and_warnings_elsewhere_and_never_echoed() {
-    let text = edit(PROD_BASE, "token: ${env:EXPORT_TOKEN}", "token: s3cr3t-value");
+    let text = edit(
+        PROD_BASE,
+        "token: ${env:EXPORT_TOKEN}",
+        "token: s3cr3t-value",
+    );
     for (options, severity) in [(PROD, Severity::Error), (DEV, Severity::Warning)] {
         let f = rules_in(&text, options)
             .into_iter()
@@ -233,16 +330,38 @@ fn literal_secrets_are_errors_in_production_and_warnings_elsewhere_and_never_ech
         assert_eq!(f.severity, severity);
         assert!(!f.message.contains("s3cr3t"), "{}", f.message);
     }
-    let with_env_bearer = edit(PROD_BASE, "      x-tenant: parker", "      authorization: Bearer ${env:T}");
-    assert!(!rules_in(&with_env_bearer, PROD).iter().any(|f| f.rule == "literal-secret"));
+    let with_env_bearer = edit(
+        PROD_BASE,
+        "      x-tenant: parker",
+        "      authorization: Bearer ${env:T}",
+    );
+    assert!(
+        !rules_in(&with_env_bearer, PROD)
+            .iter()
+            .any(|f| f.rule == "literal-secret")
+    );
 }
 
 #[test]
 fn production_rules_apply_only_to_production() {
-    let insecure = edit(BASE, "tls:\n      insecure: true", "tls:\n      insecure: true");
-    assert!(!rules_in(&insecure, DEV).iter().any(|f| f.rule.starts_with("production-")));
-    let prod: Vec<_> = rules_in(&insecure, PROD).into_iter().map(|f| f.rule).collect();
-    assert!(prod.contains(&"production-tls") && prod.contains(&"production-auth"), "{prod:?}");
+    let insecure = edit(
+        BASE,
+        "tls:\n      insecure: true",
+        "tls:\n      insecure: true",
+    );
+    assert!(
+        !rules_in(&insecure, DEV)
+            .iter()
+            .any(|f| f.rule.starts_with("production-"))
+    );
+    let prod: Vec<_> = rules_in(&insecure, PROD)
+        .into_iter()
+        .map(|f| f.rule)
+        .collect();
+    assert!(
+        prod.contains(&"production-tls") && prod.contains(&"production-auth"),
+        "{prod:?}"
+    );
 }
 
 #[test]
@@ -279,7 +398,11 @@ fn cli_exits_1_on_errors_with_file_line_column() {
 fn cli_exits_0_with_warnings_listed() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("collector.yaml");
-    std::fs::write(&file, edit(BASE, "      enabled: true", "      enabled: false")).unwrap();
+    std::fs::write(
+        &file,
+        edit(BASE, "      enabled: true", "      enabled: false"),
+    )
+    .unwrap();
     let out = lint_cli(&[], &file);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("warning[queue-disabled]"));
@@ -290,9 +413,15 @@ fn cli_exits_0_with_warnings_listed() {
 fn cli_json_output_lists_findings_with_positions() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("collector.yaml");
-    std::fs::write(&file, edit(BASE, "exporters: [otlp]", "exporters: [otlp, otlp/missing]")).unwrap();
+    std::fs::write(
+        &file,
+        edit(BASE, "exporters: [otlp]", "exporters: [otlp, otlp/missing]"),
+    )
+    .unwrap();
     let out = run(
-        otelops().args(["--output", "json", "config", "lint"]).arg(&file),
+        otelops()
+            .args(["--output", "json", "config", "lint"])
+            .arg(&file),
         Duration::from_secs(30),
     );
     assert_eq!(out.status.code(), Some(1));
@@ -301,7 +430,10 @@ fn cli_json_output_lists_findings_with_positions() {
     let f = &doc["findings"][0];
     assert_eq!(f["rule"], "undefined-component");
     assert_eq!(f["severity"], "error");
-    assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (Some(31), Some(25)));
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(31), Some(25))
+    );
     assert_eq!(f["file"], file.display().to_string());
 }
 
@@ -310,11 +442,18 @@ fn cli_production_profile_is_taken_from_the_flag_or_file_name() {
     let dir = tempfile::tempdir().unwrap();
     let named = dir.path().join("production-collector.yaml");
     std::fs::write(&named, BASE).unwrap();
-    assert_eq!(lint_cli(&[], &named).status.code(), Some(1), "file name says production");
+    assert_eq!(
+        lint_cli(&[], &named).status.code(),
+        Some(1),
+        "file name says production"
+    );
     let plain = dir.path().join("collector.yaml");
     std::fs::write(&plain, BASE).unwrap();
     assert_eq!(lint_cli(&[], &plain).status.code(), Some(0));
-    assert_eq!(lint_cli(&["--profile", "production"], &plain).status.code(), Some(1));
+    assert_eq!(
+        lint_cli(&["--profile", "production"], &plain).status.code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -325,7 +464,10 @@ fn cli_bad_yaml_exits_2_naming_line_and_column() {
     let out = lint_cli(&[], &file);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("broken.yaml") && stderr.contains("3:"), "{stderr}");
+    assert!(
+        stderr.contains("broken.yaml") && stderr.contains("3:"),
+        "{stderr}"
+    );
     assert!(stderr.contains("invalid YAML"), "{stderr}");
 }
 

@@ -40,7 +40,9 @@ fn cli_render_prints_the_profile_and_writes_out_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("prod.yaml");
     let out = run(
-        otelops().args(["config", "render", "--profile", "production", "--out"]).arg(&file),
+        otelops()
+            .args(["config", "render", "--profile", "production", "--out"])
+            .arg(&file),
         Duration::from_secs(30),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -78,8 +80,14 @@ fn memory_limiter_comes_first_and_batch_last_in_every_pipeline() {
     for profile in Profile::ALL {
         let p = render(profile).service.pipelines;
         for pipeline in [&p.traces, &p.metrics, &p.logs] {
-            assert_eq!(pipeline.processors.first().map(String::as_str), Some("memory_limiter"));
-            assert_eq!(pipeline.processors.last().map(String::as_str), Some("batch"));
+            assert_eq!(
+                pipeline.processors.first().map(String::as_str),
+                Some("memory_limiter")
+            );
+            assert_eq!(
+                pipeline.processors.last().map(String::as_str),
+                Some("batch")
+            );
         }
         assert_eq!(
             p.traces.processors,
@@ -90,7 +98,12 @@ fn memory_limiter_comes_first_and_batch_last_in_every_pipeline() {
 
 #[test]
 fn sampling_is_full_in_development_and_reduced_after() {
-    let pct = |p| render(p).processors.probabilistic_sampler.sampling_percentage;
+    let pct = |p| {
+        render(p)
+            .processors
+            .probabilistic_sampler
+            .sampling_percentage
+    };
     assert_eq!(pct(Profile::Development), 100.0);
     assert_eq!(pct(Profile::Staging), 50.0);
     assert_eq!(pct(Profile::Production), 10.0);
@@ -102,8 +115,14 @@ fn development_listens_on_loopback_only_and_keeps_pprof() {
     assert!(!yaml.contains("0.0.0.0"));
     assert!(!yaml.contains("${env:OTELCOL_BIND"));
     let config = render(Profile::Development);
-    assert_eq!(config.receivers.otlp.protocols.grpc.endpoint, "127.0.0.1:4317");
-    assert_eq!(config.receivers.otlp.protocols.http.endpoint, "127.0.0.1:4318");
+    assert_eq!(
+        config.receivers.otlp.protocols.grpc.endpoint,
+        "127.0.0.1:4317"
+    );
+    assert_eq!(
+        config.receivers.otlp.protocols.http.endpoint,
+        "127.0.0.1:4318"
+    );
     assert!(config.service.extensions.contains(&"pprof".to_owned()));
     for other in [Profile::Staging, Profile::Production] {
         assert!(render(other).extensions.pprof.is_none(), "{other}");
@@ -132,16 +151,31 @@ fn production_has_tls_auth_persistent_queue_and_secrets_only_from_env() {
     assert!(grpc.tls.is_some() && grpc.auth.is_some());
     let exporter = &config.exporters.otlp;
     assert!(!exporter.tls.insecure);
-    assert_eq!(exporter.auth.as_ref().unwrap().authenticator, "bearertokenauth/backend");
-    assert_eq!(exporter.sending_queue.storage.as_deref(), Some("file_storage"));
-    for auth in [&config.extensions.ingest_auth, &config.extensions.backend_auth] {
+    assert_eq!(
+        exporter.auth.as_ref().unwrap().authenticator,
+        "bearertokenauth/backend"
+    );
+    assert_eq!(
+        exporter.sending_queue.storage.as_deref(),
+        Some("file_storage")
+    );
+    for auth in [
+        &config.extensions.ingest_auth,
+        &config.extensions.backend_auth,
+    ] {
         let token = &auth.as_ref().unwrap().token;
-        assert!(token.starts_with("${env:") && token.ends_with('}'), "{token}");
+        assert!(
+            token.starts_with("${env:") && token.ends_with('}'),
+            "{token}"
+        );
     }
     // Every variable the header promises is really referenced, and no other.
     let yaml = committed(Profile::Production);
     for var in referenced_env_vars(Profile::Production) {
-        assert!(yaml.contains(&format!("${{env:{var}")), "{var} not referenced");
+        assert!(
+            yaml.contains(&format!("${{env:{var}")),
+            "{var} not referenced"
+        );
     }
 }
 
@@ -151,7 +185,14 @@ fn every_profile_exposes_health_zpages_and_metrics_on_the_usual_ports() {
         let c = render(profile);
         assert!(c.extensions.health_check.endpoint.ends_with(":13133"));
         assert_eq!(c.extensions.zpages.endpoint, "127.0.0.1:55679");
-        assert_eq!(c.service.telemetry.metrics.readers[0].pull.exporter.prometheus.port, 8888);
+        assert_eq!(
+            c.service.telemetry.metrics.readers[0]
+                .pull
+                .exporter
+                .prometheus
+                .port,
+            8888
+        );
         assert!(c.exporters.otlp.sending_queue.enabled);
         assert!(c.exporters.otlp.retry_on_failure.enabled);
     }
@@ -174,7 +215,11 @@ fn real_collector_validates_every_rendered_profile() {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A profile moved to free loopback ports, so tests can run side by side.
@@ -188,7 +233,10 @@ fn on_free_ports(profile: Profile) -> (CollectorConfig, u16) {
     if let Some(pprof) = &mut c.extensions.pprof {
         pprof.endpoint = format!("127.0.0.1:{}", free_port());
     }
-    let prom = &mut c.service.telemetry.metrics.readers[0].pull.exporter.prometheus;
+    let prom = &mut c.service.telemetry.metrics.readers[0]
+        .pull
+        .exporter
+        .prometheus;
     prom.host = "127.0.0.1".into();
     prom.port = free_port();
     (c, health)
@@ -201,7 +249,10 @@ async fn starts_and_reports_healthy(profile: Profile) {
     let file = dir.path().join("config.yaml");
     std::fs::write(&file, config.to_yaml_string().unwrap()).unwrap();
     let mut cmd = Command::new(otelcol_parker());
-    cmd.arg("--config").arg(&file).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.arg("--config")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     for (k, v) in profile_env(dir.path()) {
         cmd.env(k, v);
     }
@@ -230,7 +281,11 @@ async fn starts_and_reports_healthy(profile: Profile) {
     }
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
-    assert!(healthy, "{profile}: no healthy answer in 30 s; stderr:\n{}", text(&out.stderr));
+    assert!(
+        healthy,
+        "{profile}: no healthy answer in 30 s; stderr:\n{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test]

@@ -158,7 +158,9 @@ fn groups(t: &Thresholds) -> Vec<(&'static str, Vec<Spec>)> {
     let queue_util = Spec {
         kind: "gauge",
         title: "Queue utilisation".into(),
-        description: Some("otelcol_exporter_queue_size / otelcol_exporter_queue_capacity per exporter (units follow the queue's sizer)."),
+        description: Some(
+            "otelcol_exporter_queue_size / otelcol_exporter_queue_capacity per exporter (units follow the queue's sizer).",
+        ),
         unit: "percent",
         queries: vec![(promql::queue_utilisation("exporter"), "{{exporter}}".into())],
         red_from: Some(t.queue_percent),
@@ -181,14 +183,22 @@ fn groups(t: &Thresholds) -> Vec<(&'static str, Vec<Spec>)> {
         )
     };
     let latency = Spec {
-        description: Some("p50/p99 of the exporters' http.client.request.duration and rpc.client.call.duration. Exposed only with service.telemetry.metrics.level: detailed; the collector has no otelcol_exporter_sent_spans_duration."),
+        description: Some(
+            "p50/p99 of the exporters' http.client.request.duration and rpc.client.call.duration. Exposed only with service.telemetry.metrics.level: detailed; the collector has no otelcol_exporter_sent_spans_duration.",
+        ),
         red_from: Some(t.export_latency_seconds),
         ..series(
             "Export latency",
             "s",
             vec![
-                (promql::export_latency_quantile(0.5, "", WINDOW), "p50".into()),
-                (promql::export_latency_quantile(0.99, "", WINDOW), "p99".into()),
+                (
+                    promql::export_latency_quantile(0.5, "", WINDOW),
+                    "p50".into(),
+                ),
+                (
+                    promql::export_latency_quantile(0.99, "", WINDOW),
+                    "p99".into(),
+                ),
             ],
         )
     };
@@ -197,7 +207,10 @@ fn groups(t: &Thresholds) -> Vec<(&'static str, Vec<Spec>)> {
         ..series(
             "Resident memory (RSS)",
             "bytes",
-            vec![(format!("max by (instance) ({})", promql::memory_rss()), "{{instance}}".into())],
+            vec![(
+                format!("max by (instance) ({})", promql::memory_rss()),
+                "{{instance}}".into(),
+            )],
         )
     };
     vec![
@@ -207,12 +220,18 @@ fn groups(t: &Thresholds) -> Vec<(&'static str, Vec<Spec>)> {
                 series(
                     "Queue size",
                     "short",
-                    vec![("max by (exporter) (otelcol_exporter_queue_size)".into(), "{{exporter}}".into())],
+                    vec![(
+                        "max by (exporter) (otelcol_exporter_queue_size)".into(),
+                        "{{exporter}}".into(),
+                    )],
                 ),
                 series(
                     "Queue capacity",
                     "short",
-                    vec![("max by (exporter) (otelcol_exporter_queue_capacity)".into(), "{{exporter}}".into())],
+                    vec![(
+                        "max by (exporter) (otelcol_exporter_queue_capacity)".into(),
+                        "{{exporter}}".into(),
+                    )],
                 ),
                 queue_util,
                 series(
@@ -225,11 +244,27 @@ fn groups(t: &Thresholds) -> Vec<(&'static str, Vec<Spec>)> {
         (
             "Performance",
             vec![
-                series("Accepted / s", "short", per_signal("otelcol_receiver_accepted", "receiver")),
-                series("Refused / s", "short", per_signal("otelcol_receiver_refused", "receiver")),
+                series(
+                    "Accepted / s",
+                    "short",
+                    per_signal("otelcol_receiver_accepted", "receiver"),
+                ),
+                series(
+                    "Refused / s",
+                    "short",
+                    per_signal("otelcol_receiver_refused", "receiver"),
+                ),
                 refused_pct,
-                series("Sent / s", "short", per_signal("otelcol_exporter_sent", "exporter")),
-                series("Send failed / s", "short", per_signal("otelcol_exporter_send_failed", "exporter")),
+                series(
+                    "Sent / s",
+                    "short",
+                    per_signal("otelcol_exporter_sent", "exporter"),
+                ),
+                series(
+                    "Send failed / s",
+                    "short",
+                    per_signal("otelcol_exporter_send_failed", "exporter"),
+                ),
                 series(
                     "Batch send size",
                     "short",
@@ -242,8 +277,22 @@ fn groups(t: &Thresholds) -> Vec<(&'static str, Vec<Spec>)> {
                     "Batch triggers / s",
                     "short",
                     vec![
-                        (promql::rate_sum("otelcol_processor_batch_batch_size_trigger_send", "processor", WINDOW), "size {{processor}}".into()),
-                        (promql::rate_sum("otelcol_processor_batch_timeout_trigger_send", "processor", WINDOW), "timeout {{processor}}".into()),
+                        (
+                            promql::rate_sum(
+                                "otelcol_processor_batch_batch_size_trigger_send",
+                                "processor",
+                                WINDOW,
+                            ),
+                            "size {{processor}}".into(),
+                        ),
+                        (
+                            promql::rate_sum(
+                                "otelcol_processor_batch_timeout_trigger_send",
+                                "processor",
+                                WINDOW,
+                            ),
+                            "timeout {{processor}}".into(),
+                        ),
                     ],
                 ),
                 latency,
@@ -257,14 +306,20 @@ fn groups(t: &Thresholds) -> Vec<(&'static str, Vec<Spec>)> {
                     "CPU (cores)",
                     "short",
                     vec![(
-                        format!("sum by (instance) (rate({}[{WINDOW}]))", promql::counter("otelcol_process_cpu_seconds")),
+                        format!(
+                            "sum by (instance) (rate({}[{WINDOW}]))",
+                            promql::counter("otelcol_process_cpu_seconds")
+                        ),
                         "{{instance}}".into(),
                     )],
                 ),
                 series(
                     "Go heap allocated",
                     "bytes",
-                    vec![("max by (instance) (otelcol_process_runtime_heap_alloc_bytes)".into(), "{{instance}}".into())],
+                    vec![(
+                        "max by (instance) (otelcol_process_runtime_heap_alloc_bytes)".into(),
+                        "{{instance}}".into(),
+                    )],
                 ),
             ],
         ),
@@ -288,7 +343,12 @@ pub fn dashboard(t: &Thresholds) -> Dashboard {
             kind: "row",
             title: title.to_owned(),
             description: None,
-            grid_pos: GridPos { h: 1, w: 24, x: 0, y },
+            grid_pos: GridPos {
+                h: 1,
+                w: 24,
+                x: 0,
+                y,
+            },
             datasource: None,
             targets: Vec::new(),
             field_config: None,
@@ -304,7 +364,12 @@ pub fn dashboard(t: &Thresholds) -> Dashboard {
                 kind: spec.kind,
                 title: spec.title,
                 description: spec.description,
-                grid_pos: GridPos { h: 8, w: 6, x: (i % 4) * 6, y: y + (i / 4) * 8 },
+                grid_pos: GridPos {
+                    h: 8,
+                    w: 6,
+                    x: (i % 4) * 6,
+                    y: y + (i / 4) * 8,
+                },
                 datasource: Some(DATASOURCE),
                 targets: spec
                     .queries
@@ -324,8 +389,14 @@ pub fn dashboard(t: &Thresholds) -> Dashboard {
                         thresholds: spec.red_from.map(|red| ThresholdSteps {
                             mode: "absolute",
                             steps: vec![
-                                Step { color: "green", value: None },
-                                Step { color: "red", value: Some(red) },
+                                Step {
+                                    color: "green",
+                                    value: None,
+                                },
+                                Step {
+                                    color: "red",
+                                    value: Some(red),
+                                },
                             ],
                         }),
                     },
@@ -344,7 +415,10 @@ pub fn dashboard(t: &Thresholds) -> Dashboard {
         editable: true,
         refresh: "30s",
         schema_version: 39,
-        time: TimeRange { from: "now-6h", to: "now" },
+        time: TimeRange {
+            from: "now-6h",
+            to: "now",
+        },
         templating: Templating {
             list: vec![Variable {
                 name: "datasource",

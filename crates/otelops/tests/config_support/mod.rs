@@ -127,7 +127,9 @@ pub fn corpus(dir: &str) -> Vec<CorpusCase> {
             let first = read(&path).lines().next().unwrap_or_default().to_owned();
             let expect = first
                 .strip_prefix("# expect:")
-                .unwrap_or_else(|| panic!("{}: first line must be `# expect: <id>`", path.display()))
+                .unwrap_or_else(|| {
+                    panic!("{}: first line must be `# expect: <id>`", path.display())
+                })
                 .trim()
                 .to_owned();
             CorpusCase { path, expect }

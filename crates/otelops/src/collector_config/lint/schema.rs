@@ -283,7 +283,10 @@ fn check_block(schema: &Schema, node: &Node, owner: &str, prefix: &str, out: &mu
             out.error(
                 "missing-setting",
                 node.pos,
-                format!("{}: required setting \"{prefix}{required}\" is missing or empty", block_name(owner, prefix)),
+                format!(
+                    "{}: required setting \"{prefix}{required}\" is missing or empty",
+                    block_name(owner, prefix)
+                ),
             );
         }
     }
@@ -295,7 +298,11 @@ fn check_block(schema: &Schema, node: &Node, owner: &str, prefix: &str, out: &mu
         out.error(
             "missing-setting",
             node.pos,
-            format!("{}: set at least one of {}", block_name(owner, prefix), schema.one_of.join(", ")),
+            format!(
+                "{}: set at least one of {}",
+                block_name(owner, prefix),
+                schema.one_of.join(", ")
+            ),
         );
     }
     for (key, value) in entries {
@@ -372,7 +379,10 @@ fn check_value(ty: Ty, node: &Node, owner: &str, key_path: &str, out: &mut Findi
     out.error(
         "wrong-type",
         node.pos,
-        format!("{}: expected {expected}, found {found}", setting(owner, key_path)),
+        format!(
+            "{}: expected {expected}, found {found}",
+            setting(owner, key_path)
+        ),
     );
 }
 

@@ -1,0 +1,326 @@
+//! deploy/: every manifest parses, Kubernetes objects are complete and
+//! locked down (non-root, limits, probes on 13133, secrets only referenced),
+//! the ConfigMap carries the production profile, and compose publishes on
+//! loopback only.
+
+mod config_support;
+
+use std::path::{Path, PathBuf};
+
+use config_support::*;
+use otelops::collector_config::document::{self, Node, Value};
+use otelops::collector_config::profile::{Profile, referenced_env_vars};
+use otelops::dashboards::DEFAULT_MEMORY_LIMIT_MIB;
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            // The builder's generated Go module is not ours to parse.
+            if !path.ends_with("collector/build") {
+                yaml_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+}
+
+fn parse(path: &Path) -> Node {
+    document::parse(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn str_at<'a>(node: &'a Node, path: &[&str]) -> &'a str {
+    node.path(path)
+        .and_then(Node::as_str)
+        .unwrap_or_else(|| panic!("missing string at {path:?}"))
+}
+
+#[test]
+fn every_yaml_file_under_deploy_parses() {
+    let mut files = Vec::new();
+    yaml_files(&repo_root().join("deploy"), &mut files);
+    assert!(files.len() >= 15, "found only {files:?}");
+    for file in files {
+        parse(&file);
+    }
+}
+
+fn k8s_objects() -> Vec<(PathBuf, Node)> {
+    let mut files = Vec::new();
+    yaml_files(&deploy("k8s"), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let n = parse(&f);
+            (f, n)
+        })
+        .collect()
+}
+
+fn object(kind: &str) -> Node {
+    k8s_objects()
+        .into_iter()
+        .map(|(_, n)| n)
+        .find(|n| n.get("kind").and_then(Node::as_str) == Some(kind))
+        .unwrap_or_else(|| panic!("no {kind} in deploy/k8s"))
+}
+
+#[test]
+fn every_k8s_object_has_api_version_and_kind_and_none_is_a_secret() {
+    let mut kinds = Vec::new();
+    for (file, node) in k8s_objects() {
+        let kind = node
+            .get("kind")
+            .and_then(Node::as_str)
+            .unwrap_or_else(|| panic!("{} has no kind", file.display()));
+        assert!(
+            node.get("apiVersion").and_then(Node::as_str).is_some(),
+            "{} has no apiVersion",
+            file.display()
+        );
+        assert_ne!(
+            kind,
+            "Secret",
+            "{}: secrets are referenced, never committed",
+            file.display()
+        );
+        kinds.push(kind.to_owned());
+    }
+    for needed in [
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "NetworkPolicy",
+        "Kustomization",
+    ] {
+        assert!(kinds.iter().any(|k| k == needed), "no {needed}");
+    }
+}
+
+#[test]
+fn kustomization_lists_files_that_exist() {
+    let k = object("Kustomization");
+    for r in k.get("resources").unwrap().as_seq().unwrap() {
+        let file = deploy("k8s").join(r.as_str().unwrap());
+        assert!(file.is_file(), "{} missing", file.display());
+    }
+}
+
+fn container() -> Node {
+    let d = object("Deployment");
+    d.path(&["spec", "template", "spec", "containers"])
+        .unwrap()
+        .as_seq()
+        .unwrap()[0]
+        .clone()
+}
+
+#[test]
+fn deployment_runs_as_non_root_without_privileges() {
+    let d = object("Deployment");
+    let pod = d
+        .path(&["spec", "template", "spec", "securityContext"])
+        .unwrap();
+    assert_eq!(pod.get("runAsNonRoot").unwrap().value, Value::Bool(true));
+    assert!(matches!(pod.get("runAsUser").unwrap().value, Value::Int(u) if u > 0));
+    let c = container();
+    let sc = c.get("securityContext").unwrap();
+    assert_eq!(sc.get("runAsNonRoot").unwrap().value, Value::Bool(true));
+    assert_eq!(
+        sc.get("allowPrivilegeEscalation").unwrap().value,
+        Value::Bool(false)
+    );
+    assert_eq!(
+        sc.get("readOnlyRootFilesystem").unwrap().value,
+        Value::Bool(true)
+    );
+    let dropped = sc
+        .path(&["capabilities", "drop"])
+        .unwrap()
+        .as_seq()
+        .unwrap();
+    assert_eq!(dropped[0].as_str(), Some("ALL"));
+}
+
+#[test]
+fn deployment_has_requests_and_limits_matching_the_memory_alert() {
+    let c = container();
+    for section in ["requests", "limits"] {
+        for resource in ["cpu", "memory"] {
+            assert!(
+                c.path(&["resources", section, resource]).is_some(),
+                "{section}.{resource}"
+            );
+        }
+    }
+    assert_eq!(
+        str_at(&c, &["resources", "limits", "memory"]),
+        format!("{DEFAULT_MEMORY_LIMIT_MIB}Mi"),
+        "the memory alert and memory_limiter are sized for this limit"
+    );
+}
+
+#[test]
+fn deployment_probes_health_check_on_13133() {
+    let c = container();
+    for probe in ["livenessProbe", "readinessProbe"] {
+        let port = c
+            .path(&[probe, "httpGet", "port"])
+            .unwrap_or_else(|| panic!("{probe}"));
+        assert_eq!(port.value, Value::Int(13133), "{probe}");
+        assert_eq!(str_at(&c, &[probe, "httpGet", "path"]), "/");
+    }
+}
+
+#[test]
+fn deployment_sets_every_variable_the_production_profile_reads_and_secrets_by_reference() {
+    let c = container();
+    let env = c.get("env").unwrap().as_seq().unwrap();
+    let find = |name: &str| {
+        env.iter()
+            .find(|e| e.get("name").and_then(Node::as_str) == Some(name))
+    };
+    for var in referenced_env_vars(Profile::Production) {
+        let entry = find(var).unwrap_or_else(|| panic!("{var} is not set in the Deployment"));
+        if var.ends_with("TOKEN") {
+            assert!(entry.get("value").is_none(), "{var} must not hold a value");
+            assert!(
+                entry.path(&["valueFrom", "secretKeyRef", "name"]).is_some(),
+                "{var} must come from a Secret"
+            );
+        }
+    }
+    // Listen on the pod IP, not 0.0.0.0.
+    assert_eq!(
+        str_at(
+            find("OTELCOL_BIND").unwrap(),
+            &["valueFrom", "fieldRef", "fieldPath"]
+        ),
+        "status.podIP"
+    );
+}
+
+#[test]
+fn configmap_carries_the_production_profile_verbatim() {
+    let cm = object("ConfigMap");
+    assert_eq!(
+        str_at(&cm, &["data", "config.yaml"]),
+        read(&deploy("collector/production.yaml")),
+        "deploy/k8s/configmap.yaml drifted from deploy/collector/production.yaml"
+    );
+}
+
+#[test]
+fn service_and_network_policy_select_the_collector_pods() {
+    let d = object("Deployment");
+    let labels = d.path(&["spec", "template", "metadata", "labels"]).unwrap();
+    let name = str_at(labels, &["app.kubernetes.io/name"]);
+    let service = object("Service");
+    assert_eq!(
+        str_at(&service, &["spec", "selector", "app.kubernetes.io/name"]),
+        name
+    );
+    let ports: Vec<_> = service
+        .path(&["spec", "ports"])
+        .unwrap()
+        .as_seq()
+        .unwrap()
+        .iter()
+        .map(|p| p.get("port").unwrap().value.clone())
+        .collect();
+    for port in [4317, 4318, 8888] {
+        assert!(ports.contains(&Value::Int(port)), "Service lacks {port}");
+    }
+    let np = object("NetworkPolicy");
+    assert_eq!(
+        str_at(
+            &np,
+            &[
+                "spec",
+                "podSelector",
+                "matchLabels",
+                "app.kubernetes.io/name"
+            ]
+        ),
+        name
+    );
+    let types: Vec<_> = np
+        .path(&["spec", "policyTypes"])
+        .unwrap()
+        .as_seq()
+        .unwrap()
+        .iter()
+        .filter_map(Node::as_str)
+        .collect();
+    assert_eq!(types, ["Ingress", "Egress"]);
+}
+
+#[test]
+fn compose_runs_the_four_services_and_publishes_on_loopback_only() {
+    let compose = parse(&deploy("docker/compose.yaml"));
+    let services = compose.get("services").unwrap();
+    for name in ["collector", "booking", "fares", "redis"] {
+        assert!(services.get(name).is_some(), "compose lacks {name}");
+    }
+    for (name, service) in services.as_map().unwrap() {
+        for port in service
+            .get("ports")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+        {
+            let port = port.as_str().unwrap();
+            assert!(
+                port.starts_with("127.0.0.1:"),
+                "{}: {port} is not loopback-only",
+                name.name
+            );
+        }
+    }
+    let collector = services.get("collector").unwrap();
+    assert_eq!(
+        str_at(collector, &["build", "dockerfile"]),
+        "deploy/docker/Dockerfile"
+    );
+    let mounted = collector.get("volumes").unwrap().as_seq().unwrap()[0]
+        .as_str()
+        .unwrap();
+    let profile = mounted.split(':').next().unwrap();
+    assert!(
+        deploy("docker").join(profile).is_file(),
+        "{profile} does not exist"
+    );
+}
+
+#[test]
+fn docker_run_line_publishes_on_loopback_only() {
+    let readme = read(&deploy("docker/README.md"));
+    let run_block: String = readme
+        .split("```sh")
+        .find(|block| block.contains("docker run --rm"))
+        .expect("README has a docker run block")
+        .to_owned();
+    let published: Vec<&str> = run_block
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[0] == "-p")
+        .map(|w| w[1])
+        .collect();
+    assert!(published.len() >= 4, "{published:?}");
+    for p in published {
+        assert!(p.starts_with("127.0.0.1:"), "{p}");
+    }
+}
+
+#[test]
+fn grafana_provisioning_points_at_prometheus_and_the_dashboard_folder() {
+    let ds = parse(&deploy("grafana/provisioning/datasources/prometheus.yaml"));
+    let first = &ds.get("datasources").unwrap().as_seq().unwrap()[0];
+    assert_eq!(str_at(first, &["type"]), "prometheus");
+    let dashboards = parse(&deploy(
+        "grafana/provisioning/dashboards/otelcol-parker.yaml",
+    ));
+    assert!(dashboards.get("providers").is_some());
+}
