@@ -8,7 +8,7 @@
 //!   MUST be `_OTHER`), an enum value differing only in case, a missing
 //!   *required* attribute of the span's group, ids or raw URLs in span names,
 //!   an HTTP span named after the URI path (the spec's MUST NOT);
-//! - improvement: a missing *recommended* attribute, another enum value the
+//! - improvement: a missing *recommended* attribute (stable ones only), another enum value the
 //!   registry does not list (enums are open), an HTTP span name not in the
 //!   `{method} {route}` / `{method}` form, an integer where a double is defined;
 //! - resources: entity groups whose attributes appear are applied, but only
@@ -169,7 +169,9 @@ fn requirements(
         let (level, rule, word) = match requirement {
             Requirement::Required if enforce => (Level::Violation, rule::REQUIRED, "requires"),
             Requirement::Required => (Level::Improvement, rule::REQUIRED, "requires"),
-            Requirement::Recommended if enforce => {
+            // Development attributes may still change; stable groups only
+            // recommend them through policy exceptions, so they are not asked for.
+            Requirement::Recommended if enforce && stable_attribute(registry, id) => {
                 (Level::Improvement, rule::RECOMMENDED, "recommends")
             }
             _ => continue,
@@ -177,6 +179,13 @@ fn requirements(
         let path = format!("{owner_path}.attributes{}", view::key_path(id));
         out.push(level, rule, &path, span, format!("{what} {word} `{id}`"));
     }
+}
+
+fn stable_attribute(registry: &Registry, id: &str) -> bool {
+    registry
+        .attributes
+        .get(id)
+        .is_some_and(|def| def.stability == "stable")
 }
 
 /// Entity groups whose attributes the resource uses; `service` always applies.
