@@ -19,11 +19,13 @@ async fn main() -> anyhow::Result<()> {
         ("OTEL_METRICS_EXPORTER", "none"),
         ("OTEL_LOGS_EXPORTER", "none"),
     ] {
-        vars.entry(key.to_owned()).or_insert_with(|| value.to_owned());
+        vars.entry(key.to_owned())
+            .or_insert_with(|| value.to_owned());
     }
     let config = TelemetryConfig::from_source(&vars)?;
 
-    let guard = parker_telemetry::init_with(ServiceInfo::new("hello", env!("CARGO_PKG_VERSION")), config)?;
+    let guard =
+        parker_telemetry::init_with(ServiceInfo::new("hello", env!("CARGO_PKG_VERSION")), config)?;
     {
         let search = tracing::info_span!("search fares", otel.kind = "server", route = "LHR-JFK");
         let _entered = search.enter();

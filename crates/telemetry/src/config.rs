@@ -277,8 +277,9 @@ fn log_filter(src: Source<'_>) -> Result<String, ConfigError> {
     let Some(v) = src.get("RUST_LOG") else {
         return Ok("info".to_owned());
     };
-    tracing_subscriber::EnvFilter::try_new(v)
-        .map_err(|e| ConfigError::invalid("RUST_LOG", v, format!("tracing filter directives ({e})")))?;
+    tracing_subscriber::EnvFilter::try_new(v).map_err(|e| {
+        ConfigError::invalid("RUST_LOG", v, format!("tracing filter directives ({e})"))
+    })?;
     Ok(v.to_owned())
 }
 
@@ -289,7 +290,13 @@ fn signal(src: Source<'_>, signal: Signal) -> Result<SignalConfig, ConfigError> 
         None | Some("otlp") => ExporterKind::Otlp,
         Some("console") => ExporterKind::Console,
         Some("none") => ExporterKind::None,
-        Some(v) => return Err(ConfigError::invalid(&exporter_var, v, "otlp, console or none")),
+        Some(v) => {
+            return Err(ConfigError::invalid(
+                &exporter_var,
+                v,
+                "otlp, console or none",
+            ));
+        }
     };
     Ok(SignalConfig {
         exporter,
@@ -313,7 +320,13 @@ fn otlp(src: Source<'_>, signal: Signal) -> Result<OtlpConfig, ConfigError> {
             "grpc" => Protocol::Grpc,
             "http/protobuf" => Protocol::HttpProtobuf,
             "http/json" => Protocol::HttpJson,
-            _ => return Err(ConfigError::invalid(&var, &v, "grpc, http/protobuf or http/json")),
+            _ => {
+                return Err(ConfigError::invalid(
+                    &var,
+                    &v,
+                    "grpc, http/protobuf or http/json",
+                ));
+            }
         },
     };
     let insecure = match pick(src, signal, "INSECURE") {
@@ -443,7 +456,11 @@ fn sampler(src: Source<'_>) -> Result<SamplerConfig, ConfigError> {
     })
 }
 
-fn batch(src: Source<'_>, prefix: &str, default_delay: Duration) -> Result<BatchConfig, ConfigError> {
+fn batch(
+    src: Source<'_>,
+    prefix: &str,
+    default_delay: Duration,
+) -> Result<BatchConfig, ConfigError> {
     let queue_var = format!("{prefix}_MAX_QUEUE_SIZE");
     let batch_var = format!("{prefix}_MAX_EXPORT_BATCH_SIZE");
     let config = BatchConfig {
@@ -459,10 +476,7 @@ fn batch(src: Source<'_>, prefix: &str, default_delay: Duration) -> Result<Batch
         return Err(ConfigError::Inconsistent {
             var: batch_var,
             value: config.max_export_batch_size.to_string(),
-            problem: format!(
-                "must not exceed {queue_var} ({})",
-                config.max_queue_size
-            ),
+            problem: format!("must not exceed {queue_var} ({})", config.max_queue_size),
         });
     }
     Ok(config)
@@ -482,7 +496,9 @@ fn propagators(src: Source<'_>) -> Result<Vec<Propagator>, ConfigError> {
                 return Err(ConfigError::invalid(
                     "OTEL_PROPAGATORS",
                     v,
-                    format!("a comma-separated list of tracecontext, baggage or none ({name:?} is not supported)"),
+                    format!(
+                        "a comma-separated list of tracecontext, baggage or none ({name:?} is not supported)"
+                    ),
                 ));
             }
         };

@@ -44,12 +44,14 @@ pub fn sampler(config: SamplerConfig) -> Sampler {
 pub fn propagator(list: &[Propagator]) -> TextMapCompositePropagator {
     let parts: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> = list
         .iter()
-        .map(|p| -> Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync> {
-            match p {
-                Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
-                Propagator::Baggage => Box::new(BaggagePropagator::new()),
-            }
-        })
+        .map(
+            |p| -> Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync> {
+                match p {
+                    Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
+                    Propagator::Baggage => Box::new(BaggagePropagator::new()),
+                }
+            },
+        )
         .collect();
     TextMapCompositePropagator::new(parts)
 }
@@ -85,17 +87,26 @@ pub(crate) fn tracer_provider(
         ExporterKind::None => return Ok(builder.build()),
         ExporterKind::Otlp => {
             let exporter = otlp::span_exporter(&config.traces.otlp, &config.retry)?;
-            let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout).with_queue(queue.clone());
-            BatchSpanProcessor::builder(exporter).with_batch_config(span_batch(b)).build()
+            let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout)
+                .with_queue(queue.clone());
+            BatchSpanProcessor::builder(exporter)
+                .with_batch_config(span_batch(b))
+                .build()
         }
         ExporterKind::Console => {
             let exporter = opentelemetry_stdout::SpanExporter::default();
-            let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout).with_queue(queue.clone());
-            BatchSpanProcessor::builder(exporter).with_batch_config(span_batch(b)).build()
+            let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout)
+                .with_queue(queue.clone());
+            BatchSpanProcessor::builder(exporter)
+                .with_batch_config(span_batch(b))
+                .build()
         }
     };
     Ok(builder
-        .with_span_processor(CountingProcessor { inner: processor, queue })
+        .with_span_processor(CountingProcessor {
+            inner: processor,
+            queue,
+        })
         .build())
 }
 
@@ -143,13 +154,21 @@ pub(crate) fn logger_provider(
             let exporter = otlp::log_exporter(&config.logs.otlp, &config.retry)?;
             let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout);
             builder.with_log_processor(
-                BatchLogProcessor::builder(exporter).with_batch_config(log_batch(b)).build(),
+                BatchLogProcessor::builder(exporter)
+                    .with_batch_config(log_batch(b))
+                    .build(),
             )
         }
         ExporterKind::Console => {
-            let exporter = OnRuntime::new(opentelemetry_stdout::LogExporter::default(), handle.clone(), b.export_timeout);
+            let exporter = OnRuntime::new(
+                opentelemetry_stdout::LogExporter::default(),
+                handle.clone(),
+                b.export_timeout,
+            );
             builder.with_log_processor(
-                BatchLogProcessor::builder(exporter).with_batch_config(log_batch(b)).build(),
+                BatchLogProcessor::builder(exporter)
+                    .with_batch_config(log_batch(b))
+                    .build(),
             )
         }
     };

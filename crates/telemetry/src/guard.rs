@@ -73,7 +73,9 @@ impl TelemetryGuard {
 
     fn inner(&self) -> &Inner {
         // `inner` is only taken by `shutdown(self)` and `drop`.
-        self.inner.as_ref().expect("TelemetryGuard used after shutdown")
+        self.inner
+            .as_ref()
+            .expect("TelemetryGuard used after shutdown")
     }
 
     pub fn tracer_provider(&self) -> &SdkTracerProvider {
@@ -95,7 +97,8 @@ impl TelemetryGuard {
     pub fn subscriber(&self) -> Box<dyn tracing::Subscriber + Send + Sync> {
         let inner = self.inner();
         // Validated when the config was parsed.
-        let filter = EnvFilter::try_new(&inner.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+        let filter =
+            EnvFilter::try_new(&inner.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
         let base = Registry::default().with(filter).with(fmt);
         if inner.sdk_disabled {
@@ -131,13 +134,25 @@ impl Drop for TelemetryGuard {
 /// Events and spans of the export path itself (HTTP/gRPC clients, the SDK)
 /// must not be exported, or every export would produce more to export.
 fn no_export_feedback() -> Targets {
-    Targets::new().with_default(LevelFilter::TRACE).with_targets(
-        [
-            "hyper", "hyper_util", "hyper_rustls", "h2", "tonic", "tower", "rustls", "reqwest",
-            "opentelemetry", "opentelemetry_sdk", "opentelemetry_otlp", "opentelemetry_http",
-        ]
-        .map(|t| (t, LevelFilter::OFF)),
-    )
+    Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(
+            [
+                "hyper",
+                "hyper_util",
+                "hyper_rustls",
+                "h2",
+                "tonic",
+                "tower",
+                "rustls",
+                "reqwest",
+                "opentelemetry",
+                "opentelemetry_sdk",
+                "opentelemetry_otlp",
+                "opentelemetry_http",
+            ]
+            .map(|t| (t, LevelFilter::OFF)),
+        )
 }
 
 fn shutdown(inner: Inner) -> Result<(), ShutdownError> {
@@ -161,7 +176,9 @@ fn shutdown(inner: Inner) -> Result<(), ShutdownError> {
             }
         });
     if spawned.is_err() {
-        return Err(ShutdownError::Providers("cannot spawn the shutdown thread".into()));
+        return Err(ShutdownError::Providers(
+            "cannot spawn the shutdown thread".into(),
+        ));
     }
     // A little slack over the providers' own deadline for the thread itself.
     match wait.recv_timeout(SHUTDOWN_DEADLINE + Duration::from_millis(500)) {

@@ -93,7 +93,10 @@ pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, InitError> {
 /// propagator and the `tracing` subscriber. A second call fails with
 /// [`InitError::AlreadyInitialized`]. With `OTEL_SDK_DISABLED=true` only the
 /// fmt subscriber is installed and the globals stay no-op.
-pub fn init_with(service: ServiceInfo, config: TelemetryConfig) -> Result<TelemetryGuard, InitError> {
+pub fn init_with(
+    service: ServiceInfo,
+    config: TelemetryConfig,
+) -> Result<TelemetryGuard, InitError> {
     let guard = build(service, &config)?;
     tracing::subscriber::set_global_default(guard.subscriber())
         .map_err(|_| InitError::AlreadyInitialized)?;
@@ -115,7 +118,9 @@ pub fn build(service: ServiceInfo, config: &TelemetryConfig) -> Result<Telemetry
 
     if config.sdk_disabled {
         return Ok(TelemetryGuard::new(
-            SdkTracerProvider::builder().with_sampler(Sampler::AlwaysOff).build(),
+            SdkTracerProvider::builder()
+                .with_sampler(Sampler::AlwaysOff)
+                .build(),
             SdkMeterProvider::builder().build(),
             SdkLoggerProvider::builder().build(),
             None,

@@ -34,7 +34,11 @@ pub fn detect(service: &ServiceInfo, config: &TelemetryConfig) -> Resource {
 /// Builds the resource from already-detected host facts plus everything that
 /// comes from `config` (its env for k8s/cloud, `OTEL_RESOURCE_ATTRIBUTES`,
 /// `OTEL_SERVICE_NAME`). Pure apart from the random `service.instance.id`.
-pub fn from_parts(service: &ServiceInfo, config: &TelemetryConfig, detected: Vec<KeyValue>) -> Resource {
+pub fn from_parts(
+    service: &ServiceInfo,
+    config: &TelemetryConfig,
+    detected: Vec<KeyValue>,
+) -> Resource {
     let env = &config.env;
     let mut service_attrs = vec![
         KeyValue::new(rc::SERVICE_NAME, service.name.clone()),
@@ -59,7 +63,10 @@ pub fn from_parts(service: &ServiceInfo, config: &TelemetryConfig, detected: Vec
         .map(|n| KeyValue::new(rc::SERVICE_NAME, n.clone()));
 
     Resource::builder_empty()
-        .with_schema_url(Vec::<KeyValue>::new(), opentelemetry_semantic_conventions::SCHEMA_URL)
+        .with_schema_url(
+            Vec::<KeyValue>::new(),
+            opentelemetry_semantic_conventions::SCHEMA_URL,
+        )
         .with_detector(Box::new(TelemetryResourceDetector))
         .with_attributes(detected)
         .with_attributes(k8s_attributes(env))
@@ -78,7 +85,12 @@ fn host_attributes() -> Vec<KeyValue> {
         &HostResourceDetector::default() as &dyn ResourceDetector,
         &OsResourceDetector,
     ] {
-        out.extend(detector.detect().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
+        out.extend(
+            detector
+                .detect()
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        );
     }
     if !out.iter().any(|kv| kv.key.as_str() == rc::HOST_NAME)
         && let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -90,28 +102,45 @@ fn host_attributes() -> Vec<KeyValue> {
     }
     // Our own process detector: the contrib one records the full command
     // line (process.command_args), which can carry secrets.
-    out.push(KeyValue::new(rc::PROCESS_PID, i64::from(std::process::id())));
+    out.push(KeyValue::new(
+        rc::PROCESS_PID,
+        i64::from(std::process::id()),
+    ));
     if let Ok(exe) = std::env::current_exe() {
         if let Some(name) = exe.file_name() {
-            out.push(KeyValue::new(rc::PROCESS_EXECUTABLE_NAME, name.to_string_lossy().into_owned()));
+            out.push(KeyValue::new(
+                rc::PROCESS_EXECUTABLE_NAME,
+                name.to_string_lossy().into_owned(),
+            ));
         }
-        out.push(KeyValue::new(rc::PROCESS_EXECUTABLE_PATH, exe.to_string_lossy().into_owned()));
+        out.push(KeyValue::new(
+            rc::PROCESS_EXECUTABLE_PATH,
+            exe.to_string_lossy().into_owned(),
+        ));
     }
     out.push(KeyValue::new(rc::PROCESS_RUNTIME_NAME, "rust"));
-    out.push(KeyValue::new(rc::PROCESS_RUNTIME_DESCRIPTION, RUSTC_VERSION));
+    out.push(KeyValue::new(
+        rc::PROCESS_RUNTIME_DESCRIPTION,
+        RUSTC_VERSION,
+    ));
     if let Some(version) = RUSTC_VERSION.split_whitespace().nth(1) {
-        out.push(KeyValue::new(rc::PROCESS_RUNTIME_VERSION, version.to_owned()));
+        out.push(KeyValue::new(
+            rc::PROCESS_RUNTIME_VERSION,
+            version.to_owned(),
+        ));
     }
     out
 }
 
 /// `PRETTY_NAME` from /etc/os-release plus the kernel release.
 fn os_description() -> Option<String> {
-    let pretty = std::fs::read_to_string("/etc/os-release").ok().and_then(|t| {
-        t.lines()
-            .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-            .map(|v| v.trim_matches('"').to_owned())
-    });
+    let pretty = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim_matches('"').to_owned())
+        });
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .ok()
         .map(|k| format!("Linux {}", k.trim()));

@@ -4,8 +4,8 @@
 mod common;
 
 use common::vars;
-use parker_telemetry::config::{ConfigError, Protocol, overlay_env_file, parse_env_file};
 use parker_telemetry::TelemetryConfig;
+use parker_telemetry::config::{ConfigError, Protocol, overlay_env_file, parse_env_file};
 use std::path::Path;
 
 fn write(dir: &Path, rel: &str, text: &str) -> std::path::PathBuf {
@@ -26,7 +26,10 @@ export OTEL_TRACES_SAMPLER=always_off
 "#;
     let vars = parse_env_file(Path::new("x.env"), text).expect("parses");
     assert_eq!(vars["OTEL_SERVICE_NAME"], "booking");
-    assert_eq!(vars["OTEL_EXPORTER_OTLP_HEADERS"], "authorization=Bearer%20abc");
+    assert_eq!(
+        vars["OTEL_EXPORTER_OTLP_HEADERS"],
+        "authorization=Bearer%20abc"
+    );
     assert_eq!(vars["OTEL_RESOURCE_ATTRIBUTES"], "team=fares");
     assert_eq!(vars["OTEL_TRACES_SAMPLER"], "always_off");
 }
@@ -36,7 +39,10 @@ fn malformed_line_is_reported_with_file_and_line() {
     let text = "OTEL_SERVICE_NAME=booking\n\nTHIS LINE IS BROKEN\n";
     let e = parse_env_file(Path::new("config/.env.otel"), text).expect_err("malformed");
     let msg = e.to_string();
-    assert!(matches!(e, ConfigError::EnvFileSyntax { line: 3, .. }), "{msg}");
+    assert!(
+        matches!(e, ConfigError::EnvFileSyntax { line: 3, .. }),
+        "{msg}"
+    );
     assert!(msg.starts_with("config/.env.otel:3: cannot parse"), "{msg}");
 }
 
@@ -64,10 +70,17 @@ fn no_default_file_means_env_only() {
 #[test]
 fn otel_env_file_names_another_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = write(dir.path(), "elsewhere/prod.env", "OTEL_TRACES_EXPORTER=console\n");
+    let path = write(
+        dir.path(),
+        "elsewhere/prod.env",
+        "OTEL_TRACES_EXPORTER=console\n",
+    );
     let process = vars(&[("OTEL_ENV_FILE", path.to_str().expect("utf-8 path"))]);
     let c = TelemetryConfig::from_env_and_file(&process, dir.path()).expect("config");
-    assert_eq!(c.traces.exporter, parker_telemetry::config::ExporterKind::Console);
+    assert_eq!(
+        c.traces.exporter,
+        parker_telemetry::config::ExporterKind::Console
+    );
 }
 
 #[test]
@@ -83,27 +96,58 @@ fn missing_otel_env_file_is_an_error_naming_the_path() {
 #[test]
 fn malformed_value_in_the_file_names_the_variable() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "config/.env.otel", "OTEL_EXPORTER_OTLP_PROTOCOL=grpcc\n");
+    write(
+        dir.path(),
+        "config/.env.otel",
+        "OTEL_EXPORTER_OTLP_PROTOCOL=grpcc\n",
+    );
     let e = TelemetryConfig::from_env_and_file(&vars(&[]), dir.path()).expect_err("bad protocol");
-    assert_eq!(e.to_string(), r#"OTEL_EXPORTER_OTLP_PROTOCOL="grpcc": expected grpc, http/protobuf or http/json"#);
+    assert_eq!(
+        e.to_string(),
+        r#"OTEL_EXPORTER_OTLP_PROTOCOL="grpcc": expected grpc, http/protobuf or http/json"#
+    );
 }
 
 #[test]
 fn the_shipped_template_parses_to_the_defaults() {
     let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/.env.otel.template");
     let vars = parker_telemetry::config::load_env_file(&template).expect("template parses");
-    assert!(vars.is_empty(), "every line of the template is commented out: {vars:?}");
+    assert!(
+        vars.is_empty(),
+        "every line of the template is commented out: {vars:?}"
+    );
     let text = std::fs::read_to_string(&template).expect("template");
     for var in [
-        "OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TIMEOUT",
-        "OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY",
-        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_INSECURE", "OTEL_TRACES_SAMPLER",
-        "OTEL_TRACES_SAMPLER_ARG", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT", "OTEL_BSP_MAX_QUEUE_SIZE",
-        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_BLRP_SCHEDULE_DELAY", "OTEL_METRIC_EXPORT_INTERVAL",
-        "OTEL_METRIC_EXPORT_TIMEOUT", "OTEL_PROPAGATORS", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER",
-        "OTEL_LOGS_EXPORTER", "OTEL_ENV_FILE",
+        "OTEL_SDK_DISABLED",
+        "OTEL_SERVICE_NAME",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_INSECURE",
+        "OTEL_TRACES_SAMPLER",
+        "OTEL_TRACES_SAMPLER_ARG",
+        "OTEL_BSP_SCHEDULE_DELAY",
+        "OTEL_BSP_EXPORT_TIMEOUT",
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        "OTEL_BLRP_SCHEDULE_DELAY",
+        "OTEL_METRIC_EXPORT_INTERVAL",
+        "OTEL_METRIC_EXPORT_TIMEOUT",
+        "OTEL_PROPAGATORS",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_METRICS_EXPORTER",
+        "OTEL_LOGS_EXPORTER",
+        "OTEL_ENV_FILE",
     ] {
-        assert!(text.contains(&format!("# {var}=")), "template does not document {var}");
+        assert!(
+            text.contains(&format!("# {var}=")),
+            "template does not document {var}"
+        );
     }
 }

@@ -11,8 +11,8 @@ use parker_telemetry::testing::OtlpSink;
 use parker_telemetry::{ServiceInfo, ShutdownError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
+use tracing_subscriber::layer::{Context, SubscriberExt};
 
 /// Collects the drop warnings, which are emitted on the export thread (so
 /// only a global subscriber sees them).
@@ -21,7 +21,9 @@ struct Warnings(Arc<Mutex<Vec<String>>>);
 
 impl<S: tracing::Subscriber> Layer<S> for Warnings {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if *event.metadata().level() == tracing::Level::WARN && event.metadata().target() == "parker_telemetry::export" {
+        if *event.metadata().level() == tracing::Level::WARN
+            && event.metadata().target() == "parker_telemetry::export"
+        {
             let mut fields = String::new();
             event.record(&mut |f: &tracing::field::Field, v: &dyn std::fmt::Debug| {
                 fields.push_str(&format!("{}={v:?} ", f.name()));
@@ -92,14 +94,20 @@ async fn full_queue_drops_counts_and_warns_without_blocking() {
     // The count is exported as a metric.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while dropped_metric_value(&metrics_sink).is_none_or(|v| (v as u64) < dropped) {
-        assert!(tokio::time::Instant::now() < deadline, "no {DROPPED_SPANS_METRIC} >= {dropped} arrived");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {DROPPED_SPANS_METRIC} >= {dropped} arrived"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     // One warning, however many exports run within 10 s.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while warnings.count() == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "no drop warning was logged");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no drop warning was logged"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     for i in 0..50 {
@@ -108,11 +116,21 @@ async fn full_queue_drops_counts_and_warns_without_blocking() {
     assert!(dropped_spans() > dropped, "the second burst must drop too");
     // Let several more export attempts (each ends in a timeout) go by.
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert_eq!(warnings.count(), 1, "warnings: {:?}", warnings.0.lock().expect("lock"));
+    assert_eq!(
+        warnings.count(),
+        1,
+        "warnings: {:?}",
+        warnings.0.lock().expect("lock")
+    );
     let first = warnings.0.lock().expect("lock")[0].clone();
     assert!(first.contains("dropped_total="), "{first}");
 
     // Shutdown gives up on the dead endpoint within its deadline.
-    let result = tokio::task::spawn_blocking(move || guard.shutdown()).await.expect("join");
-    assert!(!matches!(result, Err(ShutdownError::Timeout(_))), "{result:?}");
+    let result = tokio::task::spawn_blocking(move || guard.shutdown())
+        .await
+        .expect("join");
+    assert!(
+        !matches!(result, Err(ShutdownError::Timeout(_))),
+        "{result:?}"
+    );
 }

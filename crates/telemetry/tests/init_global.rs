@@ -30,20 +30,33 @@ fn init_installs_globals_once_and_drop_flushes_on_a_current_thread_runtime() {
         ],
     );
 
-    let app = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("app runtime");
+    let app = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("app runtime");
     app.block_on(async {
-        let guard = parker_telemetry::init_with(ServiceInfo::new("global", "1"), config.clone()).expect("first init");
+        let guard = parker_telemetry::init_with(ServiceInfo::new("global", "1"), config.clone())
+            .expect("first init");
 
-        let fields: Vec<String> =
-            opentelemetry::global::get_text_map_propagator(|p| p.fields().map(str::to_owned).collect());
+        let fields: Vec<String> = opentelemetry::global::get_text_map_propagator(|p| {
+            p.fields().map(str::to_owned).collect()
+        });
         assert_eq!(fields, ["traceparent", "tracestate"]);
 
         tracing::info_span!("tracing span").in_scope(|| tracing::info!("inside"));
-        opentelemetry::global::tracer_provider().tracer("api").start("api span");
-        opentelemetry::global::meter("api").u64_counter("global.counter").build().add(2, &[]);
+        opentelemetry::global::tracer_provider()
+            .tracer("api")
+            .start("api span");
+        opentelemetry::global::meter("api")
+            .u64_counter("global.counter")
+            .build()
+            .add(2, &[]);
 
         let second = parker_telemetry::init_with(ServiceInfo::new("again", "1"), config.clone());
-        assert!(matches!(second, Err(InitError::AlreadyInitialized)), "{second:?}");
+        assert!(
+            matches!(second, Err(InitError::AlreadyInitialized)),
+            "{second:?}"
+        );
 
         tokio::task::yield_now().await;
         drop(guard); // blocks the only runtime thread: must still flush

@@ -7,18 +7,23 @@ use common::{config, vars};
 use opentelemetry::{Key, KeyValue, Value};
 use parker_telemetry::ServiceInfo;
 use parker_telemetry::resource::{
-    cloud_attributes, container_id_from_cgroup, container_id_from_mountinfo, from_parts, k8s_attributes,
+    cloud_attributes, container_id_from_cgroup, container_id_from_mountinfo, from_parts,
+    k8s_attributes,
 };
 use std::collections::BTreeMap;
 
 const ID: &str = "8f3c0f1d2e4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5";
 
 fn map(kvs: &[KeyValue]) -> BTreeMap<String, String> {
-    kvs.iter().map(|kv| (kv.key.to_string(), kv.value.to_string())).collect()
+    kvs.iter()
+        .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+        .collect()
 }
 
 fn get(resource: &opentelemetry_sdk::Resource, key: &'static str) -> Option<String> {
-    resource.get(&Key::from_static_str(key)).map(|v: Value| v.to_string())
+    resource
+        .get(&Key::from_static_str(key))
+        .map(|v: Value| v.to_string())
 }
 
 #[test]
@@ -29,7 +34,8 @@ fn container_id_from_cgroup_v1_docker() {
 
 #[test]
 fn container_id_from_cgroup_systemd_scope_of_containerd_and_crio() {
-    let containerd = format!("0::/kubepods.slice/kubepods-burstable.slice/cri-containerd-{ID}.scope\n");
+    let containerd =
+        format!("0::/kubepods.slice/kubepods-burstable.slice/cri-containerd-{ID}.scope\n");
     assert_eq!(container_id_from_cgroup(&containerd).as_deref(), Some(ID));
     let crio = format!("0::/kubepods/besteffort/pod1234/crio-{ID}.scope\n");
     assert_eq!(container_id_from_cgroup(&crio).as_deref(), Some(ID));
@@ -37,10 +43,16 @@ fn container_id_from_cgroup_systemd_scope_of_containerd_and_crio() {
 
 #[test]
 fn no_container_id_on_a_plain_host() {
-    assert_eq!(container_id_from_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n"), None);
+    assert_eq!(
+        container_id_from_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n"),
+        None
+    );
     assert_eq!(container_id_from_cgroup("0::/\n"), None);
     // 63 hex chars is not an id.
-    assert_eq!(container_id_from_cgroup(&format!("0::/docker/{}\n", &ID[1..])), None);
+    assert_eq!(
+        container_id_from_cgroup(&format!("0::/docker/{}\n", &ID[1..])),
+        None
+    );
 }
 
 #[test]
@@ -54,7 +66,10 @@ fn container_id_from_mountinfo_on_cgroup_v2() {
     let containerd = format!(
         "700 600 254:1 /var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/{ID}/hostname /etc/hostname rw - ext4 /dev/vda1 rw\n"
     );
-    assert_eq!(container_id_from_mountinfo(&containerd).as_deref(), Some(ID));
+    assert_eq!(
+        container_id_from_mountinfo(&containerd).as_deref(),
+        Some(ID)
+    );
     assert_eq!(
         container_id_from_mountinfo("22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"),
         None
@@ -109,7 +124,10 @@ fn aws_lambda() {
 #[test]
 fn aws_ecs_fargate() {
     let a = map(&cloud_attributes(&vars(&[
-        ("ECS_CONTAINER_METADATA_URI_V4", "http://169.254.170.2/v4/abc"),
+        (
+            "ECS_CONTAINER_METADATA_URI_V4",
+            "http://169.254.170.2/v4/abc",
+        ),
         ("AWS_EXECUTION_ENV", "AWS_ECS_FARGATE"),
         ("AWS_DEFAULT_REGION", "us-east-1"),
     ])));
@@ -165,7 +183,10 @@ fn gcp_cloud_run_service_and_job() {
 
 #[test]
 fn gcp_functions_gke_and_gce() {
-    let f = map(&cloud_attributes(&vars(&[("K_SERVICE", "fn"), ("FUNCTION_TARGET", "handle")])));
+    let f = map(&cloud_attributes(&vars(&[
+        ("K_SERVICE", "fn"),
+        ("FUNCTION_TARGET", "handle"),
+    ])));
     assert_eq!(f["cloud.platform"], "gcp_cloud_functions");
     let gke = map(&cloud_attributes(&vars(&[
         ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
@@ -204,35 +225,61 @@ fn azure_app_service_and_functions() {
     ])));
     assert_eq!(func["cloud.platform"], "azure.functions");
     assert_eq!(func["faas.name"], "parker-fn");
-    assert_eq!(func["faas.max_memory"], (1536_i64 * 1024 * 1024).to_string());
+    assert_eq!(
+        func["faas.max_memory"],
+        (1536_i64 * 1024 * 1024).to_string()
+    );
 }
 
 #[test]
 fn service_info_and_environment_make_the_resource() {
-    let c = config(&[("PARKER_ENVIRONMENT", "staging"), ("K8S_POD_NAME", "p-1"), ("AWS_LAMBDA_FUNCTION_NAME", "f")]);
-    let r = from_parts(&ServiceInfo::new("booking", "1.2.3").with_namespace("parker"), &c, vec![]);
+    let c = config(&[
+        ("PARKER_ENVIRONMENT", "staging"),
+        ("K8S_POD_NAME", "p-1"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "f"),
+    ]);
+    let r = from_parts(
+        &ServiceInfo::new("booking", "1.2.3").with_namespace("parker"),
+        &c,
+        vec![],
+    );
     assert_eq!(get(&r, "service.name").as_deref(), Some("booking"));
     assert_eq!(get(&r, "service.version").as_deref(), Some("1.2.3"));
     assert_eq!(get(&r, "service.namespace").as_deref(), Some("parker"));
-    assert_eq!(get(&r, "deployment.environment.name").as_deref(), Some("staging"));
+    assert_eq!(
+        get(&r, "deployment.environment.name").as_deref(),
+        Some("staging")
+    );
     assert_eq!(get(&r, "k8s.pod.name").as_deref(), Some("p-1"));
     assert_eq!(get(&r, "cloud.platform").as_deref(), Some("aws_lambda"));
     assert_eq!(get(&r, "telemetry.sdk.language").as_deref(), Some("rust"));
     let id = get(&r, "service.instance.id").expect("instance id");
-    assert_eq!(uuid::Uuid::parse_str(&id).map(|u| u.get_version_num()), Ok(4));
+    assert_eq!(
+        uuid::Uuid::parse_str(&id).map(|u| u.get_version_num()),
+        Ok(4)
+    );
 }
 
 #[test]
 fn operator_settings_override_code_and_detection() {
     let c = config(&[
         ("PARKER_ENVIRONMENT", "staging"),
-        ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=prod,service.name=attr-name,host.name=override"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=prod,service.name=attr-name,host.name=override",
+        ),
         ("OTEL_SERVICE_NAME", "env-name"),
     ]);
-    let detected = vec![KeyValue::new("host.name", "detected"), KeyValue::new("host.arch", "x86_64")];
+    let detected = vec![
+        KeyValue::new("host.name", "detected"),
+        KeyValue::new("host.arch", "x86_64"),
+    ];
     let r = from_parts(&ServiceInfo::new("code-name", "1"), &c, detected);
     assert_eq!(get(&r, "service.name").as_deref(), Some("env-name"));
-    assert_eq!(get(&r, "deployment.environment.name").as_deref(), Some("prod"));
+    assert_eq!(
+        get(&r, "deployment.environment.name").as_deref(),
+        Some("prod")
+    );
     assert_eq!(get(&r, "host.name").as_deref(), Some("override"));
     assert_eq!(get(&r, "host.arch").as_deref(), Some("x86_64"));
 }
@@ -244,9 +291,15 @@ fn detect_finds_process_host_and_os() {
     assert_eq!(get(&r, "process.runtime.name").as_deref(), Some("rust"));
     let version = get(&r, "process.runtime.version").expect("runtime version");
     assert!(version.split('.').count() >= 3, "{version}");
-    assert_eq!(get(&r, "host.arch").as_deref(), Some(std::env::consts::ARCH));
+    assert_eq!(
+        get(&r, "host.arch").as_deref(),
+        Some(std::env::consts::ARCH)
+    );
     assert!(get(&r, "host.name").is_some_and(|h| !h.is_empty()));
     assert_eq!(get(&r, "os.type").as_deref(), Some("linux"));
     assert!(get(&r, "os.description").is_some());
-    assert_eq!(r.schema_url(), Some(opentelemetry_semantic_conventions::SCHEMA_URL));
+    assert_eq!(
+        r.schema_url(),
+        Some(opentelemetry_semantic_conventions::SCHEMA_URL)
+    );
 }

@@ -56,7 +56,10 @@ fn line_of(text: &str, statement: &str) -> usize {
     let first = statement.lines().next().unwrap_or_default().trim();
     text.lines()
         .position(|l| !first.is_empty() && l.trim() == first)
-        .or_else(|| text.lines().position(|l| !first.is_empty() && l.contains(first)))
+        .or_else(|| {
+            text.lines()
+                .position(|l| !first.is_empty() && l.contains(first))
+        })
         .map_or(0, |i| i + 1)
 }
 

@@ -15,10 +15,7 @@ pub(crate) struct Source<'a>(pub &'a HashMap<String, String>);
 
 impl<'a> Source<'a> {
     pub fn get(&self, var: &str) -> Option<&'a str> {
-        self.0
-            .get(var)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+        self.0.get(var).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
     /// The first of `vars` that is set, with its name.
@@ -46,7 +43,11 @@ impl<'a> Source<'a> {
             None => Ok(default),
             Some(v) => match v.parse::<usize>() {
                 Ok(n) if n > 0 => Ok(n),
-                _ => Err(ConfigError::invalid(var, v, "a whole number greater than 0")),
+                _ => Err(ConfigError::invalid(
+                    var,
+                    v,
+                    "a whole number greater than 0",
+                )),
             },
         }
     }
@@ -94,12 +95,17 @@ pub(crate) fn parse_pairs(value: &str) -> Result<Vec<(String, String)>, (usize, 
         let Some((key, val)) = entry.split_once('=') else {
             return Err((n, "has no '='".to_owned()));
         };
-        let key = decode(key.trim()).ok_or_else(|| (n, "key is not valid percent-encoded UTF-8".to_owned()))?;
+        let key = decode(key.trim())
+            .ok_or_else(|| (n, "key is not valid percent-encoded UTF-8".to_owned()))?;
         if key.is_empty() {
             return Err((n, "has an empty key".to_owned()));
         }
-        let val = decode(val.trim())
-            .ok_or_else(|| (n, format!("value of {key:?} is not valid percent-encoded UTF-8")))?;
+        let val = decode(val.trim()).ok_or_else(|| {
+            (
+                n,
+                format!("value of {key:?} is not valid percent-encoded UTF-8"),
+            )
+        })?;
         pairs.push((key, val));
     }
     Ok(pairs)
@@ -119,7 +125,10 @@ fn decode(s: &str) -> Option<String> {
             }
         }
     }
-    percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned())
+    percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 /// HTTP header / gRPC metadata pairs. Values are credentials more often than
@@ -152,7 +161,11 @@ impl fmt::Debug for Headers {
 
 impl fmt::Display for Headers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys: Vec<String> = self.0.iter().map(|(k, _)| format!("{k}=<redacted>")).collect();
+        let keys: Vec<String> = self
+            .0
+            .iter()
+            .map(|(k, _)| format!("{k}=<redacted>"))
+            .collect();
         write!(f, "[{}]", keys.join(", "))
     }
 }

@@ -62,7 +62,9 @@ impl Tls {
         if let (Some(pem), Some(file)) = (&self.ca, &self.ca_file) {
             certs(pem, file)?;
         }
-        if let (Some((cert, key)), Some((cert_file, key_file))) = (&self.identity, &self.identity_files) {
+        if let (Some((cert, key)), Some((cert_file, key_file))) =
+            (&self.identity, &self.identity_files)
+        {
             certs(cert, cert_file)?;
             PrivateKeyDer::from_pem_slice(key)
                 .map_err(|e| bad_pem(key_file, format!("no usable PEM private key ({e})")))?;
@@ -163,7 +165,10 @@ fn http_builder<B: WithExportConfig + WithHttpConfig>(
 fn http_client(
     cfg: &OtlpConfig,
     tls: &Tls,
-) -> Result<HyperClient<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>>, InitError> {
+) -> Result<
+    HyperClient<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>>,
+    InitError,
+> {
     let mut roots = rustls::RootCertStore::empty();
     match (&tls.ca, &tls.ca_file) {
         (Some(pem), Some(file)) => {
@@ -199,31 +204,46 @@ fn http_client(
     Ok(HyperClient::new(connector, cfg.timeout, None))
 }
 
-pub(crate) fn span_exporter(cfg: &OtlpConfig, retry: &RetryPolicy) -> Result<SpanExporter, InitError> {
+pub(crate) fn span_exporter(
+    cfg: &OtlpConfig,
+    retry: &RetryPolicy,
+) -> Result<SpanExporter, InitError> {
     let tls = load_tls(cfg)?;
     tls.validate()?;
     let built = match cfg.protocol {
-        Protocol::Grpc => tonic_builder(SpanExporter::builder().with_tonic(), cfg, &tls, retry)?.build(),
+        Protocol::Grpc => {
+            tonic_builder(SpanExporter::builder().with_tonic(), cfg, &tls, retry)?.build()
+        }
         _ => http_builder(SpanExporter::builder().with_http(), cfg, &tls, retry)?.build(),
     };
     built.map_err(|e| exporter_error(Signal::Traces, e))
 }
 
-pub(crate) fn metric_exporter(cfg: &OtlpConfig, retry: &RetryPolicy) -> Result<MetricExporter, InitError> {
+pub(crate) fn metric_exporter(
+    cfg: &OtlpConfig,
+    retry: &RetryPolicy,
+) -> Result<MetricExporter, InitError> {
     let tls = load_tls(cfg)?;
     tls.validate()?;
     let built = match cfg.protocol {
-        Protocol::Grpc => tonic_builder(MetricExporter::builder().with_tonic(), cfg, &tls, retry)?.build(),
+        Protocol::Grpc => {
+            tonic_builder(MetricExporter::builder().with_tonic(), cfg, &tls, retry)?.build()
+        }
         _ => http_builder(MetricExporter::builder().with_http(), cfg, &tls, retry)?.build(),
     };
     built.map_err(|e| exporter_error(Signal::Metrics, e))
 }
 
-pub(crate) fn log_exporter(cfg: &OtlpConfig, retry: &RetryPolicy) -> Result<LogExporter, InitError> {
+pub(crate) fn log_exporter(
+    cfg: &OtlpConfig,
+    retry: &RetryPolicy,
+) -> Result<LogExporter, InitError> {
     let tls = load_tls(cfg)?;
     tls.validate()?;
     let built = match cfg.protocol {
-        Protocol::Grpc => tonic_builder(LogExporter::builder().with_tonic(), cfg, &tls, retry)?.build(),
+        Protocol::Grpc => {
+            tonic_builder(LogExporter::builder().with_tonic(), cfg, &tls, retry)?.build()
+        }
         _ => http_builder(LogExporter::builder().with_http(), cfg, &tls, retry)?.build(),
     };
     built.map_err(|e| exporter_error(Signal::Logs, e))

@@ -51,8 +51,10 @@ fn in_kubernetes(env: &Env) -> bool {
 /// `cloud.*` (and `faas.*` where the platform is serverless) for the first
 /// platform whose variables are present. Empty when none is.
 pub fn cloud_attributes(env: &Env) -> Vec<KeyValue> {
-    let detectors: [fn(&Env) -> Option<Vec<KeyValue>>; 3] = [aws, gcp, azure];
-    detectors.iter().find_map(|d| d(env)).unwrap_or_default()
+    aws(env)
+        .or_else(|| gcp(env))
+        .or_else(|| azure(env))
+        .unwrap_or_default()
 }
 
 fn base(provider: &str, platform: &str) -> Vec<KeyValue> {
@@ -68,15 +70,27 @@ fn aws(env: &Env) -> Option<Vec<KeyValue>> {
         let mut out = base("aws", "aws_lambda");
         push(&mut out, rc::CLOUD_REGION, region);
         push(&mut out, rc::FAAS_NAME, Some(function));
-        push(&mut out, rc::FAAS_VERSION, get(env, "AWS_LAMBDA_FUNCTION_VERSION"));
-        push(&mut out, rc::FAAS_INSTANCE, get(env, "AWS_LAMBDA_LOG_STREAM_NAME"));
-        if let Some(mb) = get(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|m| m.parse::<i64>().ok()) {
+        push(
+            &mut out,
+            rc::FAAS_VERSION,
+            get(env, "AWS_LAMBDA_FUNCTION_VERSION"),
+        );
+        push(
+            &mut out,
+            rc::FAAS_INSTANCE,
+            get(env, "AWS_LAMBDA_LOG_STREAM_NAME"),
+        );
+        if let Some(mb) =
+            get(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|m| m.parse::<i64>().ok())
+        {
             out.push(KeyValue::new(rc::FAAS_MAX_MEMORY, mb * 1024 * 1024));
         }
         if let Some(group) = get(env, "AWS_LAMBDA_LOG_GROUP_NAME") {
             out.push(KeyValue::new(
                 rc::AWS_LOG_GROUP_NAMES,
-                opentelemetry::Value::Array(vec![opentelemetry::StringValue::from(group.to_owned())].into()),
+                opentelemetry::Value::Array(
+                    vec![opentelemetry::StringValue::from(group.to_owned())].into(),
+                ),
             ));
         }
         return Some(out);
@@ -95,11 +109,16 @@ fn aws(env: &Env) -> Option<Vec<KeyValue>> {
         return Some(out);
     }
     // EKS pods with IAM roles for service accounts get these from the webhook.
-    let irsa = get(env, "AWS_ROLE_ARN").is_some() || get(env, "AWS_WEB_IDENTITY_TOKEN_FILE").is_some();
+    let irsa =
+        get(env, "AWS_ROLE_ARN").is_some() || get(env, "AWS_WEB_IDENTITY_TOKEN_FILE").is_some();
     if in_kubernetes(env) && (irsa || region.is_some()) {
         let mut out = base("aws", "aws_eks");
         push(&mut out, rc::CLOUD_REGION, region);
-        push(&mut out, rc::CLOUD_ACCOUNT_ID, get(env, "AWS_ROLE_ARN").and_then(account_from_arn));
+        push(
+            &mut out,
+            rc::CLOUD_ACCOUNT_ID,
+            get(env, "AWS_ROLE_ARN").and_then(account_from_arn),
+        );
         return Some(out);
     }
     // EC2 sets no variable of its own; instances launched by our deploy
@@ -107,7 +126,11 @@ fn aws(env: &Env) -> Option<Vec<KeyValue>> {
     if let Some(instance) = get(env, "AWS_EC2_INSTANCE_ID") {
         let mut out = base("aws", "aws_ec2");
         push(&mut out, rc::CLOUD_REGION, region);
-        push(&mut out, rc::CLOUD_AVAILABILITY_ZONE, get(env, "AWS_AVAILABILITY_ZONE"));
+        push(
+            &mut out,
+            rc::CLOUD_AVAILABILITY_ZONE,
+            get(env, "AWS_AVAILABILITY_ZONE"),
+        );
         push(&mut out, rc::HOST_ID, Some(instance));
         return Some(out);
     }
@@ -135,7 +158,11 @@ fn gcp(env: &Env) -> Option<Vec<KeyValue>> {
     if let Some(job) = get(env, "CLOUD_RUN_JOB") {
         let mut out = base("gcp", "gcp_cloud_run");
         push(&mut out, rc::FAAS_NAME, Some(job));
-        push(&mut out, rc::GCP_CLOUD_RUN_JOB_EXECUTION, get(env, "CLOUD_RUN_EXECUTION"));
+        push(
+            &mut out,
+            rc::GCP_CLOUD_RUN_JOB_EXECUTION,
+            get(env, "CLOUD_RUN_EXECUTION"),
+        );
         if let Some(i) = get(env, "CLOUD_RUN_TASK_INDEX").and_then(|i| i.parse::<i64>().ok()) {
             out.push(KeyValue::new(rc::GCP_CLOUD_RUN_JOB_TASK_INDEX, i));
         }
@@ -159,7 +186,11 @@ fn gcp(env: &Env) -> Option<Vec<KeyValue>> {
         return finish(out);
     }
     let mut out = base("gcp", "gcp_compute_engine");
-    push(&mut out, rc::GCP_GCE_INSTANCE_NAME, get(env, "GCE_INSTANCE_NAME"));
+    push(
+        &mut out,
+        rc::GCP_GCE_INSTANCE_NAME,
+        get(env, "GCE_INSTANCE_NAME"),
+    );
     finish(out)
 }
 
@@ -172,7 +203,11 @@ fn azure(env: &Env) -> Option<Vec<KeyValue>> {
     };
     let mut out = base("azure", platform);
     push(&mut out, rc::CLOUD_REGION, get(env, "REGION_NAME"));
-    push(&mut out, rc::DEPLOYMENT_ENVIRONMENT_NAME, get(env, "WEBSITE_SLOT_NAME"));
+    push(
+        &mut out,
+        rc::DEPLOYMENT_ENVIRONMENT_NAME,
+        get(env, "WEBSITE_SLOT_NAME"),
+    );
     push(&mut out, rc::HOST_ID, get(env, "WEBSITE_HOSTNAME"));
     if platform == "azure.functions" {
         push(&mut out, rc::FAAS_NAME, Some(site));
@@ -182,8 +217,10 @@ fn azure(env: &Env) -> Option<Vec<KeyValue>> {
         }
     }
     // WEBSITE_OWNER_NAME is "<subscription>+<resource group>-<region>webspace".
-    if let (Some(owner), Some(group)) = (get(env, "WEBSITE_OWNER_NAME"), get(env, "WEBSITE_RESOURCE_GROUP"))
-        && let Some((subscription, _)) = owner.split_once('+')
+    if let (Some(owner), Some(group)) = (
+        get(env, "WEBSITE_OWNER_NAME"),
+        get(env, "WEBSITE_RESOURCE_GROUP"),
+    ) && let Some((subscription, _)) = owner.split_once('+')
     {
         out.push(KeyValue::new(
             rc::CLOUD_RESOURCE_ID,

@@ -9,16 +9,24 @@ use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
-use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::ResourceMetrics;
 use std::collections::{BTreeMap, VecDeque};
@@ -124,7 +132,12 @@ impl Shared {
     }
 
     /// Records the attempt; returns the scripted failure to answer, if any.
-    fn attempt(&self, transport: Transport, signal: &'static str, headers: HeaderMap) -> Option<Failure> {
+    fn attempt(
+        &self,
+        transport: Transport,
+        signal: &'static str,
+        headers: HeaderMap,
+    ) -> Option<Failure> {
         let mut store = self.lock();
         let failure = store.failures.pop_front();
         store.attempts.push(Attempt {
@@ -168,8 +181,12 @@ impl OtlpSink {
 
         let svc = GrpcSink(shared.clone());
         let grpc_server = tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(svc.clone()).accept_compressed(CompressionEncoding::Gzip))
-            .add_service(MetricsServiceServer::new(svc.clone()).accept_compressed(CompressionEncoding::Gzip))
+            .add_service(
+                TraceServiceServer::new(svc.clone()).accept_compressed(CompressionEncoding::Gzip),
+            )
+            .add_service(
+                MetricsServiceServer::new(svc.clone()).accept_compressed(CompressionEncoding::Gzip),
+            )
             .add_service(LogsServiceServer::new(svc).accept_compressed(CompressionEncoding::Gzip))
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(grpc));
         let grpc_task = tokio::spawn(async move {
@@ -251,13 +268,23 @@ impl OtlpSink {
 
     /// Polls [`spans`](Self::spans) until `pred` holds; panics with what
     /// arrived if it does not within `timeout`.
-    pub async fn wait_for_spans(&self, pred: impl Fn(&[SinkSpan]) -> bool, timeout: Duration) -> Vec<SinkSpan> {
-        self.wait_for("spans", || self.spans(), |s| pred(s), timeout).await
+    pub async fn wait_for_spans(
+        &self,
+        pred: impl Fn(&[SinkSpan]) -> bool,
+        timeout: Duration,
+    ) -> Vec<SinkSpan> {
+        self.wait_for("spans", || self.spans(), |s| pred(s), timeout)
+            .await
     }
 
     /// As [`wait_for_spans`](Self::wait_for_spans), for log records.
-    pub async fn wait_for_logs(&self, pred: impl Fn(&[SinkLog]) -> bool, timeout: Duration) -> Vec<SinkLog> {
-        self.wait_for("logs", || self.logs(), |l| pred(l), timeout).await
+    pub async fn wait_for_logs(
+        &self,
+        pred: impl Fn(&[SinkLog]) -> bool,
+        timeout: Duration,
+    ) -> Vec<SinkLog> {
+        self.wait_for("logs", || self.logs(), |l| pred(l), timeout)
+            .await
     }
 
     /// Waits until a metric named `name` has arrived.
@@ -312,7 +339,9 @@ struct GrpcSink(Shared);
 fn grpc_failure(f: Failure) -> tonic::Status {
     match f {
         Failure::Unavailable { .. } => tonic::Status::unavailable("scripted: unavailable"),
-        Failure::TooManyRequests => tonic::Status::resource_exhausted("scripted: too many requests"),
+        Failure::TooManyRequests => {
+            tonic::Status::resource_exhausted("scripted: too many requests")
+        }
         Failure::BadRequest => tonic::Status::invalid_argument("scripted: bad request"),
     }
 }
@@ -323,7 +352,11 @@ impl TraceService for GrpcSink {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        if let Some(f) = self.0.attempt(Transport::Grpc, "traces", request.metadata().clone().into_headers()) {
+        if let Some(f) = self.0.attempt(
+            Transport::Grpc,
+            "traces",
+            request.metadata().clone().into_headers(),
+        ) {
             return Err(grpc_failure(f));
         }
         self.0.lock().traces.push(request.into_inner());
@@ -337,7 +370,11 @@ impl MetricsService for GrpcSink {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        if let Some(f) = self.0.attempt(Transport::Grpc, "metrics", request.metadata().clone().into_headers()) {
+        if let Some(f) = self.0.attempt(
+            Transport::Grpc,
+            "metrics",
+            request.metadata().clone().into_headers(),
+        ) {
             return Err(grpc_failure(f));
         }
         self.0.lock().metrics.push(request.into_inner());
@@ -351,7 +388,11 @@ impl LogsService for GrpcSink {
         &self,
         request: tonic::Request<ExportLogsServiceRequest>,
     ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
-        if let Some(f) = self.0.attempt(Transport::Grpc, "logs", request.metadata().clone().into_headers()) {
+        if let Some(f) = self.0.attempt(
+            Transport::Grpc,
+            "logs",
+            request.metadata().clone().into_headers(),
+        ) {
             return Err(grpc_failure(f));
         }
         self.0.lock().logs.push(request.into_inner());
@@ -400,7 +441,9 @@ fn http_failure(f: Failure) -> Response {
             }
             r
         }
-        Failure::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "scripted: too many requests").into_response(),
+        Failure::TooManyRequests => {
+            (StatusCode::TOO_MANY_REQUESTS, "scripted: too many requests").into_response()
+        }
         Failure::BadRequest => (StatusCode::BAD_REQUEST, "scripted: bad request").into_response(),
     }
 }
@@ -419,7 +462,11 @@ fn ok_response<R: prost::Message + Default + serde::Serialize>(json: bool) -> Re
     }
 }
 
-async fn http_traces(AxumState(shared): AxumState<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn http_traces(
+    AxumState(shared): AxumState<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(f) = shared.attempt(Transport::Http, "traces", headers.clone()) {
         return http_failure(f);
     }
@@ -432,7 +479,11 @@ async fn http_traces(AxumState(shared): AxumState<Shared>, headers: HeaderMap, b
     }
 }
 
-async fn http_metrics(AxumState(shared): AxumState<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn http_metrics(
+    AxumState(shared): AxumState<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(f) = shared.attempt(Transport::Http, "metrics", headers.clone()) {
         return http_failure(f);
     }
@@ -445,7 +496,11 @@ async fn http_metrics(AxumState(shared): AxumState<Shared>, headers: HeaderMap, 
     }
 }
 
-async fn http_logs(AxumState(shared): AxumState<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn http_logs(
+    AxumState(shared): AxumState<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(f) = shared.attempt(Transport::Http, "logs", headers.clone()) {
         return http_failure(f);
     }
@@ -522,9 +577,17 @@ fn status_code(code: i32) -> &'static str {
 pub fn flatten_spans(requests: &[ExportTraceServiceRequest]) -> Vec<SinkSpan> {
     let mut out = Vec::new();
     for rs in requests.iter().flat_map(|r| &r.resource_spans) {
-        let resource = rs.resource.as_ref().map(|r| attrs(&r.attributes)).unwrap_or_default();
+        let resource = rs
+            .resource
+            .as_ref()
+            .map(|r| attrs(&r.attributes))
+            .unwrap_or_default();
         for ss in &rs.scope_spans {
-            let scope_name = ss.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+            let scope_name = ss
+                .scope
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
             for span in &ss.spans {
                 let status = span.status.clone().unwrap_or_default();
                 out.push(SinkSpan {
@@ -566,9 +629,17 @@ pub fn flatten_spans(requests: &[ExportTraceServiceRequest]) -> Vec<SinkSpan> {
 pub fn flatten_logs(requests: &[ExportLogsServiceRequest]) -> Vec<SinkLog> {
     let mut out = Vec::new();
     for rl in requests.iter().flat_map(|r| &r.resource_logs) {
-        let resource = rl.resource.as_ref().map(|r| attrs(&r.attributes)).unwrap_or_default();
+        let resource = rl
+            .resource
+            .as_ref()
+            .map(|r| attrs(&r.attributes))
+            .unwrap_or_default();
         for sl in &rl.scope_logs {
-            let scope_name = sl.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+            let scope_name = sl
+                .scope
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
             for rec in &sl.log_records {
                 out.push(SinkLog {
                     body: any_value_string(&rec.body),

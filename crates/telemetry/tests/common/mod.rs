@@ -54,7 +54,10 @@ pub fn closed_port() -> u16 {
 pub fn wait_for_port(addr: SocketAddr, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {addr} after {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on {addr} after {timeout:?}"
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
 }
@@ -81,7 +84,9 @@ pub fn rotel_agent() -> PathBuf {
             }
         }
     }
-    panic!("rotel-agent not found (ROTEL_AGENT unset, not on PATH, not in .venv): run ./scripts/test, which installs rotel");
+    panic!(
+        "rotel-agent not found (ROTEL_AGENT unset, not on PATH, not in .venv): run ./scripts/test, which installs rotel"
+    );
 }
 
 /// Kills the child on drop so a failing test never leaves it running.
