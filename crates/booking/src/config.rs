@@ -9,13 +9,21 @@ use clap::Parser;
 use crate::worker::WorkerConfig;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "parker-booking", version, about = "Parker Flight auto-booking service")]
+#[command(
+    name = "parker-booking",
+    version,
+    about = "Parker Flight auto-booking service"
+)]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "PARKER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Base URL of the fare provider.
-    #[arg(long, env = "PARKER_FARES_URL", default_value = "http://127.0.0.1:8081")]
+    #[arg(
+        long,
+        env = "PARKER_FARES_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
     pub fares_url: reqwest::Url,
     /// Redis URL (redis://host:port/db); absent → embedded in-memory store.
     #[arg(long, env = "PARKER_REDIS_URL")]

@@ -97,7 +97,9 @@ impl Money {
             )
         };
         if text.starts_with('-') {
-            return Err(format!("amount {text:?} is negative: a maximum price must be positive"));
+            return Err(format!(
+                "amount {text:?} is negative: a maximum price must be positive"
+            ));
         }
         let (units, cents) = match text.split_once('.') {
             Some((u, c)) if !c.is_empty() && c.len() <= 2 => (u, c),
@@ -115,7 +117,9 @@ impl Money {
         let cents: i64 = format!("{cents:0<2}").parse().map_err(|_| bad())?;
         let minor = units * 100 + cents;
         if minor == 0 {
-            return Err(format!("amount {text:?} is zero: a maximum price must be positive"));
+            return Err(format!(
+                "amount {text:?} is zero: a maximum price must be positive"
+            ));
         }
         if minor > MAX_AMOUNT_MINOR {
             return Err(format!("amount {text:?} is above the limit of 1000000.00"));
@@ -225,7 +229,9 @@ impl DateWindow {
     }
 
     pub fn days(&self) -> impl Iterator<Item = Date> + '_ {
-        self.from.series(jiff::ToSpan::days(1)).take_while(|d| *d <= self.to)
+        self.from
+            .series(jiff::ToSpan::days(1))
+            .take_while(|d| *d <= self.to)
     }
 }
 

@@ -48,9 +48,10 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, kinds::INVALID_REQUEST),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "about:blank"),
             ApiError::NotCancellable(_) => (StatusCode::CONFLICT, kinds::NOT_CANCELLABLE),
-            ApiError::Store(StoreError::KeyReused { .. }) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, kinds::IDEMPOTENCY_KEY_REUSED)
-            }
+            ApiError::Store(StoreError::KeyReused { .. }) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                kinds::IDEMPOTENCY_KEY_REUSED,
+            ),
             ApiError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, kinds::STORE_UNAVAILABLE)
             }

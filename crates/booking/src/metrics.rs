@@ -42,8 +42,10 @@ impl Metrics {
     }
 
     pub fn completed(&self, status: Status) {
-        self.outcomes
-            .add(1, &[KeyValue::new("parker.booking.outcome", status.as_str())]);
+        self.outcomes.add(
+            1,
+            &[KeyValue::new("parker.booking.outcome", status.as_str())],
+        );
     }
 
     pub fn accepted(&self) {

@@ -57,13 +57,21 @@ enum Stop {
 /// Runs until `shutdown` turns true, then waits up to `grace` for the
 /// bookings in flight; any left unfinished are due again when their lease
 /// expires.
-pub async fn run<S: Store>(worker: Arc<Worker<S>>, mut shutdown: watch::Receiver<bool>, grace: Duration) {
+pub async fn run<S: Store>(
+    worker: Arc<Worker<S>>,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) {
     let mut in_flight = JoinSet::new();
     tracing::info!(worker = %worker.id, "worker started");
     while !*shutdown.borrow() {
         let room = worker.config.concurrency.saturating_sub(in_flight.len());
         if room > 0 {
-            match worker.store.claim(&worker.id, worker.config.lease, room).await {
+            match worker
+                .store
+                .claim(&worker.id, worker.config.lease, room)
+                .await
+            {
                 Ok(claims) => {
                     let full = claims.len() == room;
                     for claim in claims {
@@ -84,13 +92,19 @@ pub async fn run<S: Store>(worker: Arc<Worker<S>>, mut shutdown: watch::Receiver
             _ = shutdown.changed() => {}
         }
     }
-    tracing::info!(in_flight = in_flight.len(), "worker stopping; finishing in-flight bookings");
+    tracing::info!(
+        in_flight = in_flight.len(),
+        "worker stopping; finishing in-flight bookings"
+    );
     let drained = tokio::time::timeout(grace, async {
         while in_flight.join_next().await.is_some() {}
     })
     .await;
     if drained.is_err() {
-        tracing::warn!(left = in_flight.len(), "shutdown grace ran out; leases will expire");
+        tracing::warn!(
+            left = in_flight.len(),
+            "shutdown grace ran out; leases will expire"
+        );
         in_flight.abort_all();
     }
 }
@@ -147,12 +161,22 @@ impl<S: Store> Worker<S> {
                 let r = &b.request;
                 let reason = format!(
                     "no {} offer at or below {} for {} passenger(s) from {} to {} between {} and {} after {} searches",
-                    r.cabin, r.max_price, r.passengers.get(), r.origin, r.destination,
-                    r.departure.from, r.departure.to, b.searches
+                    r.cabin,
+                    r.max_price,
+                    r.passengers.get(),
+                    r.origin,
+                    r.destination,
+                    r.departure.from,
+                    r.departure.to,
+                    b.searches
                 );
-                return self.finish(b, Status::Pending, Status::Expired, Some(reason)).await;
+                return self
+                    .finish(b, Status::Pending, Status::Expired, Some(reason))
+                    .await;
             }
-            return self.save(Status::Pending, &b, Next::DueIn(self.config.recheck)).await;
+            return self
+                .save(Status::Pending, &b, Next::DueIn(self.config.recheck))
+                .await;
         };
         b.offer = Some(ChosenOffer {
             offer_id: offer.id,
@@ -197,7 +221,9 @@ impl<S: Store> Worker<S> {
     async fn order(&self, mut b: Booking) -> Result<(), Stop> {
         let Some(offer) = b.offer.clone() else {
             let reason = "booking was ordering without a chosen offer".to_owned();
-            return self.finish(b, Status::Ordering, Status::Failed, Some(reason)).await;
+            return self
+                .finish(b, Status::Ordering, Status::Failed, Some(reason))
+                .await;
         };
         self.renew(&b).await?;
         let request = OrderRequest {
@@ -215,9 +241,13 @@ impl<S: Store> Worker<S> {
                 b.offer = None;
                 b.status = Status::Pending;
                 b.updated_at = jiff::Timestamp::now();
-                return self.save(Status::Ordering, &b, Next::DueIn(Duration::ZERO)).await;
+                return self
+                    .save(Status::Ordering, &b, Next::DueIn(Duration::ZERO))
+                    .await;
             }
-            Err(e @ FaresError::Transient(_)) => return self.transient(b, Status::Ordering, e).await,
+            Err(e @ FaresError::Transient(_)) => {
+                return self.transient(b, Status::Ordering, e).await;
+            }
             Err(e @ FaresError::Rejected { .. }) => return self.rejected(b, e).await,
         };
         b.order_id = Some(order.id.clone());
@@ -234,7 +264,8 @@ impl<S: Store> Worker<S> {
     async fn rejected(&self, b: Booking, e: FaresError) -> Result<(), Stop> {
         parker_telemetry::exception::record_error(&Span::current(), &e);
         let reason = e.to_string();
-        self.finish(b, Status::Ordering, Status::Failed, Some(reason)).await
+        self.finish(b, Status::Ordering, Status::Failed, Some(reason))
+            .await
     }
 
     /// Records the failure and retries later with exponential backoff, or
@@ -265,7 +296,11 @@ impl<S: Store> Worker<S> {
         self.save(expected, &b, Next::Done).await?;
         self.metrics.completed(status);
         Span::current().record("parker.booking.outcome", status.as_str());
-        tracing::info!(outcome = status.as_str(), reason = b.reason.as_deref(), "booking finished");
+        tracing::info!(
+            outcome = status.as_str(),
+            reason = b.reason.as_deref(),
+            "booking finished"
+        );
         Ok(())
     }
 

@@ -39,7 +39,10 @@ const BODY_LIMIT: usize = 16 * 1024;
 pub fn router(state: SharedState) -> Router {
     Router::new()
         .route("/v1/offers", get(routes::offers::search))
-        .route("/v1/orders", post(routes::orders::place).get(routes::orders::list))
+        .route(
+            "/v1/orders",
+            post(routes::orders::place).get(routes::orders::list),
+        )
         .route("/v1/orders/{id}", get(routes::orders::get))
         .route("/v1/orders/{id}/confirm", post(routes::orders::confirm))
         .route("/healthz", get(|| async { "ok" }))

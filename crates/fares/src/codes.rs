@@ -15,9 +15,7 @@ pub enum CodeError {
     Iata(String),
     #[error("{0:?} is not a supported currency: expected one of {list}", list = Currency::LIST)]
     Currency(String),
-    #[error(
-        "{0:?} is not a cabin: expected one of economy, premium_economy, business, first"
-    )]
+    #[error("{0:?} is not a cabin: expected one of economy, premium_economy, business, first")]
     Cabin(String),
 }
 

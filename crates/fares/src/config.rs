@@ -9,7 +9,11 @@ use clap::Parser;
 use crate::faults::{FaultConfig, Rate};
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "parker-fares", version, about = "Sandbox fare provider for Parker Flight")]
+#[command(
+    name = "parker-fares",
+    version,
+    about = "Sandbox fare provider for Parker Flight"
+)]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "PARKER_LISTEN", default_value = "127.0.0.1:8081")]

@@ -38,7 +38,9 @@ impl IntoResponse for FaresError {
             }
             FaresError::Query(r) => (r.status(), "about:blank"),
             FaresError::Body(r) => (r.status(), "about:blank"),
-            FaresError::Order(OrderError::SoldOut { .. }) => (StatusCode::CONFLICT, PROBLEM_SOLD_OUT),
+            FaresError::Order(OrderError::SoldOut { .. }) => {
+                (StatusCode::CONFLICT, PROBLEM_SOLD_OUT)
+            }
             FaresError::Order(OrderError::KeyReused { .. }) => {
                 (StatusCode::CONFLICT, PROBLEM_ORDER_KEY_REUSED)
             }

@@ -8,11 +8,9 @@ use parker_telemetry::ServiceInfo;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    let telemetry = parker_telemetry::init(ServiceInfo::new(
-        "parker-fares",
-        env!("CARGO_PKG_VERSION"),
-    ))
-    .context("starting telemetry")?;
+    let telemetry =
+        parker_telemetry::init(ServiceInfo::new("parker-fares", env!("CARGO_PKG_VERSION")))
+            .context("starting telemetry")?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding --listen {}", config.listen))?;
@@ -33,9 +31,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing a SIGTERM handler is possible at startup");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler is possible at startup");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

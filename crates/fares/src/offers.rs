@@ -192,7 +192,11 @@ mod tests {
     #[test]
     fn offers_are_sorted_by_departure_and_prices_positive() {
         let offers = jfk_lhr(1);
-        assert!(offers.windows(2).all(|w| w[0].departs_at <= w[1].departs_at));
+        assert!(
+            offers
+                .windows(2)
+                .all(|w| w[0].departs_at <= w[1].departs_at)
+        );
         assert!(offers.iter().all(|o| o.price.amount_minor > 0));
     }
 }

@@ -8,7 +8,12 @@ fn money(json: &str) -> Result<Money, String> {
 fn money_parses_decimal_text_and_numbers() {
     let m = money(r#"{"amount":"450.5","currency":"EUR"}"#).unwrap();
     assert_eq!(m.amount_minor, 45_050);
-    assert_eq!(money(r#"{"amount":450,"currency":"USD"}"#).unwrap().amount_minor, 45_000);
+    assert_eq!(
+        money(r#"{"amount":450,"currency":"USD"}"#)
+            .unwrap()
+            .amount_minor,
+        45_000
+    );
     assert_eq!(m.to_string(), "450.50 EUR");
 }
 

@@ -114,7 +114,8 @@ fn schemas() -> Value {
         }
     });
     let cabin = json!({ "enum": ["economy", "premium_economy", "business", "first"] });
-    let status = json!({ "enum": ["pending", "ordering", "booked", "failed", "expired", "cancelled"] });
+    let status =
+        json!({ "enum": ["pending", "ordering", "booked", "failed", "expired", "cancelled"] });
     json!({
         "BookingRequest": {
             "type": "object", "additionalProperties": false,

@@ -44,7 +44,9 @@ pub async fn run<S: Store>(
     let urls = calls
         .iter()
         .enumerate()
-        .map(|(i, c)| loopback_url(&c.url).map_err(|e| ApiError::Invalid(format!("[{i}].url: {e}"))))
+        .map(|(i, c)| {
+            loopback_url(&c.url).map_err(|e| ApiError::Invalid(format!("[{i}].url: {e}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let http = reqwest::Client::new();
     for (call, url) in calls.iter().zip(urls) {
@@ -88,7 +90,12 @@ mod tests {
         assert!(loopback_url("http://127.0.0.1:9000/test").is_ok());
         assert!(loopback_url("http://[::1]:9000/").is_ok());
         assert!(loopback_url("http://localhost/").is_ok());
-        for bad in ["http://10.0.0.1/", "https://127.0.0.1/", "http://example.com/", "nope"] {
+        for bad in [
+            "http://10.0.0.1/",
+            "https://127.0.0.1/",
+            "http://example.com/",
+            "nope",
+        ] {
             assert!(loopback_url(bad).is_err(), "{bad}");
         }
     }

@@ -84,7 +84,11 @@ impl Store for MemoryStore {
             }
             s.idempotency.insert(
                 key.to_owned(),
-                (booking.id, idem.fingerprint.to_owned(), now + super::IDEMPOTENCY_TTL),
+                (
+                    booking.id,
+                    idem.fingerprint.to_owned(),
+                    now + super::IDEMPOTENCY_TTL,
+                ),
             );
         }
         s.bookings.insert(booking.id, booking.clone());

@@ -89,8 +89,10 @@ pub trait Store: Clone + Send + Sync + 'static {
         idempotency: Option<Idempotency<'_>>,
     ) -> impl Future<Output = Result<Created, StoreError>> + Send;
 
-    fn get(&self, id: BookingId)
-    -> impl Future<Output = Result<Option<Booking>, StoreError>> + Send;
+    fn get(
+        &self,
+        id: BookingId,
+    ) -> impl Future<Output = Result<Option<Booking>, StoreError>> + Send;
 
     /// Bookings in creation order, starting after `after`.
     fn list(

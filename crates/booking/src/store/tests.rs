@@ -39,13 +39,26 @@ async fn an_expired_lease_is_taken_over_and_fences_the_old_worker() {
     let store = MemoryStore::new();
     let b = Booking::new(request(), None);
     store.create(&b, None).await.unwrap();
-    store.claim("w1", Duration::from_millis(20), 10).await.unwrap();
+    store
+        .claim("w1", Duration::from_millis(20), 10)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(40)).await;
     let taken = store.claim("w2", LEASE, 10).await.unwrap();
     assert_eq!(taken.len(), 1);
     assert!(taken[0].lag >= Duration::from_millis(15));
-    assert!(!store.save("w1", Status::Pending, &b, Next::Done).await.unwrap());
-    assert!(store.save("w2", Status::Pending, &b, Next::Done).await.unwrap());
+    assert!(
+        !store
+            .save("w1", Status::Pending, &b, Next::Done)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .save("w2", Status::Pending, &b, Next::Done)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -81,9 +94,18 @@ async fn only_pending_bookings_cancel_and_listing_pages_in_creation_order() {
         ids.push(b.id);
         store.create(&b, None).await.unwrap();
     }
-    assert!(matches!(store.cancel(ids[0]).await.unwrap(), Cancelled::Done(_)));
-    assert!(matches!(store.cancel(ids[0]).await.unwrap(), Cancelled::TooLate(_)));
-    assert!(matches!(store.cancel(BookingId::new()).await.unwrap(), Cancelled::NotFound));
+    assert!(matches!(
+        store.cancel(ids[0]).await.unwrap(),
+        Cancelled::Done(_)
+    ));
+    assert!(matches!(
+        store.cancel(ids[0]).await.unwrap(),
+        Cancelled::TooLate(_)
+    ));
+    assert!(matches!(
+        store.cancel(BookingId::new()).await.unwrap(),
+        Cancelled::NotFound
+    ));
     let page1 = store.list(None, 2).await.unwrap();
     let page2 = store.list(Some(page1[1].id), 10).await.unwrap();
     let listed: Vec<_> = page1.iter().chain(&page2).map(|b| b.id).collect();

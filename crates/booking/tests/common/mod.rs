@@ -112,7 +112,11 @@ fn spawn_service(name: &str, mut cmd: Command) -> (Proc, String) {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("listening on ").nth(1) {
-                let url = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                let url = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
                 let _ = tx.send(url);
             }
         }
@@ -203,7 +207,14 @@ pub fn start_booking(opts: &BookingOptions) -> (Proc, String) {
     cmd.args(["--listen", opts.listen.as_deref().unwrap_or("127.0.0.1:0")])
         .args(["--fares-url", &opts.fares_url])
         // Fast loops so tests finish quickly.
-        .args(["--worker-poll-ms", "50", "--retry-base-ms", "50", "--recheck-ms", "100"])
+        .args([
+            "--worker-poll-ms",
+            "50",
+            "--retry-base-ms",
+            "50",
+            "--recheck-ms",
+            "100",
+        ])
         .args(["--max-searches", "3"])
         .args(&opts.args);
     if let Some(url) = &opts.redis_url {
@@ -354,7 +365,12 @@ pub fn is_final(status: &str) -> bool {
 }
 
 /// Polls until the booking is final; panics with its last state otherwise.
-pub async fn wait_final(client: &reqwest::Client, base: &str, id: &str, timeout: Duration) -> Value {
+pub async fn wait_final(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    timeout: Duration,
+) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
         let b = get_booking(client, base, id).await;
@@ -384,7 +400,12 @@ pub async fn fares_orders(client: &reqwest::Client, fares: &str) -> Vec<Value> {
 
 /// Asserts an RFC 9457 problem response and returns its body.
 pub async fn expect_problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status of {:?}", response.url().path());
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status of {:?}",
+        response.url().path()
+    );
     let content_type = response
         .headers()
         .get("content-type")
@@ -394,7 +415,10 @@ pub async fn expect_problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(content_type, "application/problem+json");
     let body: Value = response.json().await.expect("a problem is JSON");
     assert_eq!(body["status"], status);
-    assert!(body["type"].is_string() && body["title"].is_string(), "{body}");
+    assert!(
+        body["type"].is_string() && body["title"].is_string(),
+        "{body}"
+    );
     assert!(
         body["detail"].as_str().is_some_and(|d| !d.is_empty()),
         "problem without detail: {body}"
@@ -412,7 +436,12 @@ pub struct Stack {
 }
 
 impl Stack {
-    pub fn start(kind: StoreKind, fares: FaresOptions, booking_args: &[&str], telemetry: Telemetry) -> Stack {
+    pub fn start(
+        kind: StoreKind,
+        fares: FaresOptions,
+        booking_args: &[&str],
+        telemetry: Telemetry,
+    ) -> Stack {
         let redis = (kind == StoreKind::Redis).then(Redis::start);
         let (fares_proc, fares_url) = start_fares(&fares);
         let (booking, url) = start_booking(&BookingOptions {

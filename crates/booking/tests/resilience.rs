@@ -1,0 +1,204 @@
+//! Failures of the parts around the booking service: a booking process
+//! killed mid-flow, Redis going away and coming back, a graceful shutdown.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+async fn statuses(c: &reqwest::Client, base: &str, ids: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for id in ids {
+        out.push(
+            get_booking(c, base, id).await["status"]
+                .as_str()
+                .unwrap_or("?")
+                .to_owned(),
+        );
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_flow_then_restart_completes_every_accepted_booking() {
+    let redis = Redis::start();
+    // A slow provider keeps bookings in flight when the process dies.
+    let (_fares, fares_url) = start_fares(&FaresOptions {
+        args: vec!["--latency-ms".into(), "150".into()],
+        ..FaresOptions::default()
+    });
+    let opts = BookingOptions {
+        fares_url: fares_url.clone(),
+        redis_url: Some(redis.url()),
+        args: vec!["--lease-ms".into(), "1000".into()],
+        ..BookingOptions::default()
+    };
+    let (mut first, url) = start_booking(&opts);
+    let c = client();
+    let mut ids = Vec::new();
+    for (i, route) in [
+        ("JFK", "LHR"),
+        ("CDG", "NRT"),
+        ("SYD", "LAX"),
+        ("AMS", "FRA"),
+    ]
+    .iter()
+    .cycle()
+    .take(20)
+    .enumerate()
+    {
+        let mut body = booking_body(route.0, route.1, "6000");
+        body["departure"]["from"] = days_from_now(20 + i as i64).into();
+        body["departure"]["to"] = days_from_now(20 + i as i64).into();
+        let (status, accepted) = create(&c, &url, &body).await;
+        assert_eq!(status, 202);
+        ids.push(accepted["id"].as_str().unwrap().to_owned());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = statuses(&c, &url, &ids).await;
+    first.kill9();
+    assert!(
+        before.iter().any(|s| !is_final(s)),
+        "bookings must be in flight at the kill for this test to mean anything: {before:?}"
+    );
+
+    let (_second, url) = start_booking(&opts);
+    for id in &ids {
+        let b = wait_final(&c, &url, id, FLOW_TIMEOUT).await;
+        assert_eq!(b["status"], "booked", "{b:#}");
+    }
+    let orders = fares_orders(&c, &fares_url).await;
+    assert_eq!(
+        orders.len(),
+        ids.len(),
+        "one order per booking despite the crash"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_gives_503_problems_and_the_service_recovers_when_it_returns() {
+    let stack = Stack::start(
+        StoreKind::Redis,
+        FaresOptions::default(),
+        &[],
+        Telemetry::Off,
+    );
+    let mut redis = stack.redis.expect("a Redis stack");
+    let c = client();
+    let ready = |c: reqwest::Client, url: String| async move {
+        c.get(format!("{url}/readyz"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(ready(c.clone(), stack.url.clone()).await, 200);
+
+    redis.stop();
+    let r = c
+        .post(format!("{}/v1/bookings", stack.url))
+        .json(&booking_body("JFK", "LHR", "6000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers().get("retry-after").map(|v| v.to_str().unwrap()),
+        Some("1")
+    );
+    let problem = expect_problem(r, 503).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("unavailable"),
+        "{problem}"
+    );
+    let r = c.get(format!("{}/readyz", stack.url)).send().await.unwrap();
+    expect_problem(r, 503).await;
+    let r = c
+        .get(format!("{}/v1/bookings", stack.url))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(r, 503).await;
+    let r = c
+        .get(format!("{}/healthz", stack.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "liveness does not depend on Redis"
+    );
+
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while ready(c.clone(), stack.url.clone()).await != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "not ready 15 s after Redis came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, accepted) = create(&c, &stack.url, &booking_body("JFK", "LHR", "6000")).await;
+    assert_eq!(status, 202);
+    let b = wait_final(
+        &c,
+        &stack.url,
+        accepted["id"].as_str().unwrap(),
+        FLOW_TIMEOUT,
+    )
+    .await;
+    assert_eq!(b["status"], "booked", "the worker recovered too: {b:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_bookings_before_exiting() {
+    let redis = Redis::start();
+    let (_fares, fares_url) = start_fares(&FaresOptions {
+        args: vec!["--latency-ms".into(), "200".into()],
+        ..FaresOptions::default()
+    });
+    let opts = BookingOptions {
+        fares_url,
+        redis_url: Some(redis.url()),
+        ..BookingOptions::default()
+    };
+    let (mut booking, url) = start_booking(&opts);
+    let c = client();
+    let mut ids = Vec::new();
+    for route in [("JFK", "LHR"), ("CDG", "NRT"), ("SYD", "LAX")] {
+        let mut body = booking_body(route.0, route.1, "6000");
+        body["departure"]["to"] = body["departure"]["from"].clone();
+        let (_, accepted) = create(&c, &url, &body).await;
+        ids.push(accepted["id"].as_str().unwrap().to_owned());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = statuses(&c, &url, &ids).await;
+    assert!(
+        before.iter().all(|s| !is_final(s)),
+        "still in flight at SIGTERM: {before:?}"
+    );
+    let exit = booking
+        .terminate(Duration::from_secs(15))
+        .expect("exits within the grace period");
+    assert!(
+        exit.success(),
+        "clean exit: {exit:?}\n{}",
+        booking.log_text()
+    );
+
+    // A fresh process (API only) reads what the first one left in Redis.
+    let (_reader, url) = start_booking(&BookingOptions {
+        args: vec!["--disable-worker".into()],
+        ..opts
+    });
+    let after: Vec<Value> = {
+        let mut v = Vec::new();
+        for id in &ids {
+            v.push(get_booking(&c, &url, id).await);
+        }
+        v
+    };
+    assert!(after.iter().all(|b| b["status"] == "booked"), "{after:#?}");
+}
