@@ -294,7 +294,8 @@ fn valid_key(key: &str) -> bool {
 }
 
 /// `value = 0*255(chr) nblk-chr`: printable ASCII except ',' and '=', not ending
-/// in a space. Leading spaces were already removed as optional whitespace.
+/// in a space. Spaces right after '=' belong to the value and are kept; those
+/// after it were trimmed with the member as optional whitespace.
 fn valid_value(value: &str) -> bool {
     let b = value.as_bytes();
     (1..=256).contains(&b.len())
