@@ -297,3 +297,64 @@ fn findings_name_the_span() {
         ("SET", "b7ad6b7169203331")
     );
 }
+
+fn logs(trace_id: &str, service: Option<&str>) -> Value {
+    let resource = match service {
+        Some(name) => {
+            json!({"attributes": [{"key": "service.name", "value": {"stringValue": name}}]})
+        }
+        None => json!({"attributes": []}),
+    };
+    json!({"resourceLogs": [{
+        "resource": resource,
+        "scopeLogs": [{"logRecords": [{
+            "timeUnixNano": "1764086400000000000",
+            "severityNumber": 9,
+            "body": {"stringValue": "booking confirmed"},
+            "traceId": trace_id,
+            "spanId": ""
+        }]}]
+    }]})
+}
+
+#[test]
+fn log_records_may_omit_ids_but_not_malform_them() {
+    assert_eq!(run(&logs("", Some("parker-booking"))), vec![]);
+    let bad = logs("4bf92f3577b34da6", Some("parker-booking"));
+    assert_eq!(
+        only(&bad, rule::TRACE_ID),
+        at(
+            Violation,
+            "resourceLogs[0].scopeLogs[0].logRecords[0].traceId"
+        )
+    );
+    assert_eq!(
+        only(&logs("", None), rule::SERVICE_NAME),
+        at(Violation, "resourceLogs[0].resource")
+    );
+}
+
+#[test]
+fn metric_data_points_follow_the_integer_rules() {
+    let metrics = |value: Value| {
+        json!({"resourceMetrics": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "parker-fares"}}]},
+            "scopeMetrics": [{"metrics": [{
+                "name": "fares.quotes",
+                "sum": {
+                    "aggregationTemporality": 2,
+                    "isMonotonic": true,
+                    "dataPoints": [{"timeUnixNano": "1764086400000000000", "asInt": value}]
+                }
+            }]}]
+        }]})
+    };
+    assert_eq!(run(&metrics(json!("42"))), vec![]);
+    assert_eq!(
+        only(&metrics(json!(4.2)), rule::INTEGER_ENCODING),
+        at(
+            Violation,
+            "resourceMetrics[0].scopeMetrics[0].metrics[0].sum.dataPoints[0].asInt"
+        )
+    );
+}

@@ -335,3 +335,16 @@ fn resource_attribute_names_are_checked() {
         )]
     );
 }
+
+#[test]
+fn logs_and_metrics_are_said_to_be_unchecked() {
+    let doc = json!({"resourceLogs": []});
+    assert_eq!(
+        only(&doc, rule::NOT_CHECKED),
+        vec![(otelops::check::Level::Information, "resourceLogs".into())]
+    );
+    assert_eq!(
+        message(&run(&doc), rule::NOT_CHECKED),
+        "logs are not checked against the semantic conventions yet (traces only)"
+    );
+}

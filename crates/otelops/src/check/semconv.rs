@@ -31,6 +31,7 @@ pub mod rule {
     pub const RECOMMENDED: &str = "semconv.recommended-attribute";
     pub const SPAN_NAME: &str = "semconv.span-name";
     pub const EXCEPTION_EVENT: &str = "semconv.exception-event";
+    pub const NOT_CHECKED: &str = "semconv.not-checked";
 }
 
 const KIND_SERVER: i64 = 2;
@@ -39,11 +40,26 @@ const KIND_INTERNAL: i64 = 1;
 
 pub fn check(registry: &Registry, documents: &[Document]) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for document in documents.iter().filter(|d| d.signal == Signal::Traces) {
+    for document in documents {
         let mut out = Out {
             source: &document.source,
             findings: &mut findings,
         };
+        if document.signal != Signal::Traces {
+            let message = format!(
+                "{:?} are not checked against the semantic conventions yet (traces only)",
+                document.signal
+            )
+            .to_lowercase();
+            out.push(
+                Level::Information,
+                rule::NOT_CHECKED,
+                document.signal.json_key(),
+                None,
+                message,
+            );
+            continue;
+        }
         for resource in view::resources(&document.value) {
             attributes(registry, &resource.attributes, None, &mut out);
             resource_entities(registry, &resource.path, &resource.attributes, &mut out);

@@ -224,18 +224,17 @@ fn any_value(value: &Value) -> AttrValue {
     AttrValue::Empty
 }
 
-fn field<'v>(object: &'v Map<String, Value>, json: &str) -> Option<&'v Value> {
+/// A field by its JSON name or, when misspelled as the proto (snake_case)
+/// name, by that: the encoding mistake is `export-format`'s to report.
+pub(crate) fn field<'v>(object: &'v Map<String, Value>, json: &str) -> Option<&'v Value> {
     object.get(json).or_else(|| {
-        let snake: String = json
-            .chars()
-            .flat_map(|c| {
-                if c.is_ascii_uppercase() {
-                    vec!['_', c.to_ascii_lowercase()]
-                } else {
-                    vec![c]
-                }
-            })
-            .collect();
+        let mut snake = String::with_capacity(json.len() + 4);
+        for c in json.chars() {
+            if c.is_ascii_uppercase() {
+                snake.push('_');
+            }
+            snake.push(c.to_ascii_lowercase());
+        }
         object.get(&snake)
     })
 }

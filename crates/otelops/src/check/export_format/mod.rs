@@ -7,20 +7,18 @@
 //! (id lengths, non-zero ids, start <= end, valid kinds and status codes,
 //! `service.name` on every resource, parents that resolve).
 //!
-//! Orphans: a span whose parent is not in the checked data is an
-//! *improvement* (data lost or incomplete), or *information* when the span's
-//! flags say the parent is remote (a trace entering from another process) —
-//! never a violation, because a file may legitimately hold part of a trace.
+//! Parent resolution (and what an orphan is) lives in [`parents`].
 
-use std::collections::{HashMap, HashSet};
+mod parents;
 
 use prost_types::field_descriptor_proto::Type;
 use serde_json::{Map, Value};
 
 use super::input::{Document, json_kind};
 use super::schema::{self, Field, Schema};
-use super::view::{key_path, resource_service_name};
+use super::view::{field as lookup, key_path, resource_service_name};
 use super::{Finding, Level, Source, SpanRef};
+use parents::SpanRecord;
 
 /// Rule ids, stable for scripts reading `--output json`.
 pub mod rule {
@@ -47,9 +45,6 @@ const RESOURCES: [&str; 3] = [
 ];
 /// Messages whose `trace_id`/`span_id` must be set (logs and exemplars may omit them).
 const IDS_REQUIRED: [&str; 2] = [SPAN, ".opentelemetry.proto.trace.v1.Span.Link"];
-/// `Span.flags` bits: the parent's remoteness is known, and it is remote.
-const FLAG_HAS_IS_REMOTE: u64 = 0x100;
-const FLAG_IS_REMOTE: u64 = 0x200;
 
 /// Checks every document; parent resolution spans all of them, because a
 /// trace may be split over several files or JSON lines.
@@ -69,18 +64,8 @@ pub fn check(documents: &[Document]) -> Vec<Finding> {
         spans,
         ..
     } = walker;
-    findings.extend(resolve_parents(&spans));
+    findings.extend(parents::resolve(&spans));
     findings
-}
-
-/// A span as seen by the walk, for the cross-document parent check.
-struct SpanRecord {
-    source: Source,
-    path: String,
-    span: SpanRef,
-    trace_id: String,
-    parent: String,
-    flags: u64,
 }
 
 struct Walker {
@@ -398,6 +383,7 @@ impl Walker {
                 source,
                 path: path.trim_start_matches('.').to_owned(),
                 span: span.clone(),
+                span_id: text("spanId"),
                 trace_id: text("traceId"),
                 parent: text("parentSpanId"),
                 flags: lookup(object, "flags").and_then(as_u64).unwrap_or(0),
@@ -423,26 +409,6 @@ impl Walker {
             message,
         );
     }
-}
-
-/// Finds a field by its JSON name or, if misspelled as the proto name, that.
-fn lookup<'v>(object: &'v Map<String, Value>, json_name: &str) -> Option<&'v Value> {
-    object
-        .get(json_name)
-        .or_else(|| object.get(&to_snake(json_name)))
-}
-
-fn to_snake(camel: &str) -> String {
-    let mut out = String::new();
-    for c in camel.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn span_ref(object: &Map<String, Value>) -> SpanRef {
@@ -510,60 +476,4 @@ fn describe(value: &Value) -> String {
 /// `.opentelemetry.proto.trace.v1.Span` -> `Span`.
 fn short(type_name: &str) -> &str {
     type_name.rsplit('.').next().unwrap_or(type_name)
-}
-
-fn resolve_parents(spans: &[SpanRecord]) -> Vec<Finding> {
-    let mut ids: HashMap<&str, HashSet<&str>> = HashMap::new();
-    let mut findings = Vec::new();
-    for record in spans {
-        let seen = ids.entry(&record.trace_id).or_default();
-        if !record.span.span_id.is_empty() && !seen.insert(&record.span.span_id) {
-            findings.push(Finding {
-                level: Level::Violation,
-                rule: rule::SPAN_ID_UNIQUE,
-                source: record.source.clone(),
-                path: format!("{}.spanId", record.path),
-                span: Some(record.span.clone()),
-                message: format!(
-                    "span id {} appears twice in trace {}",
-                    record.span.span_id, record.trace_id
-                ),
-            });
-        }
-    }
-    for record in spans.iter().filter(|r| !r.parent.is_empty()) {
-        if ids
-            .get(record.trace_id.as_str())
-            .is_some_and(|s| s.contains(record.parent.as_str()))
-        {
-            continue;
-        }
-        let remote = record.flags & FLAG_HAS_IS_REMOTE != 0 && record.flags & FLAG_IS_REMOTE != 0;
-        let (level, message) = if remote {
-            (
-                Level::Information,
-                format!(
-                    "parent {} is remote (flags say so) and not in this data: the trace entered from another process",
-                    record.parent
-                ),
-            )
-        } else {
-            (
-                Level::Improvement,
-                format!(
-                    "orphan span: parent {} is not in trace {} in the checked data (lost span or partial export)",
-                    record.parent, record.trace_id
-                ),
-            )
-        };
-        findings.push(Finding {
-            level,
-            rule: rule::PARENT_RESOLVES,
-            source: record.source.clone(),
-            path: format!("{}.parentSpanId", record.path),
-            span: Some(record.span.clone()),
-            message,
-        });
-    }
-    findings
 }
