@@ -27,15 +27,22 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::ResourceMetrics;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tonic::codec::CompressionEncoding;
+
+mod flatten;
+mod tls;
+
+pub use flatten::{
+    SinkEvent, SinkLink, SinkLog, SinkSpan, any_value_string, flatten_logs, flatten_spans,
+};
+pub use tls::SinkTls;
 
 /// A scripted answer to the next export request (any signal, either port).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,53 +71,6 @@ pub struct Attempt {
     pub headers: HeaderMap,
     /// The scripted failure answered, `None` when accepted.
     pub failure: Option<Failure>,
-}
-
-/// A span flattened with its resource and scope. Ids are lowercase hex;
-/// `parent_span_id` is empty for a root span.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SinkSpan {
-    pub trace_id: String,
-    pub span_id: String,
-    pub parent_span_id: String,
-    pub name: String,
-    /// `internal`, `server`, `client`, `producer`, `consumer` or `unspecified`.
-    pub kind: String,
-    pub attributes: BTreeMap<String, String>,
-    pub resource: BTreeMap<String, String>,
-    pub scope_name: String,
-    pub events: Vec<SinkEvent>,
-    pub links: Vec<SinkLink>,
-    /// `unset`, `ok` or `error`.
-    pub status_code: String,
-    pub status_message: String,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct SinkEvent {
-    pub name: String,
-    pub attributes: BTreeMap<String, String>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct SinkLink {
-    pub trace_id: String,
-    pub span_id: String,
-    pub attributes: BTreeMap<String, String>,
-}
-
-/// A log record flattened with its resource and scope.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SinkLog {
-    pub body: String,
-    pub severity_text: String,
-    pub severity_number: i32,
-    /// Empty when the record was not emitted inside a span.
-    pub trace_id: String,
-    pub span_id: String,
-    pub attributes: BTreeMap<String, String>,
-    pub resource: BTreeMap<String, String>,
-    pub scope_name: String,
 }
 
 #[derive(Default)]
@@ -155,6 +115,7 @@ pub struct OtlpSink {
     shared: Shared,
     grpc_addr: SocketAddr,
     http_addr: SocketAddr,
+    scheme: &'static str,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -169,6 +130,16 @@ impl Drop for OtlpSink {
 impl OtlpSink {
     /// Binds 127.0.0.1:0 twice (gRPC, HTTP) and serves on the current runtime.
     pub async fn start() -> OtlpSink {
+        Self::start_with(None).await
+    }
+
+    /// As [`start`](Self::start), over TLS (mTLS when `tls.client_ca_pem`
+    /// is set); the endpoints are then `https://127.0.0.1:PORT`.
+    pub async fn start_tls(tls: SinkTls) -> OtlpSink {
+        Self::start_with(Some(tls)).await
+    }
+
+    async fn start_with(tls: Option<SinkTls>) -> OtlpSink {
         let shared = Shared::default();
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -180,7 +151,11 @@ impl OtlpSink {
         let http_addr = http.local_addr().expect("HTTP sink address");
 
         let svc = GrpcSink(shared.clone());
-        let grpc_server = tonic::transport::Server::builder()
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = &tls {
+            server = server.tls_config(tls.tonic()).expect("sink TLS config");
+        }
+        let grpc_server = server
             .add_service(
                 TraceServiceServer::new(svc.clone()).accept_compressed(CompressionEncoding::Gzip),
             )
@@ -198,26 +173,31 @@ impl OtlpSink {
             .route("/v1/metrics", axum::routing::post(http_metrics))
             .route("/v1/logs", axum::routing::post(http_logs))
             .with_state(shared.clone());
-        let http_task = tokio::spawn(async move {
-            let _ = axum::serve(http, app).await;
-        });
+        let http_task = match &tls {
+            Some(tls) => tokio::spawn(tls::serve_https(http, app, tls.acceptor())),
+            None => tokio::spawn(async move {
+                let _ = axum::serve(http, app).await;
+            }),
+        };
 
         OtlpSink {
             shared,
             grpc_addr,
             http_addr,
+            scheme: if tls.is_some() { "https" } else { "http" },
             tasks: vec![grpc_task, http_task],
         }
     }
 
-    /// `http://127.0.0.1:PORT` of the gRPC listener.
+    /// `http://127.0.0.1:PORT` (`https` with TLS) of the gRPC listener.
     pub fn grpc_endpoint(&self) -> String {
-        format!("http://{}", self.grpc_addr)
+        format!("{}://{}", self.scheme, self.grpc_addr)
     }
 
-    /// `http://127.0.0.1:PORT` of the HTTP listener (append `/v1/traces` …).
+    /// `http://127.0.0.1:PORT` (`https` with TLS) of the HTTP listener
+    /// (append `/v1/traces` …).
     pub fn http_endpoint(&self) -> String {
-        format!("http://{}", self.http_addr)
+        format!("{}://{}", self.scheme, self.http_addr)
     }
 
     /// Scripts the answers to the next requests, in order; afterwards
@@ -511,148 +491,4 @@ async fn http_logs(
         }
         Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Renders an attribute value as a string: strings as-is, others in a
-/// JSON-like form (`[1, 2]`, `{k: v}`), bytes as hex.
-pub fn any_value_string(value: &Option<AnyValue>) -> String {
-    match value.as_ref().and_then(|v| v.value.as_ref()) {
-        None => String::new(),
-        Some(any_value::Value::StringValue(s)) => s.clone(),
-        Some(any_value::Value::BoolValue(b)) => b.to_string(),
-        Some(any_value::Value::IntValue(i)) => i.to_string(),
-        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
-        Some(any_value::Value::BytesValue(b)) => hex(b),
-        Some(any_value::Value::ArrayValue(a)) => format!(
-            "[{}]",
-            a.values
-                .iter()
-                .map(|v| any_value_string(&Some(v.clone())))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Some(any_value::Value::KvlistValue(kv)) => format!(
-            "{{{}}}",
-            kv.values
-                .iter()
-                .map(|kv| format!("{}: {}", kv.key, any_value_string(&kv.value)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        #[allow(unreachable_patterns)]
-        Some(_) => String::new(),
-    }
-}
-
-fn attrs(kvs: &[KeyValue]) -> BTreeMap<String, String> {
-    kvs.iter()
-        .map(|kv| (kv.key.clone(), any_value_string(&kv.value)))
-        .collect()
-}
-
-fn span_kind(kind: i32) -> &'static str {
-    match kind {
-        1 => "internal",
-        2 => "server",
-        3 => "client",
-        4 => "producer",
-        5 => "consumer",
-        _ => "unspecified",
-    }
-}
-
-fn status_code(code: i32) -> &'static str {
-    match code {
-        1 => "ok",
-        2 => "error",
-        _ => "unset",
-    }
-}
-
-/// Flattens trace requests into one [`SinkSpan`] per span.
-pub fn flatten_spans(requests: &[ExportTraceServiceRequest]) -> Vec<SinkSpan> {
-    let mut out = Vec::new();
-    for rs in requests.iter().flat_map(|r| &r.resource_spans) {
-        let resource = rs
-            .resource
-            .as_ref()
-            .map(|r| attrs(&r.attributes))
-            .unwrap_or_default();
-        for ss in &rs.scope_spans {
-            let scope_name = ss
-                .scope
-                .as_ref()
-                .map(|s| s.name.clone())
-                .unwrap_or_default();
-            for span in &ss.spans {
-                let status = span.status.clone().unwrap_or_default();
-                out.push(SinkSpan {
-                    trace_id: hex(&span.trace_id),
-                    span_id: hex(&span.span_id),
-                    parent_span_id: hex(&span.parent_span_id),
-                    name: span.name.clone(),
-                    kind: span_kind(span.kind).to_owned(),
-                    attributes: attrs(&span.attributes),
-                    resource: resource.clone(),
-                    scope_name: scope_name.clone(),
-                    events: span
-                        .events
-                        .iter()
-                        .map(|e| SinkEvent {
-                            name: e.name.clone(),
-                            attributes: attrs(&e.attributes),
-                        })
-                        .collect(),
-                    links: span
-                        .links
-                        .iter()
-                        .map(|l| SinkLink {
-                            trace_id: hex(&l.trace_id),
-                            span_id: hex(&l.span_id),
-                            attributes: attrs(&l.attributes),
-                        })
-                        .collect(),
-                    status_code: status_code(status.code).to_owned(),
-                    status_message: status.message,
-                });
-            }
-        }
-    }
-    out
-}
-
-/// Flattens log requests into one [`SinkLog`] per record.
-pub fn flatten_logs(requests: &[ExportLogsServiceRequest]) -> Vec<SinkLog> {
-    let mut out = Vec::new();
-    for rl in requests.iter().flat_map(|r| &r.resource_logs) {
-        let resource = rl
-            .resource
-            .as_ref()
-            .map(|r| attrs(&r.attributes))
-            .unwrap_or_default();
-        for sl in &rl.scope_logs {
-            let scope_name = sl
-                .scope
-                .as_ref()
-                .map(|s| s.name.clone())
-                .unwrap_or_default();
-            for rec in &sl.log_records {
-                out.push(SinkLog {
-                    body: any_value_string(&rec.body),
-                    severity_text: rec.severity_text.clone(),
-                    severity_number: rec.severity_number,
-                    trace_id: hex(&rec.trace_id),
-                    span_id: hex(&rec.span_id),
-                    attributes: attrs(&rec.attributes),
-                    resource: resource.clone(),
-                    scope_name: scope_name.clone(),
-                });
-            }
-        }
-    }
-    out
 }
