@@ -161,3 +161,31 @@ async fn grpc_invalid_argument_is_not_retried() {
     assert!(sink.spans().is_empty());
     shutdown(guard).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_retry_info_makes_unavailable_and_resource_exhausted_retryable() {
+    let sink = OtlpSink::start().await;
+    sink.set_failures([
+        Failure::Unavailable {
+            retry_after_secs: Some(1),
+        },
+        Failure::TooManyRequests,
+    ]);
+    let guard = parker_telemetry::build(ServiceInfo::new("r", "1"), &traces_only("grpc", &sink))
+        .expect("build");
+    let flushed = export_one(&guard, "after-retry-info").await;
+    assert!(flushed.is_ok(), "{flushed:?}");
+    let outcomes: Vec<Option<Failure>> = sink.attempts().into_iter().map(|a| a.failure).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Some(Failure::Unavailable {
+                retry_after_secs: Some(1)
+            }),
+            Some(Failure::TooManyRequests),
+            None
+        ]
+    );
+    assert_eq!(sink.spans().len(), 1);
+    shutdown(guard).await;
+}

@@ -47,9 +47,10 @@ pub use tls::SinkTls;
 /// A scripted answer to the next export request (any signal, either port).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
-    /// HTTP 503 (with `Retry-After: <secs>` when given) / gRPC UNAVAILABLE.
+    /// HTTP 503 (with `Retry-After: <secs>` when given) / gRPC UNAVAILABLE
+    /// (with a RetryInfo delay when given).
     Unavailable { retry_after_secs: Option<u64> },
-    /// HTTP 429 / gRPC RESOURCE_EXHAUSTED.
+    /// HTTP 429 / gRPC RESOURCE_EXHAUSTED with RetryInfo(100 ms).
     TooManyRequests,
     /// HTTP 400 / gRPC INVALID_ARGUMENT: not retryable.
     BadRequest,
@@ -316,12 +317,26 @@ impl OtlpSink {
 #[derive(Clone)]
 struct GrpcSink(Shared);
 
+/// gRPC has no Retry-After: the delay travels as a google.rpc.RetryInfo
+/// detail, which OTLP requires for RESOURCE_EXHAUSTED to be retryable.
 fn grpc_failure(f: Failure) -> tonic::Status {
+    use tonic_types::{ErrorDetails, StatusExt};
     match f {
-        Failure::Unavailable { .. } => tonic::Status::unavailable("scripted: unavailable"),
-        Failure::TooManyRequests => {
-            tonic::Status::resource_exhausted("scripted: too many requests")
-        }
+        Failure::Unavailable {
+            retry_after_secs: None,
+        } => tonic::Status::unavailable("scripted: unavailable"),
+        Failure::Unavailable {
+            retry_after_secs: Some(secs),
+        } => tonic::Status::with_error_details(
+            tonic::Code::Unavailable,
+            "scripted: unavailable",
+            ErrorDetails::with_retry_info(Some(Duration::from_secs(secs))),
+        ),
+        Failure::TooManyRequests => tonic::Status::with_error_details(
+            tonic::Code::ResourceExhausted,
+            "scripted: too many requests",
+            ErrorDetails::with_retry_info(Some(Duration::from_millis(100))),
+        ),
         Failure::BadRequest => tonic::Status::invalid_argument("scripted: bad request"),
     }
 }
