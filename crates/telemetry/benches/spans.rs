@@ -51,10 +51,34 @@ fn spans(c: &mut Criterion) {
         })
     });
 
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench-tracing")));
+    // The layer as configured by default (code location and thread
+    // attributes on every span), then without those extras.
+    let default_layer =
+        tracing_opentelemetry::layer().with_tracer(provider.tracer("bench-tracing"));
+    bench_tracing_span(
+        c,
+        "tracing_span_8_attributes",
+        tracing_subscriber::registry().with(default_layer),
+    );
+    let lean_layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("bench-tracing"))
+        .with_location(false)
+        .with_threads(false);
+    bench_tracing_span(
+        c,
+        "tracing_span_8_attributes_no_location_threads",
+        tracing_subscriber::registry().with(lean_layer),
+    );
+    let _ = provider.shutdown();
+}
+
+fn bench_tracing_span(
+    c: &mut Criterion,
+    name: &str,
+    subscriber: impl tracing::Subscriber + Send + Sync,
+) {
     tracing::subscriber::with_default(subscriber, || {
-        c.bench_function("tracing_span_8_attributes", |b| {
+        c.bench_function(name, |b| {
             b.iter(|| {
                 let span = tracing::info_span!(
                     "request",
@@ -72,7 +96,6 @@ fn spans(c: &mut Criterion) {
             })
         });
     });
-    let _ = provider.shutdown();
 }
 
 criterion_group!(benches, spans);
