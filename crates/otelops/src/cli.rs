@@ -50,4 +50,9 @@ pub enum Command {
     /// Check telemetry files against the OTLP encoding and the semantic conventions.
     #[command(subcommand)]
     Check(commands::check::CheckCommand),
+    /// Receive OTLP (gRPC and HTTP) into a bounded in-memory store; summary on exit.
+    Receive(commands::receive::Args),
+    /// List received traces or show one as a waterfall.
+    #[command(subcommand)]
+    Traces(commands::traces::TracesCommand),
 }

@@ -10,6 +10,8 @@ pub mod config;
 pub mod dashboards;
 pub mod health;
 pub mod monitor;
+pub mod receive;
+pub mod traces;
 pub mod tune;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -22,6 +24,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dashboards(args) => dashboards::exec(args, output),
         Command::Completions(args) => completions::exec(args),
         Command::Check(cmd) => check::exec(cmd, output),
+        Command::Receive(args) => receive::exec(args, output),
+        Command::Traces(cmd) => traces::exec(cmd, output),
     }
 }
 

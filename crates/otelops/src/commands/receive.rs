@@ -1,0 +1,163 @@
+//! `otelops receive`: run the embedded OTLP receiver until Ctrl-C (or an
+//! `--exit-after*` bound), then print the summary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::output::OutputFormat;
+use crate::receive::{self, OnFull, Receiver, ReceiverConfig, Summary, Token};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  otelops receive\n",
+    "  otelops receive --jsonl received.jsonl --exit-after 30s\n",
+    "  otelops receive --grpc-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --max-spans 100000 --on-full reject\n\n",
+    "Read what arrived with `otelops traces list` and `otelops traces show ID`."
+))]
+pub struct Args {
+    /// OTLP/gRPC listen address (port 0 picks a free port; the bound address is printed).
+    #[arg(long, default_value_t = receive::DEFAULT_GRPC_LISTEN)]
+    pub grpc_listen: SocketAddr,
+    /// OTLP/HTTP listen address; also serves the query API `otelops traces` reads.
+    #[arg(long, default_value_t = receive::DEFAULT_HTTP_LISTEN)]
+    pub http_listen: SocketAddr,
+    /// Spans kept in memory; past it the oldest traces go (or requests are refused).
+    #[arg(long, default_value_t = receive::DEFAULT_MAX_SPANS)]
+    pub max_spans: usize,
+    /// When the store is full: evict the oldest traces, or reject with 503 + Retry-After.
+    #[arg(long, value_enum, default_value_t = OnFull::Evict)]
+    pub on_full: OnFull,
+    /// Largest request body accepted (after gzip decompression too); larger gets 413.
+    #[arg(long, default_value_t = receive::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Bearer token every request must carry. Required to listen on a
+    /// non-loopback address. Never printed.
+    #[arg(long, env = "OTELOPS_RECEIVER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Append each accepted request to FILE as one OTLP-JSON line.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// Stop after this long (e.g. 30s, 5m).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub exit_after: Option<Duration>,
+    /// Stop once this many spans were accepted.
+    #[arg(long, value_name = "N")]
+    pub exit_after_spans: Option<u64>,
+}
+
+pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let token = args
+        .token
+        .map(Token::new)
+        .transpose()
+        .context("--token / OTELOPS_RECEIVER_TOKEN")?;
+    let config = ReceiverConfig {
+        max_spans: args.max_spans,
+        on_full: args.on_full,
+        max_body_bytes: args.max_body_bytes,
+        token,
+        jsonl: args.jsonl,
+        ..ReceiverConfig::new(args.grpc_listen, args.http_listen)
+    };
+    // Decoding runs on the connection tasks, so use every core.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let summary = runtime.block_on(run(config, args.exit_after, args.exit_after_spans, output))?;
+    print_summary(&summary, output);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(
+    config: ReceiverConfig,
+    exit_after: Option<Duration>,
+    exit_after_spans: Option<u64>,
+    output: OutputFormat,
+) -> anyhow::Result<Summary> {
+    let handle = Receiver::start(config).await?;
+    match output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::json!({
+                "grpc_listen": handle.grpc_addr().to_string(),
+                "http_listen": handle.http_addr().to_string(),
+            })
+        ),
+        OutputFormat::Table => {
+            println!("OTLP/gRPC listening on {}", handle.grpc_addr());
+            println!("OTLP/HTTP listening on {}", handle.http_addr());
+            println!(
+                "query API on http://{}/otelops/v1/traces",
+                handle.http_addr()
+            );
+        }
+    }
+    let store = handle.store().clone();
+    let enough_spans = async {
+        match exit_after_spans {
+            Some(n) => {
+                let mut changes = store.subscribe();
+                while store.accepted_spans() < n {
+                    if changes.changed().await.is_err() {
+                        break;
+                    }
+                }
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let deadline = async {
+        match exit_after {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated() => {}
+        _ = deadline => {}
+        _ = enough_spans => {}
+    }
+    Ok(handle.shutdown().await)
+}
+
+/// SIGTERM, so `kill` from a test or a supervisor still gets a summary.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            term.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await
+}
+
+fn print_summary(summary: &Summary, output: OutputFormat) {
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::json!({ "summary": summary })),
+        OutputFormat::Table => {
+            let services = if summary.services.is_empty() {
+                "-".to_owned()
+            } else {
+                summary.services.join(", ")
+            };
+            println!("summary");
+            println!("  services       {services}");
+            println!("  traces         {}", summary.traces);
+            println!("  spans          {}", summary.spans);
+            println!("  errors         {}", summary.errors);
+            println!("  evicted        {}", summary.evicted);
+            println!("  rejected       {}", summary.rejected);
+            println!("  refused        {}", summary.refused);
+            println!("  metric points  {}", summary.metric_points);
+            println!("  log records    {}", summary.log_records);
+        }
+    }
+}

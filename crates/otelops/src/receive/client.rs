@@ -1,0 +1,188 @@
+//! Where `otelops traces` reads from: a running receiver's query API, or an
+//! OTLP-JSON lines file (`--jsonl`, as `otelops receive --jsonl` or the
+//! collector's file exporter writes it). Also the `--follow` bookkeeping.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+use super::Token;
+use super::decode::{self, parse_trace_id};
+use super::model::{TraceDetail, TraceListItem};
+use super::store::{OnFull, Store};
+
+/// Why traces could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot reach the receiver at {url}: {source} (is `otelops receive` running?)")]
+    Unreachable { url: String, source: reqwest::Error },
+    #[error("the receiver at {url} answered {status}: {body}")]
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("the receiver at {url} sent a body that is not the expected JSON: {source}")]
+    BadJson { url: String, source: reqwest::Error },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}: not an OTLP/JSON trace export request: {source}", path.display())]
+    BadLine {
+        path: PathBuf,
+        line: usize,
+        source: serde_json::Error,
+    },
+    #[error("trace id {0:?} is not 32 hex digits")]
+    BadTraceId(String),
+}
+
+/// A receiver's query API, or a JSONL file.
+#[derive(Debug, Clone)]
+pub enum TraceSource {
+    Receiver {
+        /// Base URL of the receiver's OTLP/HTTP listener, e.g. `http://127.0.0.1:4318`.
+        base_url: String,
+        token: Option<Token>,
+    },
+    File(PathBuf),
+}
+
+impl TraceSource {
+    pub async fn list(&self) -> Result<Vec<TraceListItem>, SourceError> {
+        match self {
+            TraceSource::Receiver { base_url, token } => {
+                let url = format!("{}/otelops/v1/traces", base_url.trim_end_matches('/'));
+                Ok(get_json(&url, token.as_ref()).await?.unwrap_or_default())
+            }
+            TraceSource::File(path) => {
+                let store = load_jsonl(path)?;
+                Ok(store
+                    .traces()
+                    .iter()
+                    .map(TraceListItem::from_overview)
+                    .collect())
+            }
+        }
+    }
+
+    /// One trace, or `None` when the source does not hold it.
+    pub async fn show(&self, id: &str) -> Result<Option<TraceDetail>, SourceError> {
+        let trace_id = parse_trace_id(id).ok_or_else(|| SourceError::BadTraceId(id.to_owned()))?;
+        match self {
+            TraceSource::Receiver { base_url, token } => {
+                let url = format!(
+                    "{}/otelops/v1/traces/{}",
+                    base_url.trim_end_matches('/'),
+                    decode::hex(&trace_id)
+                );
+                get_json(&url, token.as_ref()).await
+            }
+            TraceSource::File(path) => {
+                let store = load_jsonl(path)?;
+                Ok(store
+                    .trace(&trace_id)
+                    .map(|spans| TraceDetail::from_spans(trace_id, &spans)))
+            }
+        }
+    }
+}
+
+/// GET a JSON body; 404 is `None`.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    url: &str,
+    token: Option<&Token>,
+) -> Result<Option<T>, SourceError> {
+    let client = reqwest::Client::new();
+    let mut request = client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token.expose());
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|source| SourceError::Unreachable {
+            url: url.to_owned(),
+            source,
+        })?;
+    let status = response.status();
+    if status == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        return Err(SourceError::Status {
+            url: url.to_owned(),
+            status: status.as_u16(),
+            body,
+        });
+    }
+    response
+        .json()
+        .await
+        .map(Some)
+        .map_err(|source| SourceError::BadJson {
+            url: url.to_owned(),
+            source,
+        })
+}
+
+/// Reads an OTLP-JSON lines file into a fresh store. Lines holding metrics
+/// or logs decode to requests without spans and add nothing.
+pub fn load_jsonl(path: &Path) -> Result<Store, SourceError> {
+    let read_err = |source| SourceError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let store = Store::new(usize::MAX, OnFull::Evict);
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(read_err)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut request: ExportTraceServiceRequest =
+            serde_json::from_str(&line).map_err(|source| SourceError::BadLine {
+                path: path.to_owned(),
+                line: n + 1,
+                source,
+            })?;
+        let indexed = decode::index_traces(&mut request, &store);
+        // Unbounded store: insert cannot refuse.
+        let _ = store.insert(indexed.spans, indexed.rejected);
+    }
+    Ok(store)
+}
+
+/// `--follow` bookkeeping: a trace is shown once its span count held still
+/// for one poll (so a trace still arriving is not printed half done), and
+/// again whenever it grows later.
+#[derive(Debug, Default)]
+pub struct Follow {
+    last_seen: HashMap<String, usize>,
+    shown: HashMap<String, usize>,
+}
+
+impl Follow {
+    /// The traces from this poll that are ready to show.
+    pub fn ready<'a>(&mut self, items: &'a [TraceListItem]) -> Vec<&'a TraceListItem> {
+        let mut ready = Vec::new();
+        for item in items {
+            let settled = self.last_seen.get(&item.trace_id) == Some(&item.spans);
+            let new_or_grown = self.shown.get(&item.trace_id) != Some(&item.spans);
+            if settled && new_or_grown {
+                self.shown.insert(item.trace_id.clone(), item.spans);
+                ready.push(item);
+            }
+        }
+        self.last_seen = items
+            .iter()
+            .map(|i| (i.trace_id.clone(), i.spans))
+            .collect();
+        ready
+    }
+}

@@ -1,0 +1,328 @@
+//! The bounded in-memory span store, indexed by trace id.
+//!
+//! Owns: which traces are kept, eviction order (first-seen trace goes
+//! first), and the running counters the exit summary prints. Spans arrive
+//! already validated and encoded ([`StoredSpan`]); the lock is held only to
+//! link them into the index, never while decoding or encoding.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use serde::Serialize;
+
+/// A 16-byte trace id that was checked to be valid (not all zero).
+pub type TraceId = [u8; 16];
+
+/// One stored span: the fields the index and the views sort by, plus the
+/// span itself re-encoded as protobuf. Keeping the encoded bytes instead of
+/// the decoded attribute tree is what keeps a stored span near 300 bytes
+/// (the decoded form costs a heap allocation per key and per value).
+#[derive(Debug, Clone)]
+pub struct StoredSpan {
+    pub span_id: [u8; 8],
+    pub parent_span_id: Option<[u8; 8]>,
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+    pub is_error: bool,
+    pub service: Arc<str>,
+    encoded: Box<[u8]>,
+}
+
+impl StoredSpan {
+    /// Builds the stored form of a span whose ids were already validated.
+    pub fn new(
+        span: &Span,
+        span_id: [u8; 8],
+        parent_span_id: Option<[u8; 8]>,
+        service: Arc<str>,
+    ) -> StoredSpan {
+        StoredSpan {
+            span_id,
+            parent_span_id,
+            start_unix_nano: span.start_time_unix_nano,
+            end_unix_nano: span.end_time_unix_nano,
+            is_error: span.status.as_ref().is_some_and(|s| s.code == 2),
+            service,
+            encoded: span.encode_to_vec().into_boxed_slice(),
+        }
+    }
+
+    /// The full span as received.
+    pub fn span(&self) -> Span {
+        // Encoded by `new` from a valid Span, so it always decodes.
+        Span::decode(&*self.encoded).unwrap_or_default()
+    }
+}
+
+/// What to do when a request would push the store past its bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnFull {
+    /// Drop the oldest traces to make room (counted as evicted).
+    Evict,
+    /// Refuse the request with a retryable error (429/503 + Retry-After).
+    Reject,
+}
+
+/// The store refused a batch because it is full and `--on-full reject`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("span store is full ({max_spans} spans); retry later")]
+pub struct StoreFull {
+    pub max_spans: usize,
+}
+
+/// Counters for the exit summary and the query API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Every `service.name` seen, sorted.
+    pub services: Vec<String>,
+    /// Traces currently stored.
+    pub traces: usize,
+    /// Spans accepted since start (stored or later evicted).
+    pub spans: u64,
+    /// Spans currently stored.
+    pub stored_spans: usize,
+    /// Accepted spans whose status is Error.
+    pub errors: u64,
+    /// Spans dropped to make room for newer traces.
+    pub evicted: u64,
+    /// Spans rejected as invalid (reported in `partial_success`).
+    pub rejected: u64,
+    /// Spans refused because the store was full (`--on-full reject`).
+    pub refused: u64,
+    pub metric_points: u64,
+    pub log_records: u64,
+}
+
+/// Trace ids are random bytes already, so the index hashes their first
+/// eight bytes instead of running SipHash over all sixteen (std has no
+/// identity hasher; a crate for eight lines is not worth it).
+#[derive(Default)]
+struct TraceIdHasher(u64);
+
+impl Hasher for TraceIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8).take(1) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(buf);
+        }
+    }
+}
+
+type TraceMap = HashMap<TraceId, Vec<StoredSpan>, BuildHasherDefault<TraceIdHasher>>;
+
+#[derive(Default)]
+struct Inner {
+    traces: TraceMap,
+    order: VecDeque<TraceId>,
+    stored: usize,
+    counters: Summary,
+    services: BTreeSet<Arc<str>>,
+    /// Bumped on every change so pollers can tell something arrived.
+    generation: u64,
+}
+
+/// The bounded store. Cheap to share behind an `Arc`.
+pub struct Store {
+    max_spans: usize,
+    on_full: OnFull,
+    inner: Mutex<Inner>,
+    changed: tokio::sync::watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("max_spans", &self.max_spans)
+            .field("on_full", &self.on_full)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    pub fn new(max_spans: usize, on_full: OnFull) -> Store {
+        Store {
+            max_spans,
+            on_full,
+            inner: Mutex::new(Inner::default()),
+            changed: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain counters and maps,
+        // which stay consistent enough to keep serving.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Returns the shared `Arc` for a service name, so spans of one service
+    /// share one allocation.
+    pub fn intern_service(&self, name: &str) -> Arc<str> {
+        let mut inner = self.lock();
+        if let Some(found) = inner.services.get(name) {
+            return found.clone();
+        }
+        let arc: Arc<str> = Arc::from(name);
+        inner.services.insert(arc.clone());
+        arc
+    }
+
+    /// Links a batch of spans into the index, evicting the oldest traces
+    /// (or refusing the batch) when it would exceed the bound.
+    pub fn insert(
+        &self,
+        batch: Vec<(TraceId, StoredSpan)>,
+        rejected: u64,
+    ) -> Result<(), StoreFull> {
+        let n = batch.len();
+        let mut guard = self.lock();
+        guard.counters.rejected += rejected;
+        if self.on_full == OnFull::Reject && guard.stored + n > self.max_spans {
+            guard.counters.refused += n as u64;
+            return Err(StoreFull {
+                max_spans: self.max_spans,
+            });
+        }
+        let inner = &mut *guard;
+        for (trace_id, span) in batch {
+            inner.counters.spans += 1;
+            inner.counters.errors += u64::from(span.is_error);
+            match inner.traces.get_mut(&trace_id) {
+                Some(spans) => spans.push(span),
+                None => {
+                    inner.traces.insert(trace_id, vec![span]);
+                    inner.order.push_back(trace_id);
+                }
+            }
+            inner.stored += 1;
+        }
+        while inner.stored > self.max_spans {
+            let Some(oldest) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some(spans) = inner.traces.remove(&oldest) {
+                inner.stored -= spans.len();
+                inner.counters.evicted += spans.len() as u64;
+            }
+        }
+        inner.generation += 1;
+        let generation = inner.generation;
+        drop(guard);
+        self.changed.send_replace(generation);
+        Ok(())
+    }
+
+    /// Counts metric data points and log records (kept as counts only).
+    pub fn count_other(&self, metric_points: u64, log_records: u64, rejected_logs: u64) {
+        let mut inner = self.lock();
+        inner.counters.metric_points += metric_points;
+        inner.counters.log_records += log_records;
+        inner.counters.rejected += rejected_logs;
+        inner.generation += 1;
+        let generation = inner.generation;
+        drop(inner);
+        self.changed.send_replace(generation);
+    }
+
+    /// Spans accepted since start (including those evicted since).
+    pub fn accepted_spans(&self) -> u64 {
+        self.lock().counters.spans
+    }
+
+    /// Spans currently stored.
+    pub fn span_count(&self) -> usize {
+        self.lock().stored
+    }
+
+    /// A receiver that changes whenever something is stored or counted.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    pub fn summary(&self) -> Summary {
+        let inner = self.lock();
+        let mut summary = inner.counters.clone();
+        summary.services = inner.services.iter().map(|s| s.to_string()).collect();
+        summary.traces = inner.traces.len();
+        summary.stored_spans = inner.stored;
+        summary
+    }
+
+    /// The spans of one trace (clones of the stored form), if stored.
+    pub fn trace(&self, trace_id: &TraceId) -> Option<Vec<StoredSpan>> {
+        self.lock().traces.get(trace_id).cloned()
+    }
+
+    /// One overview per stored trace, oldest first. Aggregates are taken
+    /// under the lock; only each trace's root span is cloned out, so nothing
+    /// is decoded while ingest waits.
+    pub fn traces(&self) -> Vec<TraceOverview> {
+        let inner = self.lock();
+        inner
+            .order
+            .iter()
+            .filter_map(|id| {
+                inner
+                    .traces
+                    .get(id)
+                    .map(|spans| TraceOverview::of(*id, spans))
+            })
+            .collect()
+    }
+}
+
+/// The list view of one trace.
+#[derive(Debug, Clone)]
+pub struct TraceOverview {
+    pub trace_id: TraceId,
+    pub span_count: usize,
+    pub error_count: usize,
+    pub services: Vec<Arc<str>>,
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+    /// The earliest span without a parent in this trace (or the earliest
+    /// span when every parent is missing).
+    pub root: Option<StoredSpan>,
+}
+
+impl TraceOverview {
+    fn of(trace_id: TraceId, spans: &[StoredSpan]) -> TraceOverview {
+        let mut services: Vec<Arc<str>> = Vec::new();
+        for span in spans {
+            if !services
+                .iter()
+                .any(|s| Arc::ptr_eq(s, &span.service) || **s == *span.service)
+            {
+                services.push(span.service.clone());
+            }
+        }
+        TraceOverview {
+            trace_id,
+            span_count: spans.len(),
+            error_count: spans.iter().filter(|s| s.is_error).count(),
+            services,
+            start_unix_nano: spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0),
+            end_unix_nano: spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(0),
+            root: root_of(spans).cloned(),
+        }
+    }
+}
+
+/// The root of a trace: the earliest span whose parent is absent from it.
+pub fn root_of(spans: &[StoredSpan]) -> Option<&StoredSpan> {
+    let ids: std::collections::HashSet<[u8; 8]> = spans.iter().map(|s| s.span_id).collect();
+    let is_root = |s: &&StoredSpan| s.parent_span_id.is_none_or(|parent| !ids.contains(&parent));
+    spans
+        .iter()
+        .filter(is_root)
+        .min_by_key(|s| s.start_unix_nano)
+        .or_else(|| spans.iter().min_by_key(|s| s.start_unix_nano))
+}
