@@ -55,15 +55,15 @@ fn deprecated_db_system_names_its_replacement() {
 }
 
 #[test]
-fn unknown_names_in_semconv_namespaces_are_violations() {
+fn unknown_names_in_semconv_namespaces_are_improvements() {
     let mut doc = good();
     set_attr(span(&mut doc, 0), "http.request.methd", string("POST"));
     set_attr(span(&mut doc, 1), "db.redis.key", string("booking:42"));
     assert_eq!(
         only(&doc, rule::UNKNOWN_ATTRIBUTE),
         vec![
-            (Violation, attr(SPAN0, "http.request.methd")),
-            (Violation, attr(SPAN1, "db.redis.key"))
+            (Improvement, attr(SPAN0, "http.request.methd")),
+            (Improvement, attr(SPAN1, "db.redis.key"))
         ]
     );
 }
@@ -330,7 +330,7 @@ fn resource_attribute_names_are_checked() {
     assert_eq!(
         only(&doc, rule::UNKNOWN_ATTRIBUTE),
         vec![(
-            Violation,
+            Improvement,
             "resourceSpans[0].resource.attributes[\"service.nmae\"]".into()
         )]
     );

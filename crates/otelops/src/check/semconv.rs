@@ -2,18 +2,21 @@
 //! names against a semantic-conventions [`Registry`].
 //!
 //! Levels, and why:
-//! - violation: an unknown name inside a namespace the conventions own
-//!   (`http.methd`), a wrong value type, a deprecated name (the replacement is
+//! - violation: a wrong value type, a deprecated name (the replacement is
 //!   named), an `http.request.method` outside the known methods (the spec says
 //!   MUST be `_OTHER`), an enum value differing only in case, a missing
 //!   *required* attribute of the span's group, ids or raw URLs in span names,
 //!   an HTTP span named after the URI path (the spec's MUST NOT);
-//! - improvement: a missing *recommended* attribute (stable ones only), another enum value the
-//!   registry does not list (enums are open), an HTTP span name not in the
-//!   `{method} {route}` / `{method}` form, an integer where a double is defined;
-//! - resources: entity groups whose attributes appear are applied, but only
-//!   stable entities (e.g. `service`) can yield violations, because the
-//!   development ones still move between releases.
+//! - improvement: an unknown name inside a namespace the conventions own
+//!   (`http.methd`, or `code.module.name` which tracing-opentelemetry writes:
+//!   the naming rules say SHOULD NOT), a missing *recommended* attribute
+//!   (stable attributes only: development ones may still change), another
+//!   enum value the registry does not list (enums are open), an HTTP span
+//!   name not in the `{method} {route}` / `{method}` form, an integer where a
+//!   double is defined;
+//! - resources: only *stable* entity groups are applied (`service` always,
+//!   others when one of their attributes is present); the development ones
+//!   still move between releases and would only add noise.
 
 use super::input::{Document, Signal};
 use super::view::{self, Attr, AttrValue, SpanView};
@@ -117,15 +120,7 @@ fn check_span(registry: &Registry, span: &SpanView, out: &mut Out) {
         }
     }
     if let Some(group_id) = span_group(registry, span) {
-        requirements(
-            registry,
-            group_id,
-            &span.path,
-            &span.attributes,
-            who,
-            true,
-            out,
-        );
+        requirements(registry, group_id, &span.path, &span.attributes, who, out);
     }
     span_name(span, out);
 }
@@ -159,7 +154,6 @@ fn requirements(
     owner_path: &str,
     present: &[Attr],
     span: Option<&SpanRef>,
-    enforce: bool,
     out: &mut Out,
 ) {
     let Some(group) = registry.groups.get(group_id) else {
@@ -183,11 +177,10 @@ fn requirements(
             continue;
         }
         let (level, rule, word) = match requirement {
-            Requirement::Required if enforce => (Level::Violation, rule::REQUIRED, "requires"),
-            Requirement::Required => (Level::Improvement, rule::REQUIRED, "requires"),
+            Requirement::Required => (Level::Violation, rule::REQUIRED, "requires"),
             // Development attributes may still change; stable groups only
             // recommend them through policy exceptions, so they are not asked for.
-            Requirement::Recommended if enforce && stable_attribute(registry, id) => {
+            Requirement::Recommended if stable_attribute(registry, id) => {
                 (Level::Improvement, rule::RECOMMENDED, "recommends")
             }
             _ => continue,
@@ -204,7 +197,7 @@ fn stable_attribute(registry: &Registry, id: &str) -> bool {
         .is_some_and(|def| def.stability == "stable")
 }
 
-/// Entity groups whose attributes the resource uses; `service` always applies.
+/// Stable entity groups whose attributes the resource uses; `service` always applies.
 fn resource_entities(registry: &Registry, path: &str, present: &[Attr], out: &mut Out) {
     let resource_path = format!("{path}.resource");
     for (id, group) in &registry.groups {
@@ -212,11 +205,11 @@ fn resource_entities(registry: &Registry, path: &str, present: &[Attr], out: &mu
             .attributes
             .keys()
             .any(|a| view::find(present, a).is_some());
-        if group.kind != GroupKind::Entity || !(uses || group.name.as_deref() == Some("service")) {
+        let applies = uses || group.name.as_deref() == Some("service");
+        if group.kind != GroupKind::Entity || group.stability != "stable" || !applies {
             continue;
         }
-        let stable = group.stability == "stable";
-        requirements(registry, id, &resource_path, present, None, stable, out);
+        requirements(registry, id, &resource_path, present, None, out);
     }
 }
 
@@ -231,7 +224,7 @@ fn attributes(registry: &Registry, attrs: &[Attr], span: Option<&SpanRef>, out: 
                     attr.key, registry.version
                 );
                 out.push(
-                    Level::Violation,
+                    Level::Improvement,
                     rule::UNKNOWN_ATTRIBUTE,
                     &attr.path,
                     span,
@@ -320,7 +313,12 @@ fn enum_value(id: &str, def: &AttributeDef, attr: &Attr, span: Option<&SpanRef>,
         (MemberValue::Double(a), AttrValue::Double(b)) => a == b,
         _ => false,
     };
-    if def.members.iter().any(|m| matches(&m.value, true)) {
+    // `error.type` lists only `_OTHER`: its values are meant to be free-form.
+    let open = def
+        .members
+        .iter()
+        .all(|m| m.value == MemberValue::String("_OTHER".into()));
+    if open || def.members.iter().any(|m| matches(&m.value, true)) {
         return;
     }
     let shown = display(&attr.value);

@@ -304,16 +304,17 @@ fn deprecation(raw: &Yaml) -> Deprecation {
 }
 
 fn requirement(group: &str, raw: &Yaml) -> Result<Requirement, RegistryError> {
-    let key = match raw {
-        Yaml::String(s) => s.as_str(),
-        Yaml::Mapping(map) => map.keys().next().and_then(Yaml::as_str).unwrap_or(""),
-        _ => "",
+    let (key, conditional) = match raw {
+        Yaml::String(s) => (s.as_str(), false),
+        Yaml::Mapping(map) => (map.keys().next().and_then(Yaml::as_str).unwrap_or(""), true),
+        _ => ("", false),
     };
-    Ok(match key {
-        "required" => Requirement::Required,
-        "conditionally_required" => Requirement::ConditionallyRequired,
-        "recommended" => Requirement::Recommended,
-        "opt_in" => Requirement::OptIn,
+    Ok(match (key, conditional) {
+        ("required", _) => Requirement::Required,
+        ("conditionally_required", _) => Requirement::ConditionallyRequired,
+        ("recommended", false) => Requirement::Recommended,
+        ("recommended", true) => Requirement::ConditionallyRecommended,
+        ("opt_in", _) => Requirement::OptIn,
         _ => {
             return Err(RegistryError::Group {
                 group: group.to_owned(),

@@ -132,6 +132,9 @@ pub enum Requirement {
     Required,
     ConditionallyRequired,
     Recommended,
+    /// `recommended: <condition>` in the model: only under a condition a
+    /// file cannot show (e.g. "if the request was retried").
+    ConditionallyRecommended,
     OptIn,
 }
 
