@@ -38,9 +38,10 @@ fn init_installs_globals_once_and_drop_flushes_on_a_current_thread_runtime() {
         let guard = parker_telemetry::init_with(ServiceInfo::new("global", "1"), config.clone())
             .expect("first init");
 
-        let fields: Vec<String> = opentelemetry::global::get_text_map_propagator(|p| {
+        let mut fields: Vec<String> = opentelemetry::global::get_text_map_propagator(|p| {
             p.fields().map(str::to_owned).collect()
         });
+        fields.sort();
         assert_eq!(fields, ["traceparent", "tracestate"]);
 
         tracing::info_span!("tracing span").in_scope(|| tracing::info!("inside"));
