@@ -20,7 +20,6 @@ pub mod health;
 pub mod http_client;
 pub mod monitor;
 pub mod output;
-pub mod semconv_registry;
 pub mod prom;
 pub mod receive;
 pub mod semconv_registry;
