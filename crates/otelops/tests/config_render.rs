@@ -5,7 +5,8 @@
 mod config_support;
 
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use config_support::*;
@@ -242,27 +243,50 @@ fn on_free_ports(profile: Profile) -> (CollectorConfig, u16) {
     (c, health)
 }
 
-/// Starts the collector and waits for health_check to answer 200.
-async fn starts_and_reports_healthy(profile: Profile) {
+/// Writes a self-signed certificate for 127.0.0.1 and points the
+/// production TLS variables at it (receiver cert/key and the backend CA).
+fn with_test_certificate(dir: &Path, env: &mut [(&'static str, String)]) {
+    let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert_file = dir.join("tls.crt");
+    let key_file = dir.join("tls.key");
+    std::fs::write(&cert_file, key.cert.pem()).unwrap();
+    std::fs::write(&key_file, key.signing_key.serialize_pem()).unwrap();
+    for (name, value) in env.iter_mut() {
+        match *name {
+            "OTELCOL_TLS_CERT_FILE" | "OTELCOL_EXPORT_CA_FILE" => {
+                *value = cert_file.display().to_string()
+            }
+            "OTELCOL_TLS_KEY_FILE" => *value = key_file.display().to_string(),
+            _ => {}
+        }
+    }
+}
+
+/// Starts the collector on `profile` (moved to free ports) and waits for
+/// health_check to answer 200; returns the running child and its config.
+async fn start_healthy(profile: Profile, dir: &Path) -> (Child, CollectorConfig) {
     let (config, health_port) = on_free_ports(profile);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("config.yaml");
+    let file = dir.join("config.yaml");
     std::fs::write(&file, config.to_yaml_string().unwrap()).unwrap();
+    let mut env = profile_env(dir);
+    if profile == Profile::Production {
+        with_test_certificate(dir, &mut env);
+    }
     let mut cmd = Command::new(otelcol_parker());
     cmd.arg("--config")
         .arg(&file)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    for (k, v) in profile_env(dir.path()) {
+    for (k, v) in env {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut healthy = false;
     while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("{profile}: collector exited early with {status}");
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            panic!("{profile}: collector exited early: {}", text(&out.stderr));
         }
         let reply = client
             .get(format!("http://127.0.0.1:{health_port}/"))
@@ -274,26 +298,51 @@ async fn starts_and_reports_healthy(profile: Profile) {
         {
             let body = reply.text().await.unwrap();
             assert!(body.contains("Server available"), "{body}");
-            healthy = true;
-            break;
+            return (child, config);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        healthy,
+    panic!(
         "{profile}: no healthy answer in 30 s; stderr:\n{}",
         text(&out.stderr)
     );
 }
 
+fn stop(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 #[tokio::test]
 async fn development_profile_starts_and_is_healthy() {
-    starts_and_reports_healthy(Profile::Development).await;
+    let dir = tempfile::tempdir().unwrap();
+    stop(start_healthy(Profile::Development, dir.path()).await.0);
 }
 
 #[tokio::test]
 async fn staging_profile_starts_and_is_healthy() {
-    starts_and_reports_healthy(Profile::Staging).await;
+    let dir = tempfile::tempdir().unwrap();
+    stop(start_healthy(Profile::Staging, dir.path()).await.0);
+}
+
+#[tokio::test]
+async fn production_profile_starts_and_its_otlp_http_port_refuses_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, config) = start_healthy(Profile::Production, dir.path()).await;
+    let http = &config.receivers.otlp.protocols.http.endpoint;
+    let reply = reqwest::Client::new()
+        .post(format!("http://{http}/v1/traces"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    stop(child);
+    // Go's TLS server answers a plain-text request with 400 "Client sent an
+    // HTTP request to an HTTPS server"; it never takes the export.
+    let reply = reply.expect("the TLS port answers plain HTTP with an error page");
+    assert_eq!(reply.status(), 400);
+    assert!(reply.text().await.unwrap().contains("HTTPS"));
 }

@@ -214,10 +214,10 @@ fn check_service<'a>(service: &'a Node, structure: &mut Structure<'a>, out: &mut
             }
         }
     }
-    let pipelines = match service.entry("pipelines") {
-        Some((_, node)) => match node.as_map() {
-            Some(p) if !p.is_empty() => p,
-            Some(_) | None if matches!(node.value, Value::Map(_) | Value::Null) => {
+    let pipelines = match service.get("pipelines") {
+        Some(node) => match &node.value {
+            Value::Map(p) if !p.is_empty() => p,
+            Value::Map(_) | Value::Null => {
                 out.error(
                     "invalid-pipeline",
                     node.pos,
