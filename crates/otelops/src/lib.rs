@@ -10,7 +10,6 @@
 //! the library, print). The logic lives beside it and is unit-tested without a
 //! terminal: `prom` (Prometheus text parser), `health`, `monitor`, `tune`.
 
-pub mod check;
 pub mod cli;
 pub mod collector_config;
 pub mod commands;
@@ -22,5 +21,4 @@ pub mod monitor;
 pub mod output;
 pub mod prom;
 pub mod receive;
-pub mod semconv_registry;
 pub mod tune;

@@ -490,7 +490,7 @@ fn latency_row(
     checks: &mut Vec<Check>,
     notes: &mut Vec<String>,
 ) -> LatencyRow {
-    let Some(lat) = &cur.latency else {
+    if cur.latency.is_empty() {
         notes.push(LATENCY_NOT_EXPOSED.to_string());
         return LatencyRow {
             exposed: false,
@@ -500,14 +500,23 @@ fn latency_row(
             p99_ms: None,
             status: Status::Ok,
         };
-    };
-    let before: Option<&Histogram> = prev
-        .and_then(|(p, _)| p.latency.as_ref())
-        .map(|l| &l.seconds);
-    let h = match before {
-        Some(b) if lat.seconds.count > b.count => lat.seconds.delta(b),
-        _ => lat.seconds.clone(),
-    };
+    }
+    // Per source (HTTP and gRPC clients have different buckets), over the
+    // window when possible; the slowest p99 speaks for the exporters.
+    let windowed = cur.latency.iter().map(|lat| {
+        let before = prev.and_then(|(p, _)| p.latency.iter().find(|l| l.source == lat.source));
+        let h = match before {
+            Some(b) if lat.seconds.count > b.seconds.count => lat.seconds.delta(&b.seconds),
+            _ => lat.seconds.clone(),
+        };
+        (lat.source.clone(), h)
+    });
+    let (source, h) = windowed
+        .max_by(|a, b| {
+            let p = |h: &Histogram| h.quantile(0.99).unwrap_or(f64::NEG_INFINITY);
+            p(&a.1).total_cmp(&p(&b.1))
+        })
+        .expect("latency sources are not empty");
     let ms = |q: f64| h.quantile(q).map(|s| s * 1000.0);
     let p99 = ms(0.99);
     let mut status = Status::Ok;
@@ -527,7 +536,7 @@ fn latency_row(
     }
     LatencyRow {
         exposed: true,
-        source: Some(lat.source.clone()),
+        source: Some(source),
         p50_ms: ms(0.5),
         p90_ms: ms(0.9),
         p99_ms: p99,
@@ -542,3 +551,7 @@ fn scope(kind: &str, key: &Key) -> String {
         format!("{kind} {}/{}", key.0, key.1)
     }
 }
+
+#[cfg(test)]
+#[path = "evaluate_tests.rs"]
+mod tests;

@@ -57,7 +57,8 @@ pub struct Snapshot {
     pub receivers: BTreeMap<Key, ReceiverCounters>,
     pub batch: Option<BatchStats>,
     pub process: ProcessStats,
-    pub latency: Option<Latency>,
+    /// One entry per client-duration metric on the page (HTTP and gRPC exporters).
+    pub latency: Vec<Latency>,
     /// Number of series on the page, and whether any `otelcol_` series exists.
     pub series: usize,
     pub has_otelcol: bool,
@@ -150,24 +151,27 @@ pub fn snapshot(page: &Page) -> Snapshot {
         heap_alloc_bytes: single(page, "otelcol_process_runtime_heap_alloc_bytes")
             .or_else(|| single(page, "otelcol_process_runtime_heap_alloc")),
     };
-    s.latency = LATENCY_METRICS.iter().find_map(|&(name, scale)| {
-        let fam = page.family(name)?;
-        // A `_milliseconds` unit suffix overrides the semconv unit.
-        let scale = if fam.name.replace('.', "_").contains("_milliseconds") {
-            0.001
-        } else {
-            scale
-        };
-        let mut h = Histogram::from_family(fam, |_| true)?;
-        for b in &mut h.buckets {
-            b.0 *= scale;
-        }
-        h.sum *= scale;
-        Some(Latency {
-            source: fam.name.clone(),
-            seconds: h,
+    s.latency = LATENCY_METRICS
+        .iter()
+        .filter_map(|&(name, scale)| {
+            let fam = page.family(name)?;
+            // A `_milliseconds` unit suffix overrides the semconv unit.
+            let scale = if fam.name.replace('.', "_").contains("_milliseconds") {
+                0.001
+            } else {
+                scale
+            };
+            let mut h = Histogram::from_family(fam, |_| true)?;
+            for b in &mut h.buckets {
+                b.0 *= scale;
+            }
+            h.sum *= scale;
+            Some(Latency {
+                source: fam.name.clone(),
+                seconds: h,
+            })
         })
-    });
+        .collect();
     s
 }
 

@@ -1,0 +1,185 @@
+//! `otelops tune` through the binary: recommendations, diff, JSON, bad input.
+
+mod common;
+
+use common::{TestServer, fixture, otelops, page};
+
+const CONFIG: &str = "\
+# collector under test
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_mib: 400
+    spike_limit_mib: 100
+  batch:
+    send_batch_size: 1024
+    timeout: 1s
+  probabilistic_sampler:
+    sampling_percentage: 10
+exporters:
+  otlp:
+    endpoint: 127.0.0.1:4317
+    sending_queue:
+      num_consumers: 4
+      queue_size: 1000  # per signal
+";
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn high_queue_in_saved_pages_recommends_a_larger_queue_with_a_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(&dir, "collector.yaml", CONFIG);
+    let a = write(&dir, "a.prom", &page(100, 1000, 0, 1000, 0, 50));
+    let b = write(&dir, "b.prom", &page(900, 2000, 0, 2000, 0, 50));
+    let run = otelops(&[
+        "tune",
+        "--config",
+        &cfg,
+        "--from-file",
+        &a,
+        "--from-file",
+        &b,
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("[queue-size] exporters.otlp.sending_queue.queue_size: 1000 → 2000"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("evidence: queue utilisation 90.0%"));
+    assert!(run.stdout.contains(&format!("--- a/{cfg}")));
+    assert!(
+        run.stdout.contains(
+            "-      queue_size: 1000  # per signal\n+      queue_size: 2000  # per signal"
+        )
+    );
+}
+
+#[test]
+fn json_output_carries_rules_evidence_and_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(&dir, "collector.yaml", CONFIG);
+    let run = otelops(&[
+        "--output",
+        "json",
+        "tune",
+        "--config",
+        &cfg,
+        "--container-memory-mib",
+        "1000",
+        "--environment",
+        "staging",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let t = run.json();
+    let rules: Vec<_> = t["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["setting"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        rules,
+        vec!["limit_mib", "spike_limit_mib", "sampling_percentage"]
+    );
+    let diff = t["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+    limit_mib: 800")
+            && diff.contains("+    spike_limit_mib: 200")
+            && diff.contains("+    sampling_percentage: 50"),
+        "{diff}"
+    );
+}
+
+#[test]
+fn well_tuned_config_and_quiet_metrics_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(&dir, "collector.yaml", CONFIG);
+    let s = TestServer::start(vec![page(10, 100, 0, 100, 0, 50)]);
+    let run = otelops(&[
+        "tune",
+        "--config",
+        &cfg,
+        "--metrics-url",
+        &s.url("/metrics"),
+        "--window",
+        "0s",
+        "--container-memory-mib",
+        "500",
+        "--environment",
+        "production",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("nothing to change"));
+}
+
+#[test]
+fn rendered_staging_profile_is_tunable() {
+    let staging = fixture("../../../../deploy/collector/staging.yaml");
+    let run = otelops(&[
+        "--output",
+        "json",
+        "tune",
+        "--config",
+        staging.to_str().unwrap(),
+        "--environment",
+        "production",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let t = run.json();
+    assert!(
+        t["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+    sampling_percentage: 10"),
+        "{}",
+        t["diff"]
+    );
+}
+
+#[test]
+fn bad_yaml_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        &dir,
+        "broken.yaml",
+        "processors:\n  batch:\n    timeout: [1s\n",
+    );
+    let run = otelops(&["tune", "--config", &cfg]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(&format!("{cfg}:")) && run.stderr.contains("invalid YAML"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"));
+}
+
+#[test]
+fn missing_config_and_bad_flags_are_input_errors() {
+    let run = otelops(&["tune", "--config", "/nonexistent/collector.yaml"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("cannot read collector config /nonexistent/collector.yaml"),
+        "{}",
+        run.stderr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(&dir, "c.yaml", CONFIG);
+    let run = otelops(&["tune", "--config", &cfg, "--container-memory-mib", "-5"]);
+    assert_eq!(run.code, 2);
+    let run = otelops(&["tune", "--config", &cfg, "--environment", "qa"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("development, staging, production"),
+        "{}",
+        run.stderr
+    );
+}
