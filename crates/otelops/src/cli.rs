@@ -47,6 +47,9 @@ pub enum Command {
     Dashboards(commands::dashboards::Args),
     /// Print shell completions.
     Completions(commands::completions::Args),
+    /// Check telemetry files against the OTLP encoding and the semantic conventions.
+    #[command(subcommand)]
+    Check(commands::check::CheckCommand),
     /// Receive OTLP (gRPC and HTTP) into a bounded in-memory store; summary on exit.
     Receive(commands::receive::Args),
     /// List received traces or show one as a waterfall.

@@ -10,6 +10,7 @@
 //! the library, print). The logic lives beside it and is unit-tested without a
 //! terminal: `prom` (Prometheus text parser), `health`, `monitor`, `tune`.
 
+pub mod check;
 pub mod cli;
 pub mod collector_config;
 pub mod commands;
@@ -21,4 +22,5 @@ pub mod monitor;
 pub mod output;
 pub mod prom;
 pub mod receive;
+pub mod semconv_registry;
 pub mod tune;

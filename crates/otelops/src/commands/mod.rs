@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+pub mod check;
 pub mod completions;
 pub mod config;
 pub mod dashboards;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(cmd) => config::exec(cmd, output),
         Command::Dashboards(args) => dashboards::exec(args, output),
         Command::Completions(args) => completions::exec(args),
+        Command::Check(cmd) => check::exec(cmd, output),
         Command::Receive(args) => receive::exec(args, output),
         Command::Traces(cmd) => traces::exec(cmd, output),
     }
