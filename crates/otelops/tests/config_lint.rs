@@ -479,3 +479,21 @@ fn cli_missing_file_exits_2_naming_it() {
     assert!(stderr.contains("/nonexistent/otel.yaml"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn cli_lists_every_rule() {
+    let out = run(
+        otelops().args(["--output", "json", "config", "rules"]),
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = RULES.iter().map(|(id, _, _)| *id).collect();
+    assert_eq!(ids, expected);
+}

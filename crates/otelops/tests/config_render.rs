@@ -170,13 +170,20 @@ fn production_has_tls_auth_persistent_queue_and_secrets_only_from_env() {
             "{token}"
         );
     }
-    // Every variable the header promises is really referenced, and no other.
-    let yaml = committed(Profile::Production);
-    for var in referenced_env_vars(Profile::Production) {
-        assert!(
-            yaml.contains(&format!("${{env:{var}")),
-            "{var} not referenced"
-        );
+}
+
+#[test]
+fn each_profile_references_exactly_the_env_vars_it_declares() {
+    let re = regex::Regex::new(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)").unwrap();
+    for profile in Profile::ALL {
+        let yaml = render_yaml(profile).unwrap();
+        let used: std::collections::BTreeSet<&str> = re
+            .captures_iter(&yaml)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        let declared: std::collections::BTreeSet<&str> =
+            referenced_env_vars(profile).iter().copied().collect();
+        assert_eq!(used, declared, "{profile}");
     }
 }
 

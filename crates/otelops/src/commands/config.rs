@@ -39,6 +39,8 @@ pub enum ConfigCommand {
         #[arg(long, value_enum)]
         profile: Option<Profile>,
     },
+    /// List the rules `config lint` applies, with their default severity.
+    Rules,
 }
 
 pub fn exec(cmd: ConfigCommand, output: OutputFormat) -> anyhow::Result<ExitCode> {
@@ -64,6 +66,25 @@ pub fn exec(cmd: ConfigCommand, output: OutputFormat) -> anyhow::Result<ExitCode
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        ConfigCommand::Rules => {
+            match output {
+                OutputFormat::Json => {
+                    let rules: Vec<_> = lint::RULES
+                        .iter()
+                        .map(|(id, severity, what)| {
+                            serde_json::json!({ "rule": id, "severity": severity, "checks": what })
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&rules)?);
+                }
+                OutputFormat::Table => {
+                    for (id, severity, what) in lint::RULES {
+                        println!("{id:<24} {severity:<8} {what}");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
