@@ -24,7 +24,8 @@ pub enum Severity {
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        // `pad` so table columns ({:<8}) line up.
+        f.pad(match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
         })
