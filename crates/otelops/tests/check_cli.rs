@@ -247,7 +247,22 @@ fn truncated_json_is_not_otlp() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = std::fs::read_to_string(fixture("good_http_server.json")).expect("fixture");
     let file = write_temp(&dir, "cut.json", &text.as_bytes()[..text.len() / 2]);
-    assert_bad_input(&file.display().to_string(), "cut.json");
+    assert_bad_input(
+        &file.display().to_string(),
+        "cut.json: not OTLP: invalid JSON: EOF while parsing",
+    );
+}
+
+#[test]
+fn a_bad_json_line_is_named_by_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = std::fs::read_to_string(fixture("split_trace.jsonl")).expect("fixture");
+    text.push_str("{\"resourceSpans\": [\n");
+    let file = write_temp(&dir, "export.jsonl", text.as_bytes());
+    assert_bad_input(
+        &file.display().to_string(),
+        "export.jsonl:3: not OTLP JSON lines: invalid JSON",
+    );
 }
 
 #[test]

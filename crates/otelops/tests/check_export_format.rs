@@ -181,6 +181,23 @@ fn int64_accepts_strings_and_numbers_only() {
 }
 
 #[test]
+fn unsigned_fields_reject_negative_numbers() {
+    let mut doc = good();
+    span(&mut doc, 1)["startTimeUnixNano"] = json!("-1");
+    span(&mut doc, 1)["droppedAttributesCount"] = json!(-3);
+    assert_eq!(
+        only(&doc, rule::INTEGER_ENCODING),
+        vec![
+            (Violation, format!("{SPAN1}.droppedAttributesCount")),
+            (Violation, format!("{SPAN1}.startTimeUnixNano")),
+        ]
+    );
+    // Signed 64-bit attribute values may be negative.
+    set_attr(span(&mut doc, 0), "parker.delta", json!({"intValue": "-5"}));
+    assert_eq!(only(&doc, rule::INTEGER_ENCODING).len(), 2);
+}
+
+#[test]
 fn start_must_not_be_after_end() {
     let mut doc = good();
     span(&mut doc, 1)["endTimeUnixNano"] = json!("1764086400000000000");

@@ -118,7 +118,7 @@ fn parse_json(path: &Path, file: &str, bytes: &[u8]) -> Result<Vec<Document>, In
         path: path.to_path_buf(),
         reason,
     };
-    match serde_json::from_slice::<Value>(bytes) {
+    let whole = match serde_json::from_slice::<Value>(bytes) {
         Ok(value) => {
             let signal = signal_of(&value).map_err(not_otlp)?;
             return Ok(vec![Document {
@@ -131,11 +131,15 @@ fn parse_json(path: &Path, file: &str, bytes: &[u8]) -> Result<Vec<Document>, In
                 value,
             }]);
         }
-        // A single document followed by more: JSON lines (handled below).
-        Err(err) if err.is_data() || err.is_syntax() && bytes.contains(&b'\n') => {}
-        Err(err) => return Err(not_otlp(format!("invalid JSON: {err}"))),
-    }
+        Err(err) => err,
+    };
+    // Not one document: JSON lines if the first line is a document by itself
+    // (otherwise it is a broken JSON file, and that error is the useful one).
     let text = std::str::from_utf8(bytes).map_err(|err| not_otlp(format!("not UTF-8: {err}")))?;
+    let first = text.lines().find(|line| !line.trim().is_empty());
+    if !first.is_some_and(|line| serde_json::from_str::<Value>(line).is_ok()) {
+        return Err(not_otlp(format!("invalid JSON: {whole}")));
+    }
     let mut documents = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;

@@ -12,12 +12,18 @@ use crate::check::{Level, Report, export_format, input, semconv};
 use crate::output::OutputFormat;
 use crate::semconv_registry;
 
+const EXIT_STATUS: &str =
+    "Exit status: 0 no violations, 1 violations found, 2 unreadable or non-OTLP input.";
+
 #[derive(Debug, clap::Subcommand)]
+#[command(after_help = EXIT_STATUS)]
 pub enum CheckCommand {
     /// Check the OTLP encoding: ids, enums as integers, lowerCamelCase keys,
     /// 64-bit integers, times, kinds, status codes, parents, service.name.
+    #[command(after_help = EXIT_STATUS)]
     ExportFormat(FilesArgs),
     /// Check attributes and span names against the semantic conventions.
+    #[command(after_help = EXIT_STATUS)]
     SemanticConventions(SemconvArgs),
     /// Regenerate the embedded registry data file from a semantic-conventions
     /// model directory (maintainers; the result is committed).

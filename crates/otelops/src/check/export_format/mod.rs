@@ -227,7 +227,7 @@ impl Walker {
             }
             Type::Enum => self.enum_value(field, value),
             Type::Int64 | Type::Uint64 | Type::Fixed64 | Type::Sint64 | Type::Sfixed64 => {
-                (!is_integer(value)).then(|| {
+                (!is_integer(value, signed(field.kind))).then(|| {
                     (rule::INTEGER_ENCODING, format!(
                         "`{}` is a 64-bit integer: OTLP/JSON accepts a decimal string or a number, found {}",
                         field.json_name,
@@ -236,7 +236,7 @@ impl Walker {
                 })
             }
             Type::Int32 | Type::Uint32 | Type::Fixed32 | Type::Sint32 | Type::Sfixed32 => {
-                (!is_integer(value)).then(|| {
+                (!is_integer(value, signed(field.kind))).then(|| {
                     (rule::INTEGER_ENCODING, format!("`{}` is an integer, found {}", field.json_name, describe(value)))
                 })
             }
@@ -446,11 +446,24 @@ pub fn id_problem(text: &str, bytes: usize) -> Option<String> {
         .then(|| "is all zeros, which is invalid".to_owned())
 }
 
-fn is_integer(value: &Value) -> bool {
+fn signed(kind: Type) -> bool {
+    !matches!(
+        kind,
+        Type::Uint64 | Type::Fixed64 | Type::Uint32 | Type::Fixed32
+    )
+}
+
+/// An integral JSON number, or a decimal string (proto3 JSON accepts both);
+/// unsigned fields take no minus sign.
+fn is_integer(value: &Value, signed: bool) -> bool {
     match value {
-        Value::Number(n) => n.is_i64() || n.is_u64(),
+        Value::Number(n) => n.is_u64() || signed && n.is_i64(),
         Value::String(s) => {
-            let digits = s.strip_prefix('-').unwrap_or(s);
+            let digits = match s.strip_prefix('-') {
+                Some(rest) if signed => rest,
+                Some(_) => return false,
+                None => s,
+            };
             !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
         }
         _ => false,
