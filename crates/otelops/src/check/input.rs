@@ -137,7 +137,7 @@ fn parse_json(path: &Path, file: &str, bytes: &[u8]) -> Result<Vec<Document>, In
     // (otherwise it is a broken JSON file, and that error is the useful one).
     let text = std::str::from_utf8(bytes).map_err(|err| not_otlp(format!("not UTF-8: {err}")))?;
     let first = text.lines().find(|line| !line.trim().is_empty());
-    if !first.is_some_and(|line| serde_json::from_str::<Value>(line).is_ok()) {
+    if first.is_none_or(|line| serde_json::from_str::<Value>(line).is_err()) {
         return Err(not_otlp(format!("invalid JSON: {whole}")));
     }
     let mut documents = Vec::new();
