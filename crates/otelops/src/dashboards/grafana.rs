@@ -154,174 +154,154 @@ fn per_signal(metric: &str, by: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// One query with its legend.
+fn q(expr: impl Into<String>, legend: &str) -> (String, String) {
+    (expr.into(), legend.to_owned())
+}
+
 fn groups(t: &Thresholds) -> Vec<(&'static str, Vec<Spec>)> {
-    let queue_util = Spec {
-        kind: "gauge",
-        title: "Queue utilisation".into(),
-        description: Some(
-            "otelcol_exporter_queue_size / otelcol_exporter_queue_capacity per exporter (units follow the queue's sizer).",
-        ),
-        unit: "percent",
-        queries: vec![(promql::queue_utilisation("exporter"), "{{exporter}}".into())],
-        red_from: Some(t.queue_percent),
-        max: Some(100.0),
-    };
-    let refused_pct = Spec {
-        red_from: Some(t.refused_percent),
-        ..series(
-            "Refused share of received data",
-            "percent",
-            SIGNALS
-                .iter()
-                .map(|signal| {
-                    (
-                        promql::refused_percent(signal, "receiver", WINDOW),
-                        format!("{{{{receiver}}}} {signal}"),
-                    )
-                })
-                .collect(),
-        )
-    };
-    let latency = Spec {
-        description: Some(
-            "p50/p99 of the exporters' http.client.request.duration and rpc.client.call.duration. Exposed only with service.telemetry.metrics.level: detailed; the collector has no otelcol_exporter_sent_spans_duration.",
-        ),
-        red_from: Some(t.export_latency_seconds),
-        ..series(
-            "Export latency",
-            "s",
-            vec![
-                (
-                    promql::export_latency_quantile(0.5, "", WINDOW),
-                    "p50".into(),
-                ),
-                (
-                    promql::export_latency_quantile(0.99, "", WINDOW),
-                    "p99".into(),
-                ),
-            ],
-        )
-    };
-    let memory = Spec {
-        red_from: Some(t.memory_limit_bytes() * t.memory_percent / 100.0),
-        ..series(
-            "Resident memory (RSS)",
-            "bytes",
-            vec![(
-                format!("max by (instance) ({})", promql::memory_rss()),
-                "{{instance}}".into(),
-            )],
-        )
-    };
     vec![
-        (
-            "Queue Health",
+        ("Queue Health", queue_health(t)),
+        ("Performance", performance(t)),
+        ("Resource Usage", resource_usage(t)),
+    ]
+}
+
+fn queue_health(t: &Thresholds) -> Vec<Spec> {
+    let by_exporter = |metric: &str| q(format!("max by (exporter) ({metric})"), "{{exporter}}");
+    vec![
+        series(
+            "Queue size",
+            "short",
+            vec![by_exporter("otelcol_exporter_queue_size")],
+        ),
+        series(
+            "Queue capacity",
+            "short",
+            vec![by_exporter("otelcol_exporter_queue_capacity")],
+        ),
+        Spec {
+            kind: "gauge",
+            description: Some(
+                "otelcol_exporter_queue_size / otelcol_exporter_queue_capacity per exporter (units follow the queue's sizer).",
+            ),
+            red_from: Some(t.queue_percent),
+            max: Some(100.0),
+            ..series(
+                "Queue utilisation",
+                "percent",
+                vec![q(promql::queue_utilisation("exporter"), "{{exporter}}")],
+            )
+        },
+        series(
+            "Enqueue failures / s",
+            "short",
+            per_signal("otelcol_exporter_enqueue_failed", "exporter"),
+        ),
+    ]
+}
+
+fn performance(t: &Thresholds) -> Vec<Spec> {
+    let refused_share = SIGNALS
+        .iter()
+        .map(|signal| {
+            q(
+                promql::refused_percent(signal, "receiver", WINDOW),
+                &format!("{{{{receiver}}}} {signal}"),
+            )
+        })
+        .collect();
+    let trigger =
+        |metric: &str, legend: &str| q(promql::rate_sum(metric, "processor", WINDOW), legend);
+    vec![
+        series(
+            "Accepted / s",
+            "short",
+            per_signal("otelcol_receiver_accepted", "receiver"),
+        ),
+        series(
+            "Refused / s",
+            "short",
+            per_signal("otelcol_receiver_refused", "receiver"),
+        ),
+        Spec {
+            red_from: Some(t.refused_percent),
+            ..series("Refused share of received data", "percent", refused_share)
+        },
+        series(
+            "Sent / s",
+            "short",
+            per_signal("otelcol_exporter_sent", "exporter"),
+        ),
+        series(
+            "Send failed / s",
+            "short",
+            per_signal("otelcol_exporter_send_failed", "exporter"),
+        ),
+        series(
+            "Batch send size",
+            "short",
             vec![
-                series(
-                    "Queue size",
-                    "short",
-                    vec![(
-                        "max by (exporter) (otelcol_exporter_queue_size)".into(),
-                        "{{exporter}}".into(),
-                    )],
+                q(promql::batch_send_size_quantile(0.5, WINDOW), "p50"),
+                q(promql::batch_send_size_quantile(0.95, WINDOW), "p95"),
+            ],
+        ),
+        series(
+            "Batch triggers / s",
+            "short",
+            vec![
+                trigger(
+                    "otelcol_processor_batch_batch_size_trigger_send",
+                    "size {{processor}}",
                 ),
-                series(
-                    "Queue capacity",
-                    "short",
-                    vec![(
-                        "max by (exporter) (otelcol_exporter_queue_capacity)".into(),
-                        "{{exporter}}".into(),
-                    )],
-                ),
-                queue_util,
-                series(
-                    "Enqueue failures / s",
-                    "short",
-                    per_signal("otelcol_exporter_enqueue_failed", "exporter"),
+                trigger(
+                    "otelcol_processor_batch_timeout_trigger_send",
+                    "timeout {{processor}}",
                 ),
             ],
         ),
-        (
-            "Performance",
-            vec![
-                series(
-                    "Accepted / s",
-                    "short",
-                    per_signal("otelcol_receiver_accepted", "receiver"),
-                ),
-                series(
-                    "Refused / s",
-                    "short",
-                    per_signal("otelcol_receiver_refused", "receiver"),
-                ),
-                refused_pct,
-                series(
-                    "Sent / s",
-                    "short",
-                    per_signal("otelcol_exporter_sent", "exporter"),
-                ),
-                series(
-                    "Send failed / s",
-                    "short",
-                    per_signal("otelcol_exporter_send_failed", "exporter"),
-                ),
-                series(
-                    "Batch send size",
-                    "short",
-                    vec![
-                        (promql::batch_send_size_quantile(0.5, WINDOW), "p50".into()),
-                        (promql::batch_send_size_quantile(0.95, WINDOW), "p95".into()),
-                    ],
-                ),
-                series(
-                    "Batch triggers / s",
-                    "short",
-                    vec![
-                        (
-                            promql::rate_sum(
-                                "otelcol_processor_batch_batch_size_trigger_send",
-                                "processor",
-                                WINDOW,
-                            ),
-                            "size {{processor}}".into(),
-                        ),
-                        (
-                            promql::rate_sum(
-                                "otelcol_processor_batch_timeout_trigger_send",
-                                "processor",
-                                WINDOW,
-                            ),
-                            "timeout {{processor}}".into(),
-                        ),
-                    ],
-                ),
-                latency,
-            ],
-        ),
-        (
-            "Resource Usage",
-            vec![
-                memory,
-                series(
-                    "CPU (cores)",
-                    "short",
-                    vec![(
-                        format!(
-                            "sum by (instance) (rate({}[{WINDOW}]))",
-                            promql::counter("otelcol_process_cpu_seconds")
-                        ),
-                        "{{instance}}".into(),
-                    )],
-                ),
-                series(
-                    "Go heap allocated",
-                    "bytes",
-                    vec![(
-                        "max by (instance) (otelcol_process_runtime_heap_alloc_bytes)".into(),
-                        "{{instance}}".into(),
-                    )],
-                ),
-            ],
+        Spec {
+            description: Some(
+                "p50/p99 of the exporters' http.client.request.duration and rpc.client.call.duration. Exposed only with service.telemetry.metrics.level: detailed; the collector has no otelcol_exporter_sent_spans_duration.",
+            ),
+            red_from: Some(t.export_latency_seconds),
+            ..series(
+                "Export latency",
+                "s",
+                vec![
+                    q(promql::export_latency_quantile(0.5, "", WINDOW), "p50"),
+                    q(promql::export_latency_quantile(0.99, "", WINDOW), "p99"),
+                ],
+            )
+        },
+    ]
+}
+
+fn resource_usage(t: &Thresholds) -> Vec<Spec> {
+    let cpu = format!(
+        "sum by (instance) (rate({}[{WINDOW}]))",
+        promql::counter("otelcol_process_cpu_seconds")
+    );
+    vec![
+        Spec {
+            red_from: Some(t.memory_limit_bytes() * t.memory_percent / 100.0),
+            ..series(
+                "Resident memory (RSS)",
+                "bytes",
+                vec![q(
+                    format!("max by (instance) ({})", promql::memory_rss()),
+                    "{{instance}}",
+                )],
+            )
+        },
+        series("CPU (cores)", "short", vec![q(cpu, "{{instance}}")]),
+        series(
+            "Go heap allocated",
+            "bytes",
+            vec![q(
+                "max by (instance) (otelcol_process_runtime_heap_alloc_bytes)",
+                "{{instance}}",
+            )],
         ),
     ]
 }
