@@ -348,3 +348,56 @@ fn logs_and_metrics_are_said_to_be_unchecked() {
         "logs are not checked against the semantic conventions yet (traces only)"
     );
 }
+
+#[test]
+fn server_5xx_must_be_an_error() {
+    let mut doc = good();
+    set_attr(
+        span(&mut doc, 0),
+        "http.response.status_code",
+        json!({"intValue": "503"}),
+    );
+    assert_eq!(
+        only(&doc, rule::HTTP_STATUS),
+        vec![(Violation, format!("{SPAN0}.status.code"))]
+    );
+    span(&mut doc, 0)["status"] = json!({"code": 2});
+    assert_eq!(only(&doc, rule::HTTP_STATUS), vec![]);
+}
+
+#[test]
+fn server_4xx_leaves_the_status_unset() {
+    let mut doc = good();
+    set_attr(
+        span(&mut doc, 0),
+        "http.response.status_code",
+        json!({"intValue": "404"}),
+    );
+    span(&mut doc, 0)["status"] = json!({"code": 2});
+    assert_eq!(
+        only(&doc, rule::HTTP_STATUS),
+        vec![(Violation, format!("{SPAN0}.status.code"))]
+    );
+    assert!(message(&run(&doc), rule::HTTP_STATUS).contains("the client erred"));
+    span(&mut doc, 0)["status"] = json!({});
+    assert_eq!(only(&doc, rule::HTTP_STATUS), vec![]);
+}
+
+#[test]
+fn client_4xx_must_be_an_error() {
+    let mut doc = good();
+    let client = span(&mut doc, 0);
+    client["kind"] = json!(3);
+    set_attr(
+        client,
+        "http.response.status_code",
+        json!({"intValue": 404}),
+    );
+    client["status"] = json!({"code": 0});
+    assert_eq!(
+        only(&doc, rule::HTTP_STATUS),
+        vec![(Violation, format!("{SPAN0}.status.code"))]
+    );
+    span(&mut doc, 0)["status"] = json!({"code": 2, "message": "Not Found"});
+    assert_eq!(only(&doc, rule::HTTP_STATUS), vec![]);
+}

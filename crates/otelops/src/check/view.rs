@@ -63,6 +63,8 @@ pub struct SpanView {
     pub path: String,
     /// 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer.
     pub kind: i64,
+    /// `status.code`: 0 unset, 1 ok, 2 error.
+    pub status: i64,
     pub attributes: Vec<Attr>,
     pub events: Vec<EventView>,
 }
@@ -141,6 +143,10 @@ fn span_view(span: &Value, path: String) -> SpanView {
             span_id: text("spanId"),
         },
         kind: get(span, "kind").map(span_kind).unwrap_or(0),
+        status: get(span, "status")
+            .and_then(|status| get(status, "code"))
+            .map(status_code)
+            .unwrap_or(0),
         attributes: attributes(span, &path),
         events,
         path,
@@ -156,6 +162,18 @@ fn span_kind(value: &Value) -> i64 {
             "SPAN_KIND_CLIENT" => 3,
             "SPAN_KIND_PRODUCER" => 4,
             "SPAN_KIND_CONSUMER" => 5,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+fn status_code(value: &Value) -> i64 {
+    match value {
+        Value::Number(n) => n.as_i64().unwrap_or(0),
+        Value::String(s) => match s.as_str() {
+            "STATUS_CODE_OK" => 1,
+            "STATUS_CODE_ERROR" => 2,
             _ => 0,
         },
         _ => 0,

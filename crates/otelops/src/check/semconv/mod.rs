@@ -6,7 +6,8 @@
 //!   named), an `http.request.method` outside the known methods (the spec says
 //!   MUST be `_OTHER`), an enum value differing only in case, a missing
 //!   *required* attribute of the span's group, ids or raw URLs in span names,
-//!   an HTTP span named after the URI path (the spec's MUST NOT);
+//!   an HTTP span named after the URI path (the spec's MUST NOT), an HTTP
+//!   span status that contradicts its response code (see [`http`]);
 //! - improvement: an unknown name inside a namespace the conventions own
 //!   (`http.methd`, or `code.module.name` which tracing-opentelemetry writes:
 //!   the naming rules say SHOULD NOT), a missing *recommended* attribute
@@ -17,6 +18,8 @@
 //! - resources: only *stable* entity groups are applied (`service` always,
 //!   others when one of their attributes is present); the development ones
 //!   still move between releases and would only add noise.
+
+mod http;
 
 use super::input::{Document, Signal};
 use super::view::{self, Attr, AttrValue, SpanView};
@@ -34,11 +37,12 @@ pub mod rule {
     pub const RECOMMENDED: &str = "semconv.recommended-attribute";
     pub const SPAN_NAME: &str = "semconv.span-name";
     pub const EXCEPTION_EVENT: &str = "semconv.exception-event";
+    pub const HTTP_STATUS: &str = "semconv.http-status";
     pub const NOT_CHECKED: &str = "semconv.not-checked";
 }
 
-const KIND_SERVER: i64 = 2;
-const KIND_CLIENT: i64 = 3;
+pub(crate) const KIND_SERVER: i64 = 2;
+pub(crate) const KIND_CLIENT: i64 = 3;
 const KIND_INTERNAL: i64 = 1;
 
 pub fn check(registry: &Registry, documents: &[Document]) -> Vec<Finding> {
@@ -74,13 +78,13 @@ pub fn check(registry: &Registry, documents: &[Document]) -> Vec<Finding> {
     findings
 }
 
-struct Out<'a> {
+pub(crate) struct Out<'a> {
     source: &'a Source,
     findings: &'a mut Vec<Finding>,
 }
 
 impl Out<'_> {
-    fn push(
+    pub(crate) fn push(
         &mut self,
         level: Level,
         rule: &'static str,
@@ -123,6 +127,7 @@ fn check_span(registry: &Registry, span: &SpanView, out: &mut Out) {
         requirements(registry, group_id, &span.path, &span.attributes, who, out);
     }
     span_name(span, out);
+    http::status(span, out);
 }
 
 /// The span group that applies, decided by the attributes present and the kind.
@@ -374,52 +379,17 @@ fn display(value: &AttrValue) -> String {
 
 fn span_name(span: &SpanView, out: &mut Out) {
     let name = span.span.name.as_str();
-    let path = format!("{}.name", span.path);
-    let who = Some(&span.span);
     if let Some(problem) = super::span_name::high_cardinality(name) {
+        let path = format!("{}.name", span.path);
+        let message = format!("span name \"{name}\" {problem}");
         out.push(
             Level::Violation,
             rule::SPAN_NAME,
             &path,
-            who,
-            format!("span name \"{name}\" {problem}"),
+            Some(&span.span),
+            message,
         );
         return;
     }
-    let text = |key| span.attr(key).and_then(AttrValue::as_str);
-    let Some(method) = text("http.request.method") else {
-        return;
-    };
-    let method = if method == "_OTHER" { "HTTP" } else { method };
-    let target = match span.kind {
-        KIND_SERVER => text("http.route"),
-        KIND_CLIENT => text("url.template"),
-        _ => return,
-    };
-    let mut expected = vec![method.to_owned()];
-    expected.extend(target.map(|t| format!("{method} {t}")));
-    if expected.iter().any(|e| e == name) {
-        return;
-    }
-    let raw_path = text("url.path").filter(|p| Some(*p) != target && name.contains(*p));
-    let (level, message) = match raw_path {
-        Some(raw) => (
-            Level::Violation,
-            format!(
-                "HTTP span name \"{name}\" uses the URI path `{raw}`; it MUST NOT (use the route, or just the method)"
-            ),
-        ),
-        None => (
-            Level::Improvement,
-            format!(
-                "HTTP span name \"{name}\" should be {}",
-                expected
-                    .iter()
-                    .map(|e| format!("\"{e}\""))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ),
-        ),
-    };
-    out.push(level, rule::SPAN_NAME, &path, who, message);
+    http::span_name(span, out);
 }
