@@ -53,10 +53,13 @@ pub fn check(documents: &[Document]) -> Vec<Finding> {
         schema: schema::otlp(),
         findings: Vec::new(),
         spans: Vec::new(),
-        source: None,
+        source: Source {
+            file: String::new(),
+            line: None,
+        },
     };
     for document in documents {
-        walker.source = Some(document.source.clone());
+        walker.source = document.source.clone();
         walker.message(&document.value, document.signal.request_message(), "", None);
     }
     let Walker {
@@ -72,7 +75,8 @@ struct Walker {
     schema: &'static Schema,
     findings: Vec<Finding>,
     spans: Vec<SpanRecord>,
-    source: Option<Source>,
+    /// The document being walked.
+    source: Source,
 }
 
 impl Walker {
@@ -87,10 +91,7 @@ impl Walker {
         self.findings.push(Finding {
             level,
             rule,
-            source: self.source.clone().unwrap_or(Source {
-                file: String::new(),
-                line: None,
-            }),
+            source: self.source.clone(),
             path: path.trim_start_matches('.').to_owned(),
             span: span.cloned(),
             message,
@@ -378,9 +379,9 @@ impl Walker {
                 .unwrap_or("")
                 .to_ascii_lowercase()
         };
-        if let (Some(source), Some(span)) = (self.source.clone(), span) {
+        if let Some(span) = span {
             self.spans.push(SpanRecord {
-                source,
+                source: self.source.clone(),
                 path: path.trim_start_matches('.').to_owned(),
                 span: span.clone(),
                 span_id: text("spanId"),
