@@ -401,3 +401,21 @@ fn client_4xx_must_be_an_error() {
     span(&mut doc, 0)["status"] = json!({"code": 2, "message": "Not Found"});
     assert_eq!(only(&doc, rule::HTTP_STATUS), vec![]);
 }
+
+#[test]
+fn exception_events_follow_the_event_group() {
+    let mut doc = good();
+    remove_attr(&mut span(&mut doc, 1)["events"][0], "exception.stacktrace");
+    let findings = run(&doc);
+    assert_eq!(
+        by_rule(&findings, rule::RECOMMENDED),
+        vec![(
+            Improvement,
+            format!("{SPAN1}.events[0].attributes[\"exception.stacktrace\"]")
+        )]
+    );
+    assert_eq!(
+        message(&findings, rule::RECOMMENDED),
+        "event `exception` recommends `exception.stacktrace`"
+    );
+}

@@ -41,8 +41,8 @@ pub mod rule {
     pub const NOT_CHECKED: &str = "semconv.not-checked";
 }
 
-pub(crate) const KIND_SERVER: i64 = 2;
-pub(crate) const KIND_CLIENT: i64 = 3;
+const KIND_SERVER: i64 = 2;
+const KIND_CLIENT: i64 = 3;
 const KIND_INTERNAL: i64 = 1;
 
 pub fn check(registry: &Registry, documents: &[Document]) -> Vec<Finding> {
@@ -78,13 +78,13 @@ pub fn check(registry: &Registry, documents: &[Document]) -> Vec<Finding> {
     findings
 }
 
-pub(crate) struct Out<'a> {
+struct Out<'a> {
     source: &'a Source,
     findings: &'a mut Vec<Finding>,
 }
 
 impl Out<'_> {
-    pub(crate) fn push(
+    fn push(
         &mut self,
         level: Level,
         rule: &'static str,
@@ -108,6 +108,13 @@ fn check_span(registry: &Registry, span: &SpanView, out: &mut Out) {
     attributes(registry, &span.attributes, who, out);
     for event in &span.events {
         attributes(registry, &event.attributes, who, out);
+        let group = registry
+            .groups
+            .iter()
+            .find(|(_, g)| g.kind == GroupKind::Event && g.name.as_deref() == Some(&event.name));
+        if let Some((group_id, _)) = group {
+            requirements(registry, group_id, &event.path, &event.attributes, who, out);
+        }
         if event.name == "exception"
             && view::find(&event.attributes, "exception.type").is_none()
             && view::find(&event.attributes, "exception.message").is_none()
@@ -183,8 +190,8 @@ fn requirements(
         }
         let (level, rule, word) = match requirement {
             Requirement::Required => (Level::Violation, rule::REQUIRED, "requires"),
-            // Development attributes may still change; stable groups only
-            // recommend them through policy exceptions, so they are not asked for.
+            // Development attributes may still change (stable groups only
+            // recommend them through policy exceptions): not asked for.
             Requirement::Recommended if stable_attribute(registry, id) => {
                 (Level::Improvement, rule::RECOMMENDED, "recommends")
             }
@@ -195,11 +202,13 @@ fn requirements(
     }
 }
 
+/// Worth asking for: stable and not deprecated (groups still list some
+/// deprecated ones, e.g. `exception.escaped`).
 fn stable_attribute(registry: &Registry, id: &str) -> bool {
     registry
         .attributes
         .get(id)
-        .is_some_and(|def| def.stability == "stable")
+        .is_some_and(|def| def.stability == "stable" && def.deprecated.is_none())
 }
 
 /// Stable entity groups whose attributes the resource uses; `service` always applies.
