@@ -6,6 +6,7 @@
 
 use opentelemetry::trace::TracerProvider;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -163,16 +164,31 @@ fn shutdown(inner: Inner) -> Result<(), ShutdownError> {
             let deadline = Instant::now() + SHUTDOWN_DEADLINE;
             let left = || deadline.saturating_duration_since(Instant::now());
             let mut problems = Vec::new();
-            let mut note = |what: &str, r: opentelemetry_sdk::error::OTelSdkResult| match r {
-                Ok(()) | Err(opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown) => {}
-                Err(e) => problems.push(format!("{what}: {e}")),
+            let mut timed_out = false;
+            let mut run = |what: &str, shutdown: &dyn Fn(Duration) -> OTelSdkResult| {
+                let budget = left();
+                let started = Instant::now();
+                match shutdown(budget) {
+                    Ok(()) | Err(OTelSdkError::AlreadyShutdown) => {}
+                    // Providers fold their processors' timeouts into other
+                    // errors; a failure that used the whole budget is one.
+                    Err(_) if started.elapsed() >= budget => timed_out = true,
+                    Err(e) => problems.push(format!("{what}: {e}")),
+                }
             };
-            note("traces", inner.tracer.shutdown_with_timeout(left()));
-            note("logs", inner.logger.shutdown_with_timeout(left()));
-            note("metrics", inner.meter.shutdown_with_timeout(left()));
-            let _ = done.send(problems);
+            run("traces", &|t| inner.tracer.shutdown_with_timeout(t));
+            run("logs", &|t| inner.logger.shutdown_with_timeout(t));
+            run("metrics", &|t| inner.meter.shutdown_with_timeout(t));
+            let _ = done.send((timed_out, problems));
             if let Some(rt) = inner.runtime {
-                rt.shutdown_timeout(Duration::from_millis(200));
+                if timed_out {
+                    // An SDK worker may still be inside an export on this
+                    // runtime; shutting it down would panic that thread. The
+                    // process is stopping anyway: let the runtime go.
+                    std::mem::forget(rt);
+                } else {
+                    rt.shutdown_timeout(Duration::from_millis(200));
+                }
             }
         });
     if spawned.is_err() {
@@ -182,8 +198,9 @@ fn shutdown(inner: Inner) -> Result<(), ShutdownError> {
     }
     // A little slack over the providers' own deadline for the thread itself.
     match wait.recv_timeout(SHUTDOWN_DEADLINE + Duration::from_millis(500)) {
-        Ok(problems) if problems.is_empty() => Ok(()),
-        Ok(problems) => Err(ShutdownError::Providers(problems.join("; "))),
+        Ok((true, _)) => Err(ShutdownError::Timeout(SHUTDOWN_DEADLINE)),
+        Ok((false, problems)) if problems.is_empty() => Ok(()),
+        Ok((false, problems)) => Err(ShutdownError::Providers(problems.join("; "))),
         Err(_) => Err(ShutdownError::Timeout(SHUTDOWN_DEADLINE)),
     }
 }
