@@ -188,6 +188,29 @@ async fn booked_flow_is_one_trace_from_worker_to_fares(kind: StoreKind) {
             );
         }
     }
+    // Logs are correlated: the worker's "booking finished" record carries its trace.
+    sink.wait_for_logs(
+        |logs| {
+            logs.iter()
+                .any(|l| l.trace_id == done.trace_id && l.span_id == done.span_id)
+        },
+        FLOW_TIMEOUT,
+    )
+    .await;
+    // The service's own metrics arrive, with bounded attributes only.
+    for name in [
+        "parker.bookings.accepted",
+        "parker.bookings.completed",
+        "parker.booking.worker.lag",
+        "parker.fares.request.duration",
+        "http.server.request.duration",
+        "http.client.request.duration",
+    ] {
+        sink.wait_for_metric(name, FLOW_TIMEOUT).await;
+    }
+    let metrics = format!("{:?}", sink.metrics());
+    assert!(!metrics.contains(&id), "no booking id in metric attributes");
+
     // Span names stay low-cardinality: no booking id in any name.
     assert!(spans.iter().all(|s| !s.name.contains(&id)));
 }

@@ -45,7 +45,7 @@ pub async fn create<S: Store>(
         }
         Created::Replayed(b) => (b, true),
     };
-    tracing::info!(booking.id = %booking.id, replayed, "booking accepted");
+    tracing::debug!(booking.id = %booking.id, replayed, "booking accepted");
     let mut response = (
         StatusCode::ACCEPTED,
         Json(Accepted {

@@ -173,17 +173,25 @@ impl RedisStore {
         fut: impl Future<Output = Result<T, RedisError>>,
     ) -> Result<T, StoreError> {
         let span = redis_span(command, args, &self.target);
-        let result = match tokio::time::timeout(COMMAND_TIMEOUT, fut.instrument(span.clone())).await
-        {
-            Ok(r) => r.map_err(unavailable),
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "{command} took longer than {COMMAND_TIMEOUT:?}"
-            ))),
-        };
-        if let Err(e) = &result {
-            parker_telemetry::exception::record_error(&span, e);
+        match tokio::time::timeout(COMMAND_TIMEOUT, fut.instrument(span.clone())).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                // A server error reply (e.g. `BUSY`, `OOM`) also gets
+                // `db.response.status_code`; transport errors only the exception.
+                match e.code() {
+                    Some(prefix) => parker_telemetry::db::record_redis_error(&span, prefix, &e),
+                    None => parker_telemetry::exception::record_error(&span, &e),
+                }
+                Err(unavailable(e))
+            }
+            Err(_) => {
+                let err = StoreError::Unavailable(format!(
+                    "{command} took longer than {COMMAND_TIMEOUT:?}"
+                ));
+                parker_telemetry::exception::record_error(&span, &err);
+                Err(err)
+            }
         }
-        result
     }
 
     /// Scripts go out as `EVALSHA` (falling back to `EVAL` once per
