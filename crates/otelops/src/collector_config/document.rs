@@ -92,16 +92,16 @@ impl Node {
         matches!(&self.value, Value::Str(s) if s.starts_with("${") && s.ends_with('}'))
     }
 
-    /// A short name for the node's YAML type, for messages.
+    /// The node's YAML type with its article, for messages ("found an integer").
     pub fn kind(&self) -> &'static str {
         match self.value {
             Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Int(_) => "integer",
-            Value::Float(_) => "number",
-            Value::Str(_) => "string",
-            Value::Map(_) => "mapping",
-            Value::Seq(_) => "sequence",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Map(_) => "a mapping",
+            Value::Seq(_) => "a sequence",
         }
     }
 }

@@ -367,14 +367,7 @@ fn check_value(ty: Ty, node: &Node, owner: &str, key_path: &str, out: &mut Findi
     let found = match &node.value {
         Value::Str(s) => format!("the string {s:?}"),
         Value::Int(i) => format!("the integer {i}"),
-        other => format!(
-            "a {}",
-            Node {
-                pos: node.pos,
-                value: other.clone()
-            }
-            .kind()
-        ),
+        _ => node.kind().to_owned(),
     };
     out.error(
         "wrong-type",

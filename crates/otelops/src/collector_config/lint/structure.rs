@@ -70,7 +70,7 @@ pub(crate) fn check<'a>(root: &'a Node, out: &mut Findings) -> Option<Structure<
             "wrong-type",
             root.pos,
             format!(
-                "the configuration must be a mapping, found a {}",
+                "the configuration must be a mapping, found {}",
                 root.kind()
             ),
         );
@@ -120,7 +120,7 @@ fn components_of<'a>(
                 "wrong-type",
                 section.pos,
                 format!(
-                    "{} must be a mapping, found a {}",
+                    "{} must be a mapping, found {}",
                     kind.section(),
                     section.kind()
                 ),
@@ -161,7 +161,7 @@ fn components_of<'a>(
                 "wrong-type",
                 config.pos,
                 format!(
-                    "{kind} {:?}: its settings must be a mapping, found a {}",
+                    "{kind} {:?}: its settings must be a mapping, found {}",
                     key.name,
                     config.kind()
                 ),
@@ -182,7 +182,7 @@ fn check_service<'a>(service: &'a Node, structure: &mut Structure<'a>, out: &mut
         out.error(
             "wrong-type",
             service.pos,
-            format!("service must be a mapping, found a {}", service.kind()),
+            format!("service must be a mapping, found {}", service.kind()),
         );
         return;
     };
@@ -230,7 +230,7 @@ fn check_service<'a>(service: &'a Node, structure: &mut Structure<'a>, out: &mut
                     "wrong-type",
                     node.pos,
                     format!(
-                        "service.pipelines must be a mapping, found a {}",
+                        "service.pipelines must be a mapping, found {}",
                         node.kind()
                     ),
                 );
@@ -276,7 +276,7 @@ fn check_pipeline<'a>(
         out.error(
             "wrong-type",
             node.pos,
-            format!("pipeline {id:?} must be a mapping, found a {}", node.kind()),
+            format!("pipeline {id:?} must be a mapping, found {}", node.kind()),
         );
         return None;
     };
@@ -354,7 +354,7 @@ fn references<'a>(node: &'a Node, what: &str, out: &mut Findings) -> Vec<Referen
                 "wrong-type",
                 node.pos,
                 format!(
-                    "{what} must be a list of component ids, found a {}",
+                    "{what} must be a list of component ids, found {}",
                     node.kind()
                 ),
             );
@@ -369,7 +369,7 @@ fn references<'a>(node: &'a Node, what: &str, out: &mut Findings) -> Vec<Referen
                 out.error(
                     "wrong-type",
                     item.pos,
-                    format!("{what}: expected a component id, found a {}", item.kind()),
+                    format!("{what}: expected a component id, found {}", item.kind()),
                 );
                 None
             }
