@@ -108,3 +108,44 @@ fn json_that_is_not_an_export_request_is_rejected() {
         assert!(err.contains(reason), "{err}");
     }
 }
+
+/// A trace request whose first `ResourceSpans` is exactly `len` bytes long.
+fn trace_request_of_len(len: usize) -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
+    let with_name = |n: usize| ResourceSpans {
+        resource: Some(Resource {
+            attributes: vec![KeyValue {
+                key: "service.name".into(),
+                value: Some(AnyValue {
+                    value: Some(any_value::Value::StringValue("s".repeat(n))),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let n = (1..len)
+        .find(|n| with_name(*n).encoded_len() == len)
+        .expect("a name length that gives the wanted size");
+    ExportTraceServiceRequest {
+        resource_spans: vec![with_name(n)],
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn protobuf_that_looks_like_json_is_still_protobuf() {
+    for len in [usize::from(b'{'), usize::from(b'[')] {
+        let bytes = trace_request_of_len(len);
+        // 0x0a is a newline: skipped as whitespace, the next byte opens JSON.
+        assert_eq!(&bytes[..2], &[b'\n', len as u8]);
+        assert_eq!(
+            detect(&bytes).expect("protobuf"),
+            [(Format::Protobuf, Signal::Traces, None)]
+        );
+    }
+}

@@ -108,7 +108,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Document>, InputError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     match first {
         None => Err(InputError::Empty(path.to_path_buf())),
-        Some(b'{') | Some(b'[') => parse_json(path, &file, bytes),
+        // Protobuf can look like JSON here: a request starts with 0x0a (a
+        // newline) and a length byte that may be `{` (123) or `[` (91).
+        Some(b'{') | Some(b'[') => parse_json(path, &file, bytes)
+            .or_else(|json| parse_protobuf(path, &file, bytes).map_err(|_| json)),
         Some(_) => parse_protobuf(path, &file, bytes),
     }
 }
