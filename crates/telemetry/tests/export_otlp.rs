@@ -22,7 +22,7 @@ async fn round_trip(protocol: &str, gzip: bool) {
     let mut extra = vec![
         (
             "OTEL_EXPORTER_OTLP_HEADERS",
-            "authorization=Bearer%20t0ken,x-tenant=parker",
+            "authorization=Bearer%20t0ken,x-tenant=parker,x-literal=a%2541",
         ),
         (
             "OTEL_RESOURCE_ATTRIBUTES",
@@ -122,6 +122,11 @@ async fn round_trip(protocol: &str, gzip: bool) {
         assert_eq!(
             a.headers.get("x-tenant").map(|v| v.as_bytes()),
             Some(&b"parker"[..])
+        );
+        // Decoded exactly once: "%2541" is the literal "%41".
+        assert_eq!(
+            a.headers.get("x-literal").map(|v| v.as_bytes()),
+            Some(&b"a%41"[..])
         );
         let encoding_header = if protocol == "grpc" {
             "grpc-encoding"

@@ -142,10 +142,12 @@ fn http_builder<B: WithExportConfig + WithHttpConfig>(
         Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
         _ => opentelemetry_otlp::Protocol::HttpBinary,
     };
+    // `with_headers` percent-decodes values once more; ours are decoded
+    // already, so escape '%' to get the exact value on the wire.
     let headers: HashMap<String, String> = cfg
         .headers
         .iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .map(|(k, v)| (k.to_owned(), v.replace('%', "%25")))
         .collect();
     let mut b = builder
         .with_endpoint(cfg.endpoint.clone())
