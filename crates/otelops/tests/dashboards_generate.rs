@@ -298,3 +298,47 @@ fn promtool_unit_tests_pass_for_every_alert() {
     }
     promtool_ok(&["test", "rules", "tests/otelcol-parker-rules.test.yaml"]);
 }
+
+/// The dashboard's queries are PromQL Prometheus accepts: each one, with
+/// Grafana's `$__rate_interval` set to 5m, becomes a recording rule that
+/// `promtool check rules` parses.
+#[test]
+fn promtool_parses_every_dashboard_query() {
+    let d = dashboard();
+    let mut rules = String::from("groups:\n  - name: dashboard-queries\n    rules:\n");
+    let mut count = 0;
+    for panel in d["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().cloned().unwrap_or_default() {
+            let expr = target["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$__rate_interval", "5m");
+            count += 1;
+            rules.push_str(&format!(
+                "      - record: dashboard:query_{count}\n        expr: {}\n",
+                serde_json::to_string(&expr).unwrap()
+            ));
+        }
+    }
+    assert!(count >= 25, "only {count} queries");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dashboard-queries.yaml");
+    std::fs::write(&file, rules).unwrap();
+    let out = run(
+        std::process::Command::new(promtool())
+            .args(["check", "rules"])
+            .arg(&file),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "promtool rejected a dashboard query:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains(&format!("{count} rules found")),
+        "{}",
+        text(&out.stdout)
+    );
+}
