@@ -79,6 +79,9 @@ async fn run(
     exit_after_spans: Option<u64>,
     output: OutputFormat,
 ) -> anyhow::Result<Summary> {
+    // Signal handlers go in before the addresses are printed, so a client
+    // that reads them and at once sends SIGTERM still gets a summary.
+    let mut stop_signals = StopSignals::install()?;
     let handle = Receiver::start(config).await?;
     match output {
         OutputFormat::Json => println!(
@@ -118,25 +121,46 @@ async fn run(
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminated() => {}
+        _ = stop_signals.recv() => {}
         _ = deadline => {}
         _ = enough_spans => {}
     }
     Ok(handle.shutdown().await)
 }
 
-/// SIGTERM, so `kill` from a test or a supervisor still gets a summary.
-async fn terminated() {
+/// Ctrl-C and SIGTERM (so `kill` from a test or a supervisor still gets a
+/// summary), registered up front.
+struct StopSignals {
     #[cfg(unix)]
-    {
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    #[cfg(unix)]
+    fn install() -> anyhow::Result<StopSignals> {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            term.recv().await;
-            return;
-        }
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt()).context("install the SIGINT handler")?,
+            terminate: signal(SignalKind::terminate()).context("install the SIGTERM handler")?,
+        })
     }
-    std::future::pending::<()>().await
+
+    #[cfg(not(unix))]
+    fn install() -> anyhow::Result<StopSignals> {
+        Ok(StopSignals {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn print_summary(summary: &Summary, output: OutputFormat) {

@@ -88,14 +88,17 @@ fn error_response(status: StatusCode, encoding: Encoding, code: i32, message: St
     response
 }
 
-fn ok_response(
+/// A success body. In JSON an unset `partial_success` is left out (`{}`)
+/// rather than written as `null`, as the OTLP/JSON mapping expects.
+fn ok_response<T: Message + serde::Serialize>(
     encoding: Encoding,
-    protobuf: Vec<u8>,
-    json: serde_json::Result<Vec<u8>>,
+    response: &T,
+    partial: bool,
 ) -> Response {
     let body = match encoding {
-        Encoding::Protobuf => protobuf,
-        Encoding::Json => json.unwrap_or_default(),
+        Encoding::Protobuf => response.encode_to_vec(),
+        Encoding::Json if partial => serde_json::to_vec(response).unwrap_or_default(),
+        Encoding::Json => b"{}".to_vec(),
     };
     ([(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
 }
@@ -204,11 +207,7 @@ async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
                     error_message: rejected.message,
                 }),
             };
-            ok_response(
-                encoding,
-                response.encode_to_vec(),
-                serde_json::to_vec(&response),
-            )
+            ok_response(encoding, &response, response.partial_success.is_some())
         }
         Err(full) => {
             let mut response = error_response(
@@ -236,11 +235,7 @@ async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bo
             let response = ExportMetricsServiceResponse {
                 partial_success: None,
             };
-            ok_response(
-                encoding,
-                response.encode_to_vec(),
-                serde_json::to_vec(&response),
-            )
+            ok_response(encoding, &response, response.partial_success.is_some())
         }
         Err(err) => bad_request(encoding, err),
     }
@@ -260,11 +255,7 @@ async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body)
                     error_message: rejected.message,
                 }),
             };
-            ok_response(
-                encoding,
-                response.encode_to_vec(),
-                serde_json::to_vec(&response),
-            )
+            ok_response(encoding, &response, response.partial_success.is_some())
         }
         Err(err) => bad_request(encoding, err),
     }

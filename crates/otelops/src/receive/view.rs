@@ -82,13 +82,13 @@ pub fn render_waterfall(trace: &TraceDetail, style: Style) -> String {
     services.sort_unstable();
     services.dedup();
     let mut out = format!(
-        "trace {}  {} spans  {} services ({})  {}  {} errors\n",
+        "trace {}  {}  {} ({})  {}  {}\n",
         trace.trace_id,
-        trace.spans.len(),
-        services.len(),
+        plural(trace.spans.len(), "span"),
+        plural(services.len(), "service"),
         services.join(", "),
         format_duration(total),
-        errors
+        plural(errors, "error"),
     );
     let _ = writeln!(
         out,
@@ -181,6 +181,14 @@ fn tree_prefixes(spans: &[SpanView]) -> Vec<String> {
         prefixes.push(prefix);
     }
     prefixes
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn clip(text: &str, width: usize) -> String {
