@@ -503,6 +503,32 @@ async fn test_endpoint_propagates_trace_context_to_loopback_only() {
 }
 
 #[tokio::test]
+async fn flags_come_from_the_environment_and_the_command_line_wins() {
+    let (_fares, fares_url) = start_fares(&FaresOptions::default());
+    let (_booking, url) = start_booking(&BookingOptions {
+        fares_url,
+        env: vec![
+            ("PARKER_ENABLE_TEST_ENDPOINT".into(), "true".into()),
+            ("PARKER_DISABLE_WORKER".into(), "true".into()),
+            ("PARKER_MAX_SEARCHES".into(), "not-a-number".into()),
+        ],
+        args: vec!["--max-searches".into(), "2".into()],
+        ..BookingOptions::default()
+    });
+    let r = client()
+        .post(format!("{url}/test"))
+        .json(&serde_json::json!([]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "PARKER_ENABLE_TEST_ENDPOINT=true enabled /test"
+    );
+}
+
+#[tokio::test]
 async fn test_endpoint_is_off_by_default() {
     let stack = Stack::start(
         StoreKind::Memory,

@@ -199,24 +199,26 @@ pub struct BookingOptions {
     /// Fixed listen address (for restarts on the same port); else port 0.
     pub listen: Option<String>,
     pub args: Vec<String>,
+    /// Extra environment of the process.
+    pub env: Vec<(String, String)>,
     pub telemetry: Telemetry,
 }
 
 pub fn start_booking(opts: &BookingOptions) -> (Proc, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_parker-booking"));
-    cmd.args(["--listen", opts.listen.as_deref().unwrap_or("127.0.0.1:0")])
-        .args(["--fares-url", &opts.fares_url])
-        // Fast loops so tests finish quickly.
-        .args([
-            "--worker-poll-ms",
-            "50",
-            "--retry-base-ms",
-            "50",
-            "--recheck-ms",
-            "100",
-        ])
-        .args(["--max-searches", "3"])
-        .args(&opts.args);
+    // Flags through the environment, as a container would set them.
+    cmd.env(
+        "PARKER_LISTEN",
+        opts.listen.as_deref().unwrap_or("127.0.0.1:0"),
+    )
+    .env("PARKER_FARES_URL", &opts.fares_url)
+    // Fast loops so tests finish quickly.
+    .env("PARKER_WORKER_POLL_MS", "50")
+    .env("PARKER_RETRY_BASE_MS", "50")
+    .env("PARKER_RECHECK_MS", "100")
+    .env("PARKER_MAX_SEARCHES", "3")
+    .envs(opts.env.iter().map(|(k, v)| (k, v)))
+    .args(&opts.args);
     if let Some(url) = &opts.redis_url {
         cmd.args(["--redis-url", url]);
     }
