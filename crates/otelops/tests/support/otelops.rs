@@ -1,0 +1,57 @@
+//! Runs the `otelops` binary under test, bounded in time.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use super::artifacts::Artifacts;
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout parsed as JSON; panics with the output if it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "otelops printed no JSON ({e}); exit {}\nstdout:\n{}\nstderr:\n{}",
+                self.code, self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// `otelops ARGS…` (≤ 30 s); output saved as `<label>.txt` in the artifacts.
+pub async fn run(art: &Artifacts, label: &str, args: &[&str]) -> Run {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_otelops"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn otelops");
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("otelops {args:?} did not finish within 30 s"))
+        .expect("wait for otelops");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    art.save(
+        &format!("{label}.txt"),
+        &format!(
+            "$ otelops {}\nexit {}\n--- stdout\n{}\n--- stderr\n{}",
+            args.join(" "),
+            run.code,
+            run.stdout,
+            run.stderr
+        ),
+    );
+    run
+}
