@@ -155,6 +155,14 @@ pub struct BatchConfig {
     pub max_export_batch_size: usize,
 }
 
+/// The three OTLP signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
 impl Signal {
     fn upper(self) -> &'static str {
         match self {
@@ -170,14 +178,6 @@ impl Signal {
             Signal::Logs => "/v1/logs",
         }
     }
-}
-
-/// The three OTLP signals.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Signal {
-    Traces,
-    Metrics,
-    Logs,
 }
 
 impl std::fmt::Display for Signal {

@@ -84,7 +84,9 @@ pub enum InitError {
 }
 
 /// Reads the real process env overlaid on the env file, then [`init_with`].
-/// Call it inside a tokio runtime, once, early in `main`.
+/// Call it once, early in `main`. It does not need the caller's tokio
+/// runtime: exports run on a small runtime of the library's own, so the
+/// guard can be dropped on a current-thread runtime.
 pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, InitError> {
     init_with(service, TelemetryConfig::from_env()?)
 }

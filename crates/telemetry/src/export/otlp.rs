@@ -99,7 +99,7 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
     cfg: &OtlpConfig,
     tls: &Tls,
     retry: &RetryPolicy,
-) -> Result<B, InitError> {
+) -> B {
     let mut headers = http::HeaderMap::new();
     for (k, v) in cfg.headers.iter() {
         // Validated when the config was parsed.
@@ -129,7 +129,7 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
         }
         b = b.with_tls_config(tls_config);
     }
-    Ok(b)
+    b
 }
 
 fn http_builder<B: WithExportConfig + WithHttpConfig>(
@@ -214,7 +214,7 @@ pub(crate) fn span_exporter(
     tls.validate()?;
     let built = match cfg.protocol {
         Protocol::Grpc => {
-            tonic_builder(SpanExporter::builder().with_tonic(), cfg, &tls, retry)?.build()
+            tonic_builder(SpanExporter::builder().with_tonic(), cfg, &tls, retry).build()
         }
         _ => http_builder(SpanExporter::builder().with_http(), cfg, &tls, retry)?.build(),
     };
@@ -229,7 +229,7 @@ pub(crate) fn metric_exporter(
     tls.validate()?;
     let built = match cfg.protocol {
         Protocol::Grpc => {
-            tonic_builder(MetricExporter::builder().with_tonic(), cfg, &tls, retry)?.build()
+            tonic_builder(MetricExporter::builder().with_tonic(), cfg, &tls, retry).build()
         }
         _ => http_builder(MetricExporter::builder().with_http(), cfg, &tls, retry)?.build(),
     };
@@ -244,7 +244,7 @@ pub(crate) fn log_exporter(
     tls.validate()?;
     let built = match cfg.protocol {
         Protocol::Grpc => {
-            tonic_builder(LogExporter::builder().with_tonic(), cfg, &tls, retry)?.build()
+            tonic_builder(LogExporter::builder().with_tonic(), cfg, &tls, retry).build()
         }
         _ => http_builder(LogExporter::builder().with_http(), cfg, &tls, retry)?.build(),
     };
