@@ -78,6 +78,22 @@ pub fn from_parts(
         .build()
 }
 
+/// Maps a Rust target architecture onto the `host.arch` enum of the semantic
+/// conventions; an architecture the enum lacks is reported as Rust names it.
+pub fn semconv_host_arch(rust_arch: &str) -> String {
+    match rust_arch {
+        "x86_64" => "amd64",
+        "x86" => "x86",
+        "aarch64" => "arm64",
+        "arm" => "arm32",
+        "powerpc" => "ppc32",
+        "powerpc64" => "ppc64",
+        "s390x" => "s390x",
+        other => other,
+    }
+    .to_owned()
+}
+
 /// process.*, host.*, os.* of this process.
 fn host_attributes() -> Vec<KeyValue> {
     let mut out: Vec<KeyValue> = Vec::new();
@@ -85,12 +101,15 @@ fn host_attributes() -> Vec<KeyValue> {
         &HostResourceDetector::default() as &dyn ResourceDetector,
         &OsResourceDetector,
     ] {
-        out.extend(
-            detector
-                .detect()
-                .iter()
-                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
-        );
+        out.extend(detector.detect().iter().map(|(k, v)| {
+            // The contrib detector reports Rust's `std::env::consts::ARCH`
+            // (`x86_64`), but host.arch is an enum in the conventions (`amd64`).
+            if k.as_str() == rc::HOST_ARCH {
+                KeyValue::new(k.clone(), semconv_host_arch(&v.as_str()))
+            } else {
+                KeyValue::new(k.clone(), v.clone())
+            }
+        }));
     }
     if !out.iter().any(|kv| kv.key.as_str() == rc::HOST_NAME)
         && let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/hostname")

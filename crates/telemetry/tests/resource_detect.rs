@@ -292,8 +292,10 @@ fn detect_finds_process_host_and_os() {
     let version = get(&r, "process.runtime.version").expect("runtime version");
     assert!(version.split('.').count() >= 3, "{version}");
     assert_eq!(
-        get(&r, "host.arch").as_deref(),
-        Some(std::env::consts::ARCH)
+        get(&r, "host.arch"),
+        Some(parker_telemetry::resource::semconv_host_arch(
+            std::env::consts::ARCH
+        ))
     );
     assert!(get(&r, "host.name").is_some_and(|h| !h.is_empty()));
     assert_eq!(get(&r, "os.type").as_deref(), Some("linux"));
@@ -302,4 +304,13 @@ fn detect_finds_process_host_and_os() {
         r.schema_url(),
         Some(opentelemetry_semantic_conventions::SCHEMA_URL)
     );
+}
+
+#[test]
+fn host_arch_uses_the_semconv_enum_names() {
+    use parker_telemetry::resource::semconv_host_arch;
+    assert_eq!(semconv_host_arch("x86_64"), "amd64");
+    assert_eq!(semconv_host_arch("aarch64"), "arm64");
+    assert_eq!(semconv_host_arch("arm"), "arm32");
+    assert_eq!(semconv_host_arch("riscv64"), "riscv64");
 }
