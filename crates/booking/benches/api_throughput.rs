@@ -228,16 +228,23 @@ async fn compare(redis_url: Option<&str>, secs: u64) {
     };
     print("  telemetry off", &off);
     let sink = OtlpSink::start().await;
+    let otlp = |sampler: &str| {
+        vec![
+            ("OTEL_SDK_DISABLED", "false".to_owned()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", sink.grpc_endpoint()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()),
+            ("OTEL_TRACES_SAMPLER", sampler.to_owned()),
+        ]
+    };
+    // A breakdown row: SDK, metrics and logs on, no span sampled, to tell
+    // the cost of recording and exporting spans from the rest.
+    let unsampled = {
+        let (_svc, url) = start(redis_url, &otlp("always_off"));
+        drive(&url, secs).await
+    };
+    print("  SDK on, spans unsampled", &unsampled);
     let on = {
-        let (_svc, url) = start(
-            redis_url,
-            &[
-                ("OTEL_SDK_DISABLED", "false".into()),
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", sink.grpc_endpoint()),
-                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
-                ("OTEL_TRACES_SAMPLER", "always_on".into()),
-            ],
-        );
+        let (_svc, url) = start(redis_url, &otlp("always_on"));
         drive(&url, secs).await
     };
     print("  telemetry on (100 %, OTLP/gRPC)", &on);
