@@ -36,6 +36,8 @@ pub enum ApiError {
     #[error("{0}")]
     NotCancellable(String),
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 
@@ -48,6 +50,7 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, kinds::INVALID_REQUEST),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "about:blank"),
             ApiError::NotCancellable(_) => (StatusCode::CONFLICT, kinds::NOT_CANCELLABLE),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "about:blank"),
             ApiError::Store(StoreError::KeyReused { .. }) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 kinds::IDEMPOTENCY_KEY_REUSED,

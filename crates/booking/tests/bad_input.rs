@@ -210,6 +210,15 @@ async fn malformed_huge_or_untyped_bodies_and_bad_headers_are_problems() {
             .contains("Idempotency-Key")
     );
 
+    let r = c
+        .put(&url)
+        .json(&booking_body("JFK", "LHR", "1"))
+        .send()
+        .await
+        .unwrap();
+    let p = expect_problem(r, 405).await;
+    assert!(p["detail"].as_str().unwrap().contains("PUT"), "{p}");
+
     for (path, status, needle) in [
         ("/v1/bookings/not-a-uuid", 404, "not a booking id"),
         (

@@ -47,6 +47,9 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/orders/{id}/confirm", post(routes::orders::confirm))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|uri: http::Uri| async move { FaresError::NoRoute(uri.path().to_owned()) })
+        .method_not_allowed_fallback(|method: http::Method, uri: http::Uri| async move {
+            FaresError::MethodNotAllowed(format!("{method} {}", uri.path()))
+        })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(parker_telemetry::http::HttpServerLayer::new())
         .with_state(state)

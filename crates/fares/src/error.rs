@@ -27,6 +27,8 @@ pub enum FaresError {
     Injected(StatusCode),
     #[error("no route for {0}: see GET /v1/offers, POST /v1/orders")]
     NoRoute(String),
+    #[error("{0}: method not allowed")]
+    MethodNotAllowed(String),
 }
 
 impl IntoResponse for FaresError {
@@ -49,6 +51,7 @@ impl IntoResponse for FaresError {
             }
             FaresError::Injected(s) => (*s, "about:blank"),
             FaresError::NoRoute(_) => (StatusCode::NOT_FOUND, "about:blank"),
+            FaresError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "about:blank"),
         };
         let detail = match &self {
             FaresError::Query(r) => r.body_text(),

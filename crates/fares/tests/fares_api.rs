@@ -273,6 +273,12 @@ async fn bad_input_is_a_problem_naming_the_field() {
         .unwrap();
     assert!(problem(r, 404).await.contains("nope"));
     let r = c
+        .delete(format!("{}/v1/offers", fares.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(problem(r, 405).await.contains("DELETE"));
+    let r = c
         .post(format!("{}/v1/orders", fares.url))
         .header("content-type", "application/json")
         .body("x".repeat(64 * 1024))

@@ -40,6 +40,12 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
                 uri.path()
             ))
         })
+        .method_not_allowed_fallback(|method: http::Method, uri: http::Uri| async move {
+            ApiError::MethodNotAllowed(format!(
+                "{method} is not allowed on {}: see /openapi.json for the API",
+                uri.path()
+            ))
+        })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(parker_telemetry::http::HttpServerLayer::new())
         .with_state(state)
