@@ -69,10 +69,7 @@ pub(crate) fn check<'a>(root: &'a Node, out: &mut Findings) -> Option<Structure<
         out.error(
             "wrong-type",
             root.pos,
-            format!(
-                "the configuration must be a mapping, found {}",
-                root.kind()
-            ),
+            format!("the configuration must be a mapping, found {}", root.kind()),
         );
         return None;
     };
@@ -229,10 +226,7 @@ fn check_service<'a>(service: &'a Node, structure: &mut Structure<'a>, out: &mut
                 out.error(
                     "wrong-type",
                     node.pos,
-                    format!(
-                        "service.pipelines must be a mapping, found {}",
-                        node.kind()
-                    ),
+                    format!("service.pipelines must be a mapping, found {}", node.kind()),
                 );
                 return;
             }
