@@ -159,6 +159,12 @@ pub enum Telemetry {
 
 impl Telemetry {
     fn apply(&self, cmd: &mut Command) {
+        // The developer's own OTEL_* settings must not redirect the test's data.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("OTEL_") {
+                cmd.env_remove(key);
+            }
+        }
         cmd.env("RUST_LOG", "info,h2=warn,hyper=warn,tower=warn");
         match self {
             Telemetry::Off => {
