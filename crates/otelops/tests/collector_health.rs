@@ -145,12 +145,14 @@ async fn health_passes_while_running_and_names_the_check_while_stopped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_fails_naming_the_check_when_a_receiver_cannot_start() {
     let art = Artifacts::new("collector_health_receiver_cannot_start");
-    let ports = Ports::free();
-    let _sink = Sink::start(ports.downstream).await;
     // The config is valid (otelcol-parker validate accepts it) but the OTLP
     // HTTP receiver's port is already taken, so the pipeline cannot start.
-    let squatter = std::net::TcpListener::bind(("127.0.0.1", ports.otlp_http))
-        .expect("hold the OTLP/HTTP port");
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").expect("hold a port");
+    let ports = Ports {
+        otlp_http: squatter.local_addr().expect("squatter address").port(),
+        ..Ports::free()
+    };
+    let _sink = Sink::start(ports.downstream).await;
     let config = collector::render("healthy.yaml", &ports, &[], &art);
     let validate = std::process::Command::new(collector::binary())
         .args(["validate", "--config"])

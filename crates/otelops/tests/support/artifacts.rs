@@ -26,6 +26,8 @@ impl Artifacts {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
             .unwrap_or_else(|e| panic!("cannot create artifacts dir {}: {e}", dir.display()));
+        // Canonical, so messages and saved commands show a clean path.
+        let dir = dir.canonicalize().unwrap_or(dir);
         Artifacts {
             dir,
             next: Arc::new(AtomicUsize::new(1)),

@@ -42,15 +42,7 @@ pub struct Ports {
 
 impl Ports {
     pub fn free() -> Ports {
-        // Distinct even if the OS hands a released port out twice.
-        let mut seen = Vec::new();
-        let mut next = || loop {
-            let p = super::free_port();
-            if !seen.contains(&p) {
-                seen.push(p);
-                return p;
-            }
-        };
+        let next = super::free_port;
         Ports {
             otlp_grpc: next(),
             otlp_http: next(),
@@ -155,7 +147,7 @@ impl Collector {
     fn start_process(&mut self) {
         assert!(self.child.is_none(), "collector already running");
         self.runs += 1;
-        let log_path = self.art.path(&format!("collector-run{}.log", self.runs));
+        let log_path = self.art.path(&self.log_name());
         let log = std::fs::File::create(&log_path)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", log_path.display()));
         let child = Command::new(binary())
@@ -169,9 +161,18 @@ impl Collector {
         self.child = Some(child);
     }
 
+    /// `collector-<config>-runN.log`: one per start, per config.
+    fn log_name(&self) -> String {
+        let stem = self
+            .config
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("collector-{stem}-run{}.log", self.runs)
+    }
+
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.art.path(&format!("collector-run{}.log", self.runs)))
-            .unwrap_or_default()
+        std::fs::read_to_string(self.art.path(&self.log_name())).unwrap_or_default()
     }
 
     fn log_tail(&self) -> String {

@@ -39,8 +39,18 @@ where
     }
 }
 
-/// A loopback port that was free a moment ago (bound to :0, then released).
+/// A loopback port that was free a moment ago (bound to :0, then released),
+/// and never handed out before in this test process, so scenarios running
+/// in parallel do not pick each other's ports.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+    static USED: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = l.local_addr().expect("local addr").port();
+        if !used.contains(&port) {
+            used.push(port);
+            return port;
+        }
+    }
 }
