@@ -156,7 +156,7 @@ async fn redis_down_gives_503_problems_and_the_service_recovers_when_it_returns(
 async fn sigterm_finishes_in_flight_bookings_before_exiting() {
     let redis = Redis::start();
     let (_fares, fares_url) = start_fares(&FaresOptions {
-        args: vec!["--latency-ms".into(), "200".into()],
+        args: vec!["--latency-ms".into(), "400".into()],
         ..FaresOptions::default()
     });
     let opts = BookingOptions {
@@ -173,7 +173,8 @@ async fn sigterm_finishes_in_flight_bookings_before_exiting() {
         let (_, accepted) = create(&c, &url, &body).await;
         ids.push(accepted["id"].as_str().unwrap().to_owned());
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Claimed at once (the API wakes the worker), and mid-search now.
+    tokio::time::sleep(Duration::from_millis(250)).await;
     let before = statuses(&c, &url, &ids).await;
     assert!(
         before.iter().all(|s| !is_final(s)),
