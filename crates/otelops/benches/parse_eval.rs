@@ -83,6 +83,27 @@ fn bench(c: &mut Criterion) {
         page.series_count(),
         text.len()
     );
+    c.bench_function("parse_only_10k_series", |b| {
+        b.iter(|| {
+            prom::parse(std::hint::black_box(&text))
+                .expect("parses")
+                .series_count()
+        })
+    });
+    c.bench_function("evaluate_only_10k_series", |b| {
+        b.iter(|| {
+            let snap = snapshot(std::hint::black_box(&page));
+            let report = evaluate(
+                &Inputs {
+                    current: &snap,
+                    previous: None,
+                    memory_limit_mib: Some(512.0),
+                },
+                &Thresholds::GUIDE,
+            );
+            std::hint::black_box(report.status)
+        })
+    });
     c.bench_function("parse_and_evaluate_10k_series", |b| {
         b.iter(|| {
             let page = prom::parse(std::hint::black_box(&text)).expect("parses");

@@ -334,3 +334,39 @@ fn fixture_pages_exist_where_the_shared_ones_came_from() {
         assert_eq!(original, fixture_text(name).into_bytes(), "{name}");
     }
 }
+
+#[test]
+fn suffixed_v0140_form_reads_the_same_as_the_current_names() {
+    let report = |name: &str| {
+        let run = otelops(&[
+            "--output",
+            "json",
+            "monitor",
+            "report",
+            "--from-file",
+            &path(name),
+        ]);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        run.json()
+    };
+    let current = report("otelcol-v0.165-metrics-detailed.prom");
+    let suffixed = report("synthetic-v0.140-suffixed.prom");
+    for key in [
+        "receivers",
+        "exporters",
+        "batch",
+        "resources",
+        "export_latency",
+    ] {
+        let mut a = current[key].clone();
+        let mut b = suffixed[key].clone();
+        if key == "export_latency" {
+            // Only the spelling of the source differs.
+            a["source"] = serde_json::Value::Null;
+            b["source"] = serde_json::Value::Null;
+        }
+        assert_eq!(a, b, "{key}");
+    }
+    assert!(!suffixed["receivers"].as_array().unwrap().is_empty());
+    assert_eq!(suffixed["export_latency"]["exposed"], true);
+}

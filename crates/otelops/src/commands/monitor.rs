@@ -259,7 +259,8 @@ fn watch(a: WatchArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
     let rt = super::runtime()?;
     use std::io::IsTerminal;
     let last = if std::io::stdout().is_terminal() && !a.no_tui && output == OutputFormat::Table {
-        let mut view = monitor::tui::TuiView::start();
+        let mut view = monitor::tui::TuiView::start()
+            .map_err(|e| anyhow::anyhow!("cannot start the terminal view ({e}); use --no-tui"))?;
         rt.block_on(watch::run(&opts, &mut view))?
     } else {
         rt.block_on(watch::run(&opts, &mut render::LineView { output }))?
@@ -282,26 +283,7 @@ fn trends(a: TrendsArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
     let t = trends::trends(&history.since(since)?);
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&t)?),
-        OutputFormat::Table => {
-            println!(
-                "{} records over the last {}  (OK {}, WARN {}, CRIT {})",
-                t.records,
-                humantime::format_duration(a.since),
-                t.status_counts["OK"],
-                t.status_counts["WARN"],
-                t.status_counts["CRIT"]
-            );
-            println!(
-                "  {:<48} {:>7} {:>12} {:>12} {:>12}  TREND",
-                "METRIC", "SAMPLES", "MIN", "AVG", "MAX"
-            );
-            for m in &t.metrics {
-                println!(
-                    "  {:<48} {:>7} {:>12.2} {:>12.2} {:>12.2}  {:?}",
-                    m.metric, m.samples, m.min, m.avg, m.max, m.direction
-                );
-            }
-        }
+        OutputFormat::Table => print!("{}", render::trends_table(&t, a.since)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -165,3 +165,66 @@ pub async fn run(targets: &Targets, skip: &[CheckKind], timeout: Duration) -> Ve
 pub fn any_failed(results: &[CheckResult]) -> bool {
     results.iter().any(|r| r.outcome == Outcome::Fail)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags() -> TargetFlags {
+        TargetFlags {
+            collector: "127.0.0.1".into(),
+            ..TargetFlags::default()
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_collector_ports() {
+        let t = Targets::from_flags(&flags()).unwrap();
+        assert_eq!(t.health.as_str(), "http://127.0.0.1:13133/");
+        assert_eq!(t.metrics.as_str(), "http://127.0.0.1:8888/metrics");
+        assert_eq!(t.otlp_grpc.as_str(), "http://127.0.0.1:4317/");
+        assert_eq!(t.otlp_http.as_str(), "http://127.0.0.1:4318/v1/traces");
+        assert_eq!(t.zpages.as_str(), "http://127.0.0.1:55679/");
+        assert!(t.health_v2.is_none());
+    }
+
+    #[test]
+    fn host_port_without_scheme_and_ipv6_collectors_are_accepted() {
+        let t = Targets::from_flags(&TargetFlags {
+            otlp_grpc: Some("localhost:14317".into()),
+            ..flags()
+        })
+        .unwrap();
+        assert_eq!(t.otlp_grpc.as_str(), "http://localhost:14317/");
+        let t = Targets::from_flags(&TargetFlags {
+            collector: "::1".into(),
+            ..flags()
+        })
+        .unwrap();
+        assert_eq!(t.metrics.as_str(), "http://[::1]:8888/metrics");
+        let t = Targets::from_flags(&TargetFlags {
+            otlp_http: Some("http://127.0.0.1:9/custom".into()),
+            ..flags()
+        });
+        assert_eq!(t.unwrap().otlp_http.path(), "/custom");
+    }
+
+    #[test]
+    fn any_remote_target_is_refused_without_allow_remote() {
+        let remote = TargetFlags {
+            zpages_url: Some("http://203.0.113.9:55679".into()),
+            ..flags()
+        };
+        assert!(matches!(
+            Targets::from_flags(&remote),
+            Err(HttpError::NotLoopback { .. })
+        ));
+        assert!(
+            Targets::from_flags(&TargetFlags {
+                allow_remote: true,
+                ..remote
+            })
+            .is_ok()
+        );
+    }
+}

@@ -81,12 +81,16 @@ fn component(kind: &str, name: &str, data_type: &str) -> String {
     }
 }
 
+/// The file is opened per operation, not held: redb locks the file while a
+/// `Database` lives, and `monitor trends` must be able to read while
+/// `monitor watch` sleeps between rounds.
 pub struct History {
-    db: Database,
     path: PathBuf,
 }
 
 impl History {
+    /// Create the file (and its directory) if needed and check it is a redb
+    /// database.
     pub fn open(path: &Path) -> Result<History, MonitorError> {
         let err = |reason: String| MonitorError::History {
             path: path.into(),
@@ -96,11 +100,13 @@ impl History {
             std::fs::create_dir_all(dir)
                 .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let db = Database::create(path).map_err(|e| err(e.to_string()))?;
-        Ok(History {
-            db,
-            path: path.into(),
-        })
+        let h = History { path: path.into() };
+        drop(h.db()?);
+        Ok(h)
+    }
+
+    fn db(&self) -> Result<Database, MonitorError> {
+        Database::create(&self.path).map_err(|e| self.err(e))
     }
 
     fn err(&self, e: impl std::fmt::Display) -> MonitorError {
@@ -112,7 +118,8 @@ impl History {
 
     pub fn append(&self, record: &Record) -> Result<(), MonitorError> {
         let bytes = serde_json::to_vec(record).map_err(|e| self.err(e))?;
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let db = self.db()?;
+        let txn = db.begin_write().map_err(|e| self.err(e))?;
         {
             let mut table = txn.open_table(RECORDS).map_err(|e| self.err(e))?;
             table
@@ -125,7 +132,8 @@ impl History {
     /// Records at or after `since_ms`, oldest first. A history never written
     /// to is empty, not an error.
     pub fn since(&self, since_ms: u64) -> Result<Vec<Record>, MonitorError> {
-        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(|e| self.err(e))?;
         let table = match txn.open_table(RECORDS) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
@@ -164,6 +172,24 @@ mod tests {
             vec![1000, 2000, 3000]
         );
         assert_eq!(h.since(2000).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_reader_and_a_writer_take_turns_on_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.redb");
+        let writer = History::open(&path).unwrap();
+        let reader = History::open(&path).unwrap();
+        for ts in [1, 2] {
+            writer
+                .append(&Record {
+                    ts_ms: ts,
+                    status: Status::Warn,
+                    values: BTreeMap::new(),
+                })
+                .unwrap();
+            assert_eq!(reader.since(0).unwrap().len() as u64, ts);
+        }
     }
 
     #[test]

@@ -212,3 +212,32 @@ impl super::watch::View for LineView {
 fn max_opt(acc: Option<f64>, v: f64) -> Option<f64> {
     Some(acc.map_or(v, |a: f64| a.max(v)))
 }
+
+/// `monitor trends` as a table.
+pub fn trends_table(t: &super::trends::Trends, since: std::time::Duration) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let count = |s: &str| t.status_counts.get(s).copied().unwrap_or(0);
+    let _ = writeln!(
+        w,
+        "{} records over the last {}  (OK {}, WARN {}, CRIT {})",
+        t.records,
+        humantime::format_duration(since),
+        count("OK"),
+        count("WARN"),
+        count("CRIT")
+    );
+    let _ = writeln!(
+        w,
+        "  {:<48} {:>7} {:>12} {:>12} {:>12}  TREND",
+        "METRIC", "SAMPLES", "MIN", "AVG", "MAX"
+    );
+    for m in &t.metrics {
+        let _ = writeln!(
+            w,
+            "  {:<48} {:>7} {:>12.2} {:>12.2} {:>12.2}  {:?}",
+            m.metric, m.samples, m.min, m.avg, m.max, m.direction
+        );
+    }
+    out
+}

@@ -188,11 +188,12 @@ pub struct TuiView {
 }
 
 impl TuiView {
-    pub fn start() -> TuiView {
-        TuiView {
-            terminal: ratatui::init(),
+    /// Enter raw mode and the alternate screen (left again on drop).
+    pub fn start() -> std::io::Result<TuiView> {
+        Ok(TuiView {
+            terminal: ratatui::try_init()?,
             last: None,
-        }
+        })
     }
 }
 

@@ -25,16 +25,44 @@ pub enum MetricType {
     Untyped,
 }
 
-/// Label pairs in page order.
+/// Label pairs in page order, kept in one buffer (key, value, key, value…)
+/// with offsets: parsing a 10,000-series page then costs two allocations per
+/// sample instead of two per label.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Labels(pub Vec<(String, String)>);
+pub struct Labels {
+    pub(super) buf: String,
+    /// (key start, key end = value start, value end) into `buf`.
+    pub(super) spans: Vec<(u32, u32, u32)>,
+}
 
 impl Labels {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.spans.iter().map(|&(k, v, e)| {
+            (
+                &self.buf[k as usize..v as usize],
+                &self.buf[v as usize..e as usize],
+            )
+        })
+    }
+
+    pub fn push(&mut self, key: &str, value: &str) {
+        let k = self.buf.len() as u32;
+        self.buf.push_str(key);
+        let v = self.buf.len() as u32;
+        self.buf.push_str(value);
+        self.spans.push((k, v, self.buf.len() as u32));
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
     }
 }
 

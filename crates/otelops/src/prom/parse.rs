@@ -108,6 +108,14 @@ impl<'a> Cursor<'a> {
     }
     /// A double-quoted string with `\\`, `\"` and `\n` escapes.
     fn quoted(&mut self) -> Result<String, ParseError> {
+        let mut out = String::new();
+        self.quoted_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Append the unescaped contents of a quoted string to `out` (label sets
+    /// share one buffer, so a sample costs two allocations, not two per label).
+    fn quoted_into(&mut self, out: &mut String) -> Result<(), ParseError> {
         let open = self.pos;
         if self.peek() != Some(b'"') {
             return Err(self.err(open, "expected `\"`"));
@@ -120,17 +128,17 @@ impl<'a> Cursor<'a> {
             self.pos += 1;
         }
         if self.pos < bytes.len() && bytes[self.pos] == b'"' {
-            let s = self.line[start..self.pos].to_string();
+            out.push_str(&self.line[start..self.pos]);
             self.pos += 1;
-            return Ok(s);
+            return Ok(());
         }
-        let mut out = self.line[start..self.pos].to_string();
+        out.push_str(&self.line[start..self.pos]);
         loop {
             match self.peek() {
                 None => return Err(self.err(open, "unterminated quoted string")),
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(());
                 }
                 Some(b'\\') => {
                     let esc = self.pos;
@@ -237,7 +245,7 @@ fn parse_sample(cur: &mut Cursor<'_>) -> Result<Sample, ParseError> {
     };
     let mut before_ws = cur.pos;
     cur.skip_ws();
-    let mut labels = Vec::new();
+    let mut labels = Labels::default();
     if cur.peek() == Some(b'{') {
         cur.pos += 1;
         parse_labels(cur, &mut name, &mut labels)?;
@@ -278,7 +286,7 @@ fn parse_sample(cur: &mut Cursor<'_>) -> Result<Sample, ParseError> {
     // Anything after `#` is an OpenMetrics exemplar; we do not use it.
     Ok(Sample {
         name,
-        labels: Labels(labels),
+        labels,
         value,
         timestamp_ms,
     })
@@ -287,7 +295,7 @@ fn parse_sample(cur: &mut Cursor<'_>) -> Result<Sample, ParseError> {
 fn parse_labels(
     cur: &mut Cursor<'_>,
     name: &mut Option<String>,
-    labels: &mut Vec<(String, String)>,
+    labels: &mut Labels,
 ) -> Result<(), ParseError> {
     loop {
         cur.skip_ws();
@@ -300,21 +308,28 @@ fn parse_labels(
             _ => {}
         }
         let key_at = cur.pos;
-        let key = if cur.peek() == Some(b'"') {
-            cur.quoted()?
+        let key_start = labels.buf.len();
+        if cur.peek() == Some(b'"') {
+            cur.quoted_into(&mut labels.buf)?;
         } else {
-            cur.name("label name")?.to_string()
-        };
+            let n = cur.name("label name")?;
+            labels.buf.push_str(n);
+        }
+        let key_end = labels.buf.len();
         cur.skip_ws();
         if cur.peek() == Some(b'=') {
             cur.pos += 1;
             cur.skip_ws();
-            let value = cur.quoted()?;
-            labels.push((key, value));
+            cur.quoted_into(&mut labels.buf)?;
+            labels
+                .spans
+                .push((key_start as u32, key_end as u32, labels.buf.len() as u32));
         } else if name.is_none() && cur.line.as_bytes()[key_at] == b'"' {
             // `{"metric.name", label="v"}`: a quoted bare string names the metric.
-            *name = Some(key);
+            *name = Some(labels.buf[key_start..].to_string());
+            labels.buf.truncate(key_start);
         } else {
+            let key = &labels.buf[key_start..key_end];
             return Err(cur.err(cur.pos, format!("expected `=` after label name `{key}`")));
         }
         cur.skip_ws();
