@@ -1,5 +1,5 @@
 //! `POST /test`: the W3C Trace Context test-service endpoint
-//! (https://github.com/w3c/trace-context/tree/main/test). The body is a JSON
+//! (<https://github.com/w3c/trace-context/tree/main/test>). The body is a JSON
 //! array of `{url, arguments}`; for each element the service POSTs
 //! `arguments` as JSON to `url`, propagating the current trace context.
 //! Off unless `--enable-test-endpoint`; targets must be loopback so the
