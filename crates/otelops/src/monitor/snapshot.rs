@@ -226,10 +226,11 @@ fn is_meta(sample_name: &str) -> bool {
 /// Sum a family's samples by `(label value, data type)`; the data type comes
 /// from the `data_type` label, or from the metric name (`fallback_type`).
 fn sum_by(page: &Page, name: &str, label: &str, fallback_type: &str) -> BTreeMap<Key, f64> {
-    let mut out = BTreeMap::new();
     let Some(f) = page.family(name) else {
-        return out;
+        return BTreeMap::new();
     };
+    // Borrowed keys while summing: owned strings only once per component.
+    let mut sums: std::collections::HashMap<(&str, &str), f64> = std::collections::HashMap::new();
     for s in &f.samples {
         if is_meta(&s.name) || !s.value.is_finite() {
             continue;
@@ -238,10 +239,11 @@ fn sum_by(page: &Page, name: &str, label: &str, fallback_type: &str) -> BTreeMap
             continue;
         };
         let data_type = data_type(&s.labels).unwrap_or(fallback_type);
-        *out.entry((component.to_string(), data_type.to_string()))
-            .or_insert(0.0) += s.value;
+        *sums.entry((component, data_type)).or_insert(0.0) += s.value;
     }
-    out
+    sums.into_iter()
+        .map(|((c, d), v)| ((c.to_string(), d.to_string()), v))
+        .collect()
 }
 
 fn data_type(labels: &Labels) -> Option<&str> {

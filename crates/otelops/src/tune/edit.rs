@@ -58,6 +58,10 @@ fn value_range(line: &str) -> (usize, usize) {
     let body = line.trim_end_matches(['\n', '\r']);
     let colon = body.find(": ").map_or(body.len(), |i| i + 1);
     let start = colon + (body[colon..].len() - body[colon..].trim_start().len());
+    if body[start..].starts_with('#') {
+        // `key:  # comment` has no value.
+        return (colon, colon);
+    }
     let end = body[start..].find(" #").map_or(body.len(), |i| start + i);
     let end = start + body[start..end].trim_end().len();
     (start, end)
@@ -245,6 +249,18 @@ service:
             Some(400)
         );
         assert_eq!(v["processors"]["batch"]["timeout"].as_str(), Some("1s"));
+    }
+
+    #[test]
+    fn a_parent_with_only_a_comment_is_a_block_parent() {
+        let text = "exporters:\n  otlp:  # main backend\n    endpoint: x\n";
+        let out = set_scalar(text, &["exporters", "otlp", "timeout"], "5s").unwrap();
+        assert!(
+            out.contains("  otlp:  # main backend\n    endpoint: x\n    timeout: 5s\n"),
+            "{out}"
+        );
+        let out = set_scalar("a:  # none yet\n", &["a"], "1").unwrap();
+        assert_eq!(out, "a: 1  # none yet\n");
     }
 
     #[test]

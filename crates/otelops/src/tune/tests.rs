@@ -299,3 +299,49 @@ fn missing_sampler_in_production_is_advice() {
     assert_eq!(rules_fired(&t), vec![("sampling", None, Some("10".into()))]);
     assert!(t.diff.is_empty());
 }
+
+#[test]
+fn a_too_small_send_batch_max_size_is_raised_with_the_batch_size() {
+    let text = CONFIG.replace(
+        "    timeout: 1s\n",
+        "    timeout: 1s\n    send_batch_max_size: 1500\n",
+    );
+    let t = tune(&cfg(&text), Some(&report(&batch_page(95, 5))), &opts()).unwrap();
+    assert_eq!(
+        rules_fired(&t),
+        vec![
+            (
+                "batch-size",
+                Some("send_batch_size".into()),
+                Some("2048".into())
+            ),
+            (
+                "batch-size",
+                Some("send_batch_max_size".into()),
+                Some("4096".into())
+            ),
+        ]
+    );
+    // A max size already above twice the batch size stays.
+    let roomy = CONFIG.replace(
+        "    timeout: 1s\n",
+        "    timeout: 1s\n    send_batch_max_size: 8192\n",
+    );
+    let t = tune(&cfg(&roomy), Some(&report(&batch_page(95, 5))), &opts()).unwrap();
+    assert_eq!(t.recommendations.len(), 1);
+}
+
+#[test]
+fn missing_sampler_in_development_needs_no_advice() {
+    let text = "processors:\n  batch:\nexporters:\n  debug:\n";
+    let dev = RuleOptions {
+        environment: Some(Environment::Development),
+        ..opts()
+    };
+    assert!(
+        tune(&cfg(text), None, &dev)
+            .unwrap()
+            .recommendations
+            .is_empty()
+    );
+}
