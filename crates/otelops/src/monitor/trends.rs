@@ -38,8 +38,8 @@ pub struct Trends {
 }
 
 /// Direction compares the mean of the later half with the earlier half: a
-/// change of more than 10 % of the value range (or of the mean, when the range
-/// is zero) counts; smaller moves are flat. Halves, not first/last points, so
+/// change of more than 10 % of the value range (and at least 1 % of the mean)
+/// counts; smaller moves are flat. Halves, not first/last points, so
 /// one spike does not decide the trend.
 pub fn trends(records: &[Record]) -> Trends {
     let mut series: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
@@ -87,11 +87,10 @@ fn direction(v: &[f64], min: f64, max: f64) -> Direction {
     let mid = v.len() / 2;
     let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
     let (early, late) = (mean(&v[..mid]), mean(&v[v.len() - mid..]));
-    let scale = if max > min {
-        max - min
-    } else {
-        early.abs().max(f64::EPSILON)
-    };
+    // The range, but never less than a tenth of the mean: noise of 0.01 MiB
+    // on 38 MiB of RSS is not a trend.
+    let avg = mean(v);
+    let scale = (max - min).max(avg.abs() * 0.1).max(f64::EPSILON);
     let change = (late - early) / scale;
     if change > 0.1 {
         Direction::Rising
@@ -138,6 +137,14 @@ mod tests {
             rec(3, Status::Ok, 50.0),
         ]);
         assert_eq!(flat.metrics[0].direction, Direction::Flat);
+    }
+
+    #[test]
+    fn tiny_noise_on_a_large_value_is_flat() {
+        let t = trends(&[rec(1, Status::Ok, 38.38), rec(2, Status::Ok, 38.39)]);
+        assert_eq!(t.metrics[0].direction, Direction::Flat);
+        let t = trends(&[rec(1, Status::Ok, 38.0), rec(2, Status::Ok, 40.0)]);
+        assert_eq!(t.metrics[0].direction, Direction::Rising);
     }
 
     #[test]

@@ -50,7 +50,10 @@ pub fn tune(
         similar::TextDiff::from_lines(&cfg.text, &text)
             .unified_diff()
             .context_radius(3)
-            .header(&format!("a/{name}"), &format!("b/{name}"))
+            .header(
+                &format!("a/{}", name.trim_start_matches('/')),
+                &format!("b/{}", name.trim_start_matches('/')),
+            )
             .to_string()
     };
     let mut notes = Vec::new();
