@@ -60,25 +60,34 @@ pub struct JudgeArgs {
     /// Collector config to read the memory limit from.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Queue utilisation (size/capacity) above which an exporter is WARN.
     #[arg(long, default_value_t = Thresholds::GUIDE.queue_warn_pct)]
     pub queue_warn_pct: f64,
+    /// Queue utilisation above which an exporter is CRIT.
     #[arg(long, default_value_t = Thresholds::GUIDE.queue_crit_pct)]
     pub queue_crit_pct: f64,
+    /// Refused share of received items (refused / (accepted + refused)) for WARN.
     #[arg(long, default_value_t = Thresholds::GUIDE.refused_warn_pct)]
     pub refused_warn_pct: f64,
+    /// Refused share for CRIT.
     #[arg(long, default_value_t = Thresholds::GUIDE.refused_crit_pct)]
     pub refused_crit_pct: f64,
+    /// Failed share of export attempts (send_failed / (sent + send_failed)) for WARN.
     #[arg(long, default_value_t = Thresholds::GUIDE.send_failed_warn_pct)]
     pub send_failed_warn_pct: f64,
+    /// Failed share of export attempts for CRIT.
     #[arg(long, default_value_t = Thresholds::GUIDE.send_failed_crit_pct)]
     pub send_failed_crit_pct: f64,
+    /// RSS as a share of the memory limit for WARN.
     #[arg(long, default_value_t = Thresholds::GUIDE.memory_warn_pct)]
     pub memory_warn_pct: f64,
+    /// RSS as a share of the memory limit for CRIT.
     #[arg(long, default_value_t = Thresholds::GUIDE.memory_crit_pct)]
     pub memory_crit_pct: f64,
     /// Export latency (p99) warning level.
     #[arg(long, default_value_t = Thresholds::GUIDE.latency_warn_ms)]
     pub latency_warn_ms: f64,
+    /// Export latency (p99) critical level.
     #[arg(long, default_value_t = Thresholds::GUIDE.latency_crit_ms)]
     pub latency_crit_ms: f64,
 }
