@@ -5,7 +5,8 @@
 //! throughput ratio. Target: telemetry costs at most 3 % of throughput.
 //!
 //! Run: `cargo bench -p parker-booking --bench api_throughput`
-//! (`PARKER_BENCH_SECS` sets the measured seconds per phase, default 5).
+//! (`PARKER_BENCH_SECS`: measured seconds per phase, default 3;
+//! `PARKER_BENCH_ROUNDS`: rounds of all phases, default 3).
 //!
 //! Workload: half `POST /v1/bookings`, half `GET /v1/bookings/{id}`, 32
 //! concurrent keep-alive clients, embedded store, worker off (the fare
@@ -175,10 +176,20 @@ async fn main() {
     let secs: u64 = std::env::var("PARKER_BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(3);
+    let rounds: usize = std::env::var("PARKER_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    println!(
+        "{rounds} rounds x {secs} s per phase, {CONCURRENCY} clients; medians by throughput; load average {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
 
     println!("embedded store:");
-    compare(None, secs).await;
+    compare(None, secs, rounds).await;
     match redis_server() {
         Some(path) => {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -205,7 +216,7 @@ async fn main() {
                 std::thread::sleep(Duration::from_millis(20));
             }
             println!("Redis store:");
-            compare(Some(&format!("redis://127.0.0.1:{port}/0")), secs).await;
+            compare(Some(&format!("redis://127.0.0.1:{port}/0")), secs, rounds).await;
             drop(redis);
         }
         None => println!("Redis store: skipped (no redis-server; ./scripts/test installs it)"),
@@ -221,12 +232,10 @@ fn redis_server() -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
-async fn compare(redis_url: Option<&str>, secs: u64) {
-    let off = {
-        let (_svc, url) = start(redis_url, &[("OTEL_SDK_DISABLED", "true".into())]);
-        drive(&url, secs).await
-    };
-    print("  telemetry off", &off);
+/// Runs the phases in rounds (off, unsampled, on, off, unsampled, on, …)
+/// and reports each phase's median round, so background load on a shared
+/// machine hits every phase alike instead of skewing one.
+async fn compare(redis_url: Option<&str>, secs: u64, rounds: usize) {
     let sink = OtlpSink::start().await;
     let otlp = |sampler: &str| {
         vec![
@@ -236,19 +245,34 @@ async fn compare(redis_url: Option<&str>, secs: u64) {
             ("OTEL_TRACES_SAMPLER", sampler.to_owned()),
         ]
     };
-    // A breakdown row: SDK, metrics and logs on, no span sampled, to tell
-    // the cost of recording and exporting spans from the rest.
-    let unsampled = {
-        let (_svc, url) = start(redis_url, &otlp("always_off"));
-        drive(&url, secs).await
-    };
-    print("  SDK on, spans unsampled", &unsampled);
-    let on = {
-        let (_svc, url) = start(redis_url, &otlp("always_on"));
-        drive(&url, secs).await
-    };
-    print("  telemetry on (100 %, OTLP/gRPC)", &on);
-    let ratio = on.rps / off.rps;
+    let phases: [(&str, Vec<(&str, String)>); 3] = [
+        (
+            "  telemetry off",
+            vec![("OTEL_SDK_DISABLED", "true".to_owned())],
+        ),
+        // A breakdown row: SDK, metrics and logs on, no span sampled, to
+        // tell the cost of recording and exporting spans from the rest.
+        ("  SDK on, spans unsampled", otlp("always_off")),
+        ("  telemetry on (100 %, OTLP/gRPC)", otlp("always_on")),
+    ];
+    let mut results: Vec<Vec<Figures>> = phases.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds {
+        for (i, (_, envs)) in phases.iter().enumerate() {
+            let (_svc, url) = start(redis_url, envs);
+            results[i].push(drive(&url, secs).await);
+        }
+    }
+    let medians: Vec<Figures> = results
+        .into_iter()
+        .map(|mut r| {
+            r.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+            r.swap_remove(r.len() / 2)
+        })
+        .collect();
+    for ((label, _), f) in phases.iter().zip(&medians) {
+        print(label, f);
+    }
+    let ratio = medians[2].rps / medians[0].rps;
     println!(
         "  throughput ratio on/off: {ratio:.3} (telemetry cost {:.1} %; target <= 3 %); spans received: {}",
         (1.0 - ratio) * 100.0,
