@@ -21,8 +21,13 @@ impl Drop for Fares {
 }
 
 fn start(args: &[&str]) -> Fares {
+    start_with_env(args, &[])
+}
+
+fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Fares {
     let mut child = Command::new(env!("CARGO_BIN_EXE_parker-fares"))
-        .args(["--listen", "127.0.0.1:0"])
+        .env("PARKER_LISTEN", "127.0.0.1:0")
+        .envs(env.iter().copied())
         .args(args)
         .env("OTEL_SDK_DISABLED", "true")
         .env("RUST_LOG", "warn")
@@ -211,7 +216,8 @@ async fn a_lost_order_response_still_leaves_exactly_one_order() {
 
 #[tokio::test]
 async fn configured_first_order_failures_then_success() {
-    let fares = start(&["--fail-first-orders", "2"]);
+    // Configured through the environment, as a container would.
+    let fares = start_with_env(&[], &[("PARKER_FARES_FAIL_FIRST_ORDERS", "2")]);
     let c = client();
     let offer = offers(&c, &fares.url).await.remove(0);
     let order = json!({"order_key": "k", "offer_id": offer["id"], "passengers": 1});
