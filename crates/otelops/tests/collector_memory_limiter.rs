@@ -47,8 +47,8 @@ fn exporter(ports: &Ports, queue: usize, retry: RetryPolicy) -> TelemetryGuard {
         .expect("build parker-telemetry")
 }
 
-/// Ends `n` spans; their ids.
-fn spans(guard: &TelemetryGuard, n: usize) -> HashSet<[u8; 8]> {
+/// Ends `n` spans; their ids, in order.
+fn spans(guard: &TelemetryGuard, n: usize) -> Vec<[u8; 8]> {
     let tracer = guard.tracer_provider().tracer("collector-scenarios");
     (0..n)
         .map(|i| {
@@ -111,7 +111,7 @@ async fn refusals_are_reported_retried_and_counted_when_dropped() {
         .with_max_jitter(Duration::from_millis(10));
     let guard = exporter(&ports, 64, few_retries);
     let dropped_before = parker_telemetry::export::dropped_spans();
-    let first = spans(&guard, 40);
+    let first: HashSet<[u8; 8]> = spans(&guard, 40).into_iter().collect();
     let started = std::time::Instant::now();
     let flushed = flush(&guard).await;
     let queue_drops = parker_telemetry::export::dropped_spans() - dropped_before;
@@ -175,57 +175,84 @@ async fn refusals_are_reported_retried_and_counted_when_dropped() {
     assert_eq!(refused["status"], "CRIT", "{refused:#}");
     assert_eq!(refused["value"].as_f64(), Some(100.0), "{refused:#}");
 
-    // 2. Refused, retried, and delivered once the limiter relents: the
-    //    collector restarts on the same ports with room, while
-    //    parker-telemetry is still retrying the same batch.
+    // 2. Refused, retried, delivered once the limiter relents; and what
+    //    does not fit the queue meanwhile is dropped and counted.
+    //    Batch A (64 = the export batch size) goes out at once and is
+    //    refused again and again; while the export thread is busy retrying
+    //    it, batch B (100) meets a queue of 64: 36 are dropped and counted.
+    //    Then the collector restarts on the same ports with room.
     let patient = RetryPolicy::recommended()
-        .with_max_retries(60)
+        .with_max_retries(80)
         .with_initial_delay(Duration::from_millis(100))
         .with_max_delay(Duration::from_millis(250))
         .with_max_jitter(Duration::from_millis(10));
     let guard = exporter(&ports, 64, patient);
-    let second = spans(&guard, 40);
     let refused_so_far = page.sum(REFUSED, &[]);
-    let provider = guard.tracer_provider().clone();
-    let flushing = tokio::task::spawn_blocking(move || provider.force_flush());
+    let batch_a: HashSet<[u8; 8]> = spans(&guard, 64).into_iter().collect();
+    art.note("batch A (64 spans) ended");
+    col.scrape_until("batch A refused once", Duration::from_secs(10), |p| {
+        p.sum(REFUSED, &[]) >= refused_so_far + 64.0
+    })
+    .await;
+    let dropped_before = parker_telemetry::export::dropped_spans();
+    let batch_b = spans(&guard, 100);
+    let dropped = parker_telemetry::export::dropped_spans() - dropped_before;
+    art.note(&format!(
+        "batch B (100 spans) ended; {dropped} dropped at the queue"
+    ));
+    assert_eq!(
+        dropped, 36,
+        "the queue holds 64 while the exporter is busy: 36 of 100 dropped and counted"
+    );
+    let (kept_b, dropped_b) = batch_b.split_at(64);
     col.scrape_until(
-        "the new batch refused twice",
+        "batch A retried while refused",
         Duration::from_secs(10),
-        |p| p.sum(REFUSED, &[]) >= refused_so_far + 80.0,
+        |p| p.sum(REFUSED, &[]) >= refused_so_far + 3.0 * 64.0,
     )
     .await;
     let status = col.stop().await;
     assert!(status.success(), "{status}");
     let roomy = collector::render("healthy.yaml", &ports, &[], &art);
     let col = Collector::start(roomy, ports, &art).await;
-    let flushed = tokio::time::timeout(Duration::from_secs(40), flushing)
-        .await
-        .expect("the retried export did not finish within 40 s")
-        .expect("join force_flush");
-    assert!(
-        flushed.is_ok(),
-        "the retry after the restart should succeed: {flushed:?}"
-    );
-    sink.wait_unique(40, Duration::from_secs(20)).await;
+    // Scrape (and save) while waiting, so a timeout shows how far it got.
+    col.scrape_until(
+        "both batches accepted after the restart",
+        Duration::from_secs(30),
+        |p| p.sum(ACCEPTED, &[]) >= 128.0,
+    )
+    .await;
+    sink.wait_unique(128, Duration::from_secs(10)).await;
+    art.note("128 spans at the sink");
     let arrived: HashSet<[u8; 8]> = sink.ids().into_iter().collect();
+    let expected: HashSet<[u8; 8]> = batch_a.iter().chain(kept_b).copied().collect();
     assert_eq!(
-        arrived, second,
-        "exactly the retried batch arrives downstream"
+        arrived, expected,
+        "the retried batch A and the 64 queued spans of B arrive, nothing else"
+    );
+    assert!(
+        dropped_b.iter().all(|id| !arrived.contains(id)),
+        "a span counted as dropped arrived"
     );
     assert!(
         arrived.is_disjoint(&first),
-        "the batch given up on must not appear"
+        "the batch given up on in part 1 must not appear"
     );
     let page = col
-        .scrape_until("retried batch sent", Duration::from_secs(10), |p| {
-            p.sum("otelcol_exporter_sent_spans", &[]) == 40.0
+        .scrape_until("both batches sent", Duration::from_secs(10), |p| {
+            p.sum("otelcol_exporter_sent_spans", &[]) == 128.0
         })
         .await;
     assert_eq!(
         page.sum(ACCEPTED, &[]),
-        40.0,
-        "accepted once, after the retry"
+        128.0,
+        "accepted once each, after the retries"
     );
     assert_eq!(page.sum(REFUSED, &[]), 0.0);
+    assert_eq!(sink.total(), 128, "no span delivered twice");
+    art.save(
+        "phase2.txt",
+        &format!("batch A 64 retried and delivered; batch B 100: 64 delivered, {dropped} dropped and counted by parker_telemetry::export::dropped_spans\n"),
+    );
     shutdown(guard).await;
 }

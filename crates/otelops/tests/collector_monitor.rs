@@ -117,7 +117,9 @@ async fn monitor_report_counts_exactly_the_spans_sent_through_the_collector() {
     let later = tokio::spawn({
         let base = ports.otlp_http_url();
         async move {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            // Well inside the 4 s window: after otelops' first scrape,
+            // before its second.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
             sender::http_many(&base, TAG, 5, 10).await
         }
     });
@@ -130,7 +132,7 @@ async fn monitor_report_counts_exactly_the_spans_sent_through_the_collector() {
             "--metrics-url",
             &ports.metrics_url(),
             "--window",
-            "2s",
+            "4s",
             "--output",
             "json",
         ],

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct Artifacts {
     dir: PathBuf,
     next: Arc<AtomicUsize>,
+    started: std::time::Instant,
 }
 
 impl Artifacts {
@@ -31,6 +32,7 @@ impl Artifacts {
         Artifacts {
             dir,
             next: Arc::new(AtomicUsize::new(1)),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -46,9 +48,29 @@ impl Artifacts {
     pub fn save_page(&self, label: &str, text: &str) -> PathBuf {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.join(format!("{n:03}-{label}.prom"));
+        self.note(&format!(
+            "scraped {}",
+            path.file_name().unwrap_or_default().display()
+        ));
         std::fs::write(&path, text)
             .unwrap_or_else(|e| panic!("cannot write artifact {}: {e}", path.display()));
         path
+    }
+
+    /// Appends `+<seconds>s <msg>` to `timeline.txt`: what the scenario did
+    /// when, to line up with the numbered metric pages and collector logs.
+    pub fn note(&self, msg: &str) {
+        use std::io::Write;
+        let path = self.dir.join("timeline.txt");
+        let line = format!("+{:.3}s {msg}\n", self.started.elapsed().as_secs_f64());
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = written {
+            panic!("cannot write {}: {e}", path.display());
+        }
     }
 
     /// Saves any text (command output, notes).

@@ -158,6 +158,11 @@ impl Collector {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start otelcol-parker: {e}"));
+        self.art.note(&format!(
+            "collector started: {} (pid {})",
+            self.log_name(),
+            child.id()
+        ));
         self.child = Some(child);
     }
 
@@ -193,6 +198,7 @@ impl Collector {
             if let Ok(r) = self.client.get(&url).send().await
                 && r.status() == 200
             {
+                self.art.note("collector healthy");
                 return;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -213,6 +219,7 @@ impl Collector {
         loop {
             if let Some(status) = child.try_wait().expect("try_wait on collector") {
                 self.child = None;
+                self.art.note(&format!("collector exited: {status}"));
                 return status;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -242,6 +249,7 @@ impl Collector {
         let mut child = self.child.take().expect("collector not running");
         child.kill().expect("SIGKILL the collector");
         child.wait().expect("reap the collector");
+        self.art.note("collector killed (SIGKILL)");
     }
 
     /// Starts again with the same config and ports; waits for health.

@@ -43,6 +43,7 @@ pub async fn run(art: &Artifacts, label: &str, args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
+    art.note(&format!("otelops {label}: exit {}", run.code));
     art.save(
         &format!("{label}.txt"),
         &format!(
