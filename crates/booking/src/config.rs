@@ -28,6 +28,13 @@ pub struct Config {
     /// Redis URL (redis://host:port/db); absent → embedded in-memory store.
     #[arg(long, env = "PARKER_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// How long to keep trying to reach Redis at startup, in milliseconds.
+    #[arg(
+        long,
+        env = "PARKER_REDIS_CONNECT_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub redis_connect_timeout_ms: u64,
     /// Prefix of every Redis key, so several deployments can share one Redis.
     #[arg(long, env = "PARKER_REDIS_PREFIX", default_value = "parker:")]
     pub redis_prefix: String,

@@ -22,9 +22,7 @@ async fn main() -> anyhow::Result<()> {
     let local = listener.local_addr().context("reading the bound address")?;
     let result = match &config.redis_url {
         Some(url) => {
-            let store = RedisStore::connect(url, &config.redis_prefix)
-                .await
-                .context("connecting to Redis (--redis-url)")?;
+            let store = connect_redis(url, &config).await?;
             announce(local, "redis");
             service::run(store, &config, listener, shutdown_signal()).await
         }
@@ -36,6 +34,32 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!("parker-booking stopped");
     drop(telemetry);
     result
+}
+
+/// Redis may start after us (compose, a pod restart): retry for
+/// `--redis-connect-timeout-ms` before giving up with the last error.
+async fn connect_redis(url: &str, config: &Config) -> anyhow::Result<RedisStore> {
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_millis(config.redis_connect_timeout_ms);
+    let mut delay = std::time::Duration::from_millis(100);
+    loop {
+        match RedisStore::connect(url, &config.redis_prefix).await {
+            Ok(store) => return Ok(store),
+            Err(e) if tokio::time::Instant::now() + delay < deadline => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "Redis not reachable yet");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(2));
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "connecting to Redis (--redis-url) for {} ms",
+                        config.redis_connect_timeout_ms
+                    )
+                });
+            }
+        }
+    }
 }
 
 fn announce(local: std::net::SocketAddr, store: &str) {

@@ -203,3 +203,29 @@ async fn sigterm_finishes_in_flight_bookings_before_exiting() {
     };
     assert!(after.iter().all(|b| b["status"] == "booked"), "{after:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_waits_for_redis_at_startup_then_gives_up_with_a_clear_error() {
+    let port = free_port();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_parker-booking"));
+    cmd.args(["--listen", "127.0.0.1:0"])
+        .args(["--redis-url", &format!("redis://127.0.0.1:{port}/0")])
+        .args(["--redis-connect-timeout-ms", "600"])
+        .env("OTEL_SDK_DISABLED", "true")
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(START_TIMEOUT, cmd.output())
+        .await
+        .expect("parker-booking gives up within its connect timeout")
+        .expect("running parker-booking");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("connecting to Redis (--redis-url) for 600 ms"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Redis not reachable yet"),
+        "it retried: {stderr}"
+    );
+}
