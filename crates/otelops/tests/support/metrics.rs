@@ -29,7 +29,9 @@ impl Page {
                     .all(|(k, v)| lbls.split(',').any(|p| p == format!("{k}=\"{v}\"")));
                 ok.then(|| value.parse::<f64>().ok()).flatten()
             })
-            .sum()
+            // + 0.0: an empty f64 sum is -0.0, which prints as "-0".
+            .sum::<f64>()
+            + 0.0
     }
 
     pub fn has(&self, name: &str) -> bool {
