@@ -59,6 +59,27 @@ impl Thresholds {
     };
 }
 
+/// Rule texts for per-component checks, formatted once per evaluation (a
+/// 10,000-series page has thousands of rows).
+struct RuleTexts<'a> {
+    t: &'a Thresholds,
+    queue: String,
+    send_failed: String,
+    refused: String,
+}
+
+impl<'a> RuleTexts<'a> {
+    fn new(t: &'a Thresholds) -> Self {
+        let pair = |w: f64, c: f64| format!("> {w}% WARN, > {c}% CRIT");
+        RuleTexts {
+            t,
+            queue: pair(t.queue_warn_pct, t.queue_crit_pct),
+            send_failed: pair(t.send_failed_warn_pct, t.send_failed_crit_pct),
+            refused: pair(t.refused_warn_pct, t.refused_crit_pct),
+        }
+    }
+}
+
 fn judge(value: f64, warn: f64, crit: f64) -> Status {
     if value > crit {
         Status::Crit
@@ -206,6 +227,7 @@ pub fn evaluate(inputs: &Inputs<'_>, t: &Thresholds) -> Report {
         );
     }
 
+    let rules = RuleTexts::new(t);
     let exporters = cur
         .exporters
         .iter()
@@ -214,7 +236,7 @@ pub fn evaluate(inputs: &Inputs<'_>, t: &Thresholds) -> Report {
                 key,
                 c,
                 prev.map(|(p, dt)| (p.exporters.get(key), dt)),
-                t,
+                &rules,
                 &mut checks,
             )
         })
@@ -227,7 +249,7 @@ pub fn evaluate(inputs: &Inputs<'_>, t: &Thresholds) -> Report {
                 key,
                 c,
                 prev.map(|(p, dt)| (p.receivers.get(key), dt)),
-                t,
+                &rules,
                 &mut checks,
             )
         })
@@ -275,9 +297,10 @@ fn exporter_row(
     key: &Key,
     c: &ExporterCounters,
     prev: Option<(Option<&ExporterCounters>, f64)>,
-    t: &Thresholds,
+    rules: &RuleTexts<'_>,
     checks: &mut Vec<Check>,
 ) -> ExporterRow {
+    let t = rules.t;
     let scope = scope("exporter", key);
     let mut status = Status::Ok;
     let mut push = |check: Check, status: &mut Status| {
@@ -289,7 +312,7 @@ fn exporter_row(
         _ => None,
     };
     if let Some(u) = util {
-        let rule = format!("> {}% WARN, > {}% CRIT", t.queue_warn_pct, t.queue_crit_pct);
+        let rule = rules.queue.clone();
         let st = judge(u, t.queue_warn_pct, t.queue_crit_pct);
         push(
             Check {
@@ -323,10 +346,7 @@ fn exporter_row(
     };
     let failed_pct = pct(window.1, window.0 + window.1);
     if let Some(f) = failed_pct {
-        let rule = format!(
-            "> {}% WARN, > {}% CRIT",
-            t.send_failed_warn_pct, t.send_failed_crit_pct
-        );
+        let rule = rules.send_failed.clone();
         let st = judge(f, t.send_failed_warn_pct, t.send_failed_crit_pct);
         push(
             Check {
@@ -385,9 +405,10 @@ fn receiver_row(
     key: &Key,
     c: &ReceiverCounters,
     prev: Option<(Option<&ReceiverCounters>, f64)>,
-    t: &Thresholds,
+    rules: &RuleTexts<'_>,
     checks: &mut Vec<Check>,
 ) -> ReceiverRow {
+    let t = rules.t;
     let zero = ReceiverCounters::default();
     let (accepted, refused, rates) = match prev {
         Some((p, dt)) => {
@@ -417,10 +438,7 @@ fn receiver_row(
             value: r,
             unit: "%",
             status,
-            rule: format!(
-                "> {}% WARN, > {}% CRIT",
-                t.refused_warn_pct, t.refused_crit_pct
-            ),
+            rule: rules.refused.clone(),
         });
     }
     ReceiverRow {
