@@ -6,6 +6,8 @@
 
 use std::io::Read;
 
+use prost::Message;
+
 use axum::body::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -14,7 +16,8 @@ use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use super::store::{Store, StoredSpan, TraceId};
+use super::store::{SpanIds, Store, StoredSpan, TraceId};
+use super::wire::{self, LazyTraceRequest, WireError};
 
 /// How an OTLP/HTTP body is encoded (from its Content-Type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +61,8 @@ pub enum DecodeError {
         message: &'static str,
         source: prost::DecodeError,
     },
+    #[error("body is not a valid OTLP protobuf ExportTraceServiceRequest: {0}")]
+    Wire(#[from] WireError),
     #[error("body is not a valid OTLP/JSON {message}: {source}")]
     Json {
         message: &'static str,
@@ -76,7 +81,10 @@ pub fn decompress(
         return Err(DecodeError::TooLarge { limit });
     }
     match content_encoding.map(str::trim) {
-        None | Some("") | Some("identity") => Ok(body),
+        // Stored spans are slices of the returned buffer, so give them one of
+        // exactly the body's size rather than the connection's read buffer
+        // it may share (a memcpy, far cheaper than decoding).
+        None | Some("") | Some("identity") => Ok(Bytes::copy_from_slice(&body)),
         Some(enc) if enc.eq_ignore_ascii_case("gzip") => {
             let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
             let read = flate2::read::GzDecoder::new(&body[..])
@@ -136,10 +144,10 @@ pub fn index_traces(request: &mut ExportTraceServiceRequest, store: &Store) -> I
         for scope_spans in &mut resource_spans.scope_spans {
             scope_spans.spans.retain(|span| {
                 match span_ids(&span.trace_id, &span.span_id, &span.parent_span_id) {
-                    Ok((trace_id, span_id, parent)) => {
+                    Ok(ids) => {
                         out.spans.push((
-                            trace_id,
-                            StoredSpan::new(span, span_id, parent, service.clone()),
+                            ids.trace_id,
+                            StoredSpan::from_decoded(span, ids, service.clone()),
                         ));
                         true
                     }
@@ -156,6 +164,38 @@ pub fn index_traces(request: &mut ExportTraceServiceRequest, store: &Store) -> I
     out
 }
 
+/// The OTLP/HTTP protobuf fast path: the same result as decoding `body`
+/// and calling [`index_traces`], but spans stay as slices of `body` and
+/// their attributes are checked, not decoded (see [`wire`]).
+pub fn index_protobuf(body: Bytes, store: &Store) -> Result<IndexedTraces, DecodeError> {
+    let request = LazyTraceRequest::decode(body).map_err(|source| DecodeError::Protobuf {
+        message: "ExportTraceServiceRequest",
+        source,
+    })?;
+    let mut out = IndexedTraces::default();
+    for resource_spans in request.resource_spans {
+        let service = store.intern_service(service_name(resource_spans.resource.as_ref()));
+        for scope_spans in resource_spans.scope_spans {
+            out.spans.reserve(scope_spans.spans.len());
+            for encoded in scope_spans.spans {
+                let fields = wire::scan_span(&encoded)?;
+                match span_ids(fields.trace_id, fields.span_id, fields.parent_span_id) {
+                    Ok(ids) => out.spans.push((
+                        ids.trace_id,
+                        StoredSpan::from_encoded(encoded.clone(), &fields, ids, service.clone()),
+                    )),
+                    Err(problem) => {
+                        out.rejected += 1;
+                        out.first_problem
+                            .get_or_insert_with(|| format!("span {:?}: {problem}", fields.name));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The `partial_success.error_message` for `rejected` items.
 pub fn rejection_message(rejected: u64, kind: &str, first_problem: Option<&str>) -> String {
     format!(
@@ -163,8 +203,6 @@ pub fn rejection_message(rejected: u64, kind: &str, first_problem: Option<&str>)
         first_problem.unwrap_or("invalid")
     )
 }
-
-type SpanIds = (TraceId, [u8; 8], Option<[u8; 8]>);
 
 fn span_ids(trace_id: &[u8], span_id: &[u8], parent: &[u8]) -> Result<SpanIds, String> {
     let trace_id: TraceId = trace_id
@@ -202,7 +240,11 @@ fn span_ids(trace_id: &[u8], span_id: &[u8], parent: &[u8]) -> Result<SpanIds, S
                 })?,
         ),
     };
-    Ok((trace_id, span, parent))
+    Ok(SpanIds {
+        trace_id,
+        span_id: span,
+        parent_span_id: parent,
+    })
 }
 
 /// Counts log records and rejects those whose ids are present but malformed

@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
@@ -21,7 +21,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
@@ -61,10 +61,7 @@ impl TraceService for Otlp {
             .ingest_traces(request.into_inner())
             .map_err(|full| Status::unavailable(full.to_string()))?;
         Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: (rejected.count > 0).then(|| ExportTracePartialSuccess {
-                rejected_spans: rejected.count as i64,
-                error_message: rejected.message,
-            }),
+            partial_success: rejected.into_trace_partial(),
         }))
     }
 }
@@ -92,10 +89,7 @@ impl LogsService for Otlp {
         self.authorize(&request)?;
         let rejected = self.0.ingest_logs(request.into_inner());
         Ok(Response::new(ExportLogsServiceResponse {
-            partial_success: (rejected.count > 0).then(|| ExportLogsPartialSuccess {
-                rejected_log_records: rejected.count as i64,
-                error_message: rejected.message,
-            }),
+            partial_success: rejected.into_logs_partial(),
         }))
     }
 }

@@ -12,13 +12,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message;
 
@@ -115,20 +115,7 @@ async fn prepare(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let encoding = Encoding::from_content_type(content_type);
-    if !shared.authorized(
-        headers
-            .get(header::AUTHORIZATION)
-            .map(HeaderValue::as_bytes),
-    ) {
-        let mut response = error_response(
-            StatusCode::UNAUTHORIZED,
-            encoding.unwrap_or(Encoding::Json),
-            UNAUTHENTICATED,
-            "missing or wrong bearer token in Authorization".to_owned(),
-        );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    if let Some(response) = unauthorized(shared, headers, encoding.unwrap_or(Encoding::Json)) {
         return Err(response);
     }
     let Some(encoding) = encoding else {
@@ -194,18 +181,19 @@ async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
         Ok(ready) => ready,
         Err(response) => return response,
     };
-    let request: ExportTraceServiceRequest = match decode::decode(&body, encoding) {
-        Ok(request) => request,
+    let outcome = match encoding {
+        Encoding::Protobuf => shared.ingest_traces_protobuf(body),
+        Encoding::Json => decode::decode::<ExportTraceServiceRequest>(&body, encoding)
+            .map(|r| shared.ingest_traces(r)),
+    };
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
         Err(err) => return bad_request(encoding, err),
     };
-    drop(body);
-    match shared.ingest_traces(request) {
+    match outcome {
         Ok(rejected) => {
             let response = ExportTraceServiceResponse {
-                partial_success: (rejected.count > 0).then(|| ExportTracePartialSuccess {
-                    rejected_spans: rejected.count as i64,
-                    error_message: rejected.message,
-                }),
+                partial_success: rejected.into_trace_partial(),
             };
             ok_response(encoding, &response, response.partial_success.is_some())
         }
@@ -250,10 +238,7 @@ async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body)
         Ok(request) => {
             let rejected = shared.ingest_logs(request);
             let response = ExportLogsServiceResponse {
-                partial_success: (rejected.count > 0).then(|| ExportLogsPartialSuccess {
-                    rejected_log_records: rejected.count as i64,
-                    error_message: rejected.message,
-                }),
+                partial_success: rejected.into_logs_partial(),
             };
             ok_response(encoding, &response, response.partial_success.is_some())
         }
@@ -262,25 +247,28 @@ async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body)
 }
 
 /// The query API answers JSON only; it needs the token like everything else.
-fn query_guard(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
-    if shared.authorized(
-        headers
-            .get(header::AUTHORIZATION)
-            .map(HeaderValue::as_bytes),
-    ) {
-        Ok(())
-    } else {
-        Err(error_response(
-            StatusCode::UNAUTHORIZED,
-            Encoding::Json,
-            UNAUTHENTICATED,
-            "missing or wrong bearer token in Authorization".to_owned(),
-        ))
+/// The 401 for a request without the right token (OTLP or query API).
+fn unauthorized(shared: &Shared, headers: &HeaderMap, encoding: Encoding) -> Option<Response> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    if shared.authorized(header) {
+        return None;
     }
+    let mut response = error_response(
+        StatusCode::UNAUTHORIZED,
+        encoding,
+        UNAUTHENTICATED,
+        "missing or wrong bearer token in Authorization".to_owned(),
+    );
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    Some(response)
 }
 
 async fn list_traces(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Err(response) = query_guard(&shared, &headers) {
+    if let Some(response) = unauthorized(&shared, &headers, Encoding::Json) {
         return response;
     }
     let list: Vec<model::TraceListItem> = shared
@@ -297,7 +285,7 @@ async fn show_trace(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = query_guard(&shared, &headers) {
+    if let Some(response) = unauthorized(&shared, &headers, Encoding::Json) {
         return response;
     }
     let Some(trace_id) = decode::parse_trace_id(&id) else {
@@ -320,7 +308,7 @@ async fn show_trace(
 }
 
 async fn summary(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Err(response) = query_guard(&shared, &headers) {
+    if let Some(response) = unauthorized(&shared, &headers, Encoding::Json) {
         return response;
     }
     axum::Json(shared.store.summary()).into_response()

@@ -17,15 +17,20 @@ pub mod jsonl;
 pub mod model;
 pub mod store;
 pub mod view;
+pub mod wire;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest,
+};
 use tokio::task::JoinHandle;
 
 pub use store::{OnFull, Store, StoreFull, StoredSpan, Summary, TraceId, TraceOverview};
@@ -158,9 +163,39 @@ pub(crate) struct Rejected {
     pub message: String,
 }
 
+impl Rejected {
+    pub fn into_trace_partial(self) -> Option<ExportTracePartialSuccess> {
+        (self.count > 0).then_some(ExportTracePartialSuccess {
+            rejected_spans: self.count as i64,
+            error_message: self.message,
+        })
+    }
+
+    pub fn into_logs_partial(self) -> Option<ExportLogsPartialSuccess> {
+        (self.count > 0).then_some(ExportLogsPartialSuccess {
+            rejected_log_records: self.count as i64,
+            error_message: self.message,
+        })
+    }
+}
+
 impl Shared {
     pub fn authorized(&self, header: Option<&[u8]>) -> bool {
         self.token.as_ref().is_none_or(|t| t.matches_header(header))
+    }
+
+    /// OTLP/HTTP protobuf: the fast path unless a JSONL copy needs the
+    /// decoded request anyway.
+    pub fn ingest_traces_protobuf(
+        &self,
+        body: axum::body::Bytes,
+    ) -> Result<Result<Rejected, StoreFull>, decode::DecodeError> {
+        if self.jsonl.is_some() {
+            let request = decode::decode(&body, decode::Encoding::Protobuf)?;
+            return Ok(self.ingest_traces(request));
+        }
+        let indexed = decode::index_protobuf(body, &self.store)?;
+        Ok(self.store_indexed(indexed).map(|(rejected, _)| rejected))
     }
 
     pub fn ingest_traces(
@@ -168,6 +203,18 @@ impl Shared {
         mut request: ExportTraceServiceRequest,
     ) -> Result<Rejected, StoreFull> {
         let indexed = decode::index_traces(&mut request, &self.store);
+        let (rejected, accepted) = self.store_indexed(indexed)?;
+        if accepted > 0 {
+            self.append_jsonl(&request);
+        }
+        Ok(rejected)
+    }
+
+    /// Inserts indexed spans; returns what to report and how many were accepted.
+    fn store_indexed(
+        &self,
+        indexed: decode::IndexedTraces,
+    ) -> Result<(Rejected, usize), StoreFull> {
         let rejected = indexed.rejected;
         let message = indexed
             .first_problem
@@ -176,13 +223,13 @@ impl Shared {
             .unwrap_or_default();
         let accepted = indexed.spans.len();
         self.store.insert(indexed.spans, rejected)?;
-        if accepted > 0 {
-            self.append_jsonl(&request);
-        }
-        Ok(Rejected {
-            count: rejected,
-            message,
-        })
+        Ok((
+            Rejected {
+                count: rejected,
+                message,
+            },
+            accepted,
+        ))
     }
 
     pub fn ingest_metrics(&self, request: ExportMetricsServiceRequest) {

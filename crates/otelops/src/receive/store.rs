@@ -9,17 +9,20 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use axum::body::Bytes;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde::Serialize;
+
+use super::wire::SpanFields;
 
 /// A 16-byte trace id that was checked to be valid (not all zero).
 pub type TraceId = [u8; 16];
 
 /// One stored span: the fields the index and the views sort by, plus the
-/// span itself re-encoded as protobuf. Keeping the encoded bytes instead of
-/// the decoded attribute tree is what keeps a stored span near 300 bytes
-/// (the decoded form costs a heap allocation per key and per value).
+/// span itself as protobuf. Keeping the encoded bytes instead of the
+/// decoded attribute tree keeps a stored span near 400 bytes (the decoded
+/// form costs a heap allocation per key and per value).
 #[derive(Debug, Clone)]
 pub struct StoredSpan {
     pub span_id: [u8; 8],
@@ -28,25 +31,48 @@ pub struct StoredSpan {
     pub end_unix_nano: u64,
     pub is_error: bool,
     pub service: Arc<str>,
-    encoded: Box<[u8]>,
+    encoded: Bytes,
+}
+
+/// A span's validated ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpanIds {
+    pub trace_id: TraceId,
+    pub span_id: [u8; 8],
+    pub parent_span_id: Option<[u8; 8]>,
 }
 
 impl StoredSpan {
-    /// Builds the stored form of a span whose ids were already validated.
-    pub fn new(
-        span: &Span,
-        span_id: [u8; 8],
-        parent_span_id: Option<[u8; 8]>,
-        service: Arc<str>,
-    ) -> StoredSpan {
+    /// The stored form of a decoded span whose ids were already validated
+    /// (gRPC and JSON requests): the span is re-encoded.
+    pub fn from_decoded(span: &Span, ids: SpanIds, service: Arc<str>) -> StoredSpan {
         StoredSpan {
-            span_id,
-            parent_span_id,
+            span_id: ids.span_id,
+            parent_span_id: ids.parent_span_id,
             start_unix_nano: span.start_time_unix_nano,
             end_unix_nano: span.end_time_unix_nano,
             is_error: span.status.as_ref().is_some_and(|s| s.code == 2),
             service,
-            encoded: span.encode_to_vec().into_boxed_slice(),
+            encoded: Bytes::from(span.encode_to_vec()),
+        }
+    }
+
+    /// The stored form of a span that arrived encoded (OTLP/HTTP protobuf):
+    /// its bytes are kept as they came, a slice of the request body.
+    pub fn from_encoded(
+        encoded: Bytes,
+        fields: &SpanFields<'_>,
+        ids: SpanIds,
+        service: Arc<str>,
+    ) -> StoredSpan {
+        StoredSpan {
+            span_id: ids.span_id,
+            parent_span_id: ids.parent_span_id,
+            start_unix_nano: fields.start_time_unix_nano,
+            end_unix_nano: fields.end_time_unix_nano,
+            is_error: fields.status_code == 2,
+            service,
+            encoded,
         }
     }
 
