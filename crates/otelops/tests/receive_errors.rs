@@ -119,6 +119,53 @@ async fn garbage_protobuf_gets_400_with_a_protobuf_status() {
 }
 
 #[tokio::test]
+async fn a_span_whose_attribute_bytes_are_corrupt_gets_400_not_a_partial_store() {
+    let running = Running::start(&[]);
+    let mut bad = span(3, 1, None, "caf\u{e9}", 0, 1);
+    bad.attributes = vec![string_kv("k\u{e9}y", "v")];
+    let mut body = request("a", vec![span(3, 2, None, "fine", 0, 1), bad]).encode_to_vec();
+    // Break the UTF-8 of the attribute key deep inside the second span.
+    let at = body
+        .windows(4)
+        .position(|w| w == [b'k', 0xc3, 0xa9, b'y'])
+        .expect("key bytes");
+    body[at + 2] = 0x28;
+
+    let answer = post(&running.http_url("/v1/traces"), PROTOBUF, &[], body).await;
+
+    assert_eq!(answer.status, 400);
+    let status = RpcStatus::decode(&answer.body[..]).expect("Status");
+    assert!(status.message.contains("not UTF-8"), "{}", status.message);
+    let summary = get_json(&running.http_url("/otelops/v1/summary")).await;
+    assert_eq!(summary["spans"], 0, "nothing from a bad request is stored");
+}
+
+#[tokio::test]
+async fn grpc_reports_invalid_ids_in_partial_success() {
+    let running = Running::start(&[]);
+    let mut client = TraceServiceClient::connect(running.grpc_url())
+        .await
+        .expect("connect");
+    let mut bad_parent = span(4, 2, Some(1), "bad parent", 0, 1);
+    bad_parent.parent_span_id = vec![1, 2, 3];
+    let response = client
+        .export(request(
+            "a",
+            vec![span(4, 1, None, "root", 0, 2), bad_parent],
+        ))
+        .await
+        .expect("export")
+        .into_inner();
+    let partial = response.partial_success.expect("partial_success");
+    assert_eq!(partial.rejected_spans, 1);
+    assert!(
+        partial.error_message.contains("parentSpanId"),
+        "{}",
+        partial.error_message
+    );
+}
+
+#[tokio::test]
 async fn garbage_json_gets_400_with_a_json_status() {
     let running = Running::start(&[]);
     let answer = post(

@@ -186,3 +186,42 @@ impl Follow {
         ready
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, spans: usize) -> TraceListItem {
+        TraceListItem {
+            trace_id: id.to_owned(),
+            root_service: String::new(),
+            root_name: String::new(),
+            start_unix_nano: 0,
+            duration_ns: 0,
+            spans,
+            errors: 0,
+            services: Vec::new(),
+        }
+    }
+
+    fn ids(ready: Vec<&TraceListItem>) -> Vec<(String, usize)> {
+        ready
+            .into_iter()
+            .map(|i| (i.trace_id.clone(), i.spans))
+            .collect()
+    }
+
+    #[test]
+    fn follow_shows_a_trace_once_it_stops_growing_and_again_when_it_grows() {
+        let mut follow = Follow::default();
+        assert_eq!(ids(follow.ready(&[item("a", 1)])), []);
+        assert_eq!(ids(follow.ready(&[item("a", 2)])), [], "still growing");
+        assert_eq!(ids(follow.ready(&[item("a", 2)])), [("a".to_owned(), 2)]);
+        assert_eq!(ids(follow.ready(&[item("a", 2)])), [], "shown already");
+        follow.ready(&[item("a", 3), item("b", 1)]);
+        assert_eq!(
+            ids(follow.ready(&[item("a", 3), item("b", 1)])),
+            [("a".to_owned(), 3), ("b".to_owned(), 1)]
+        );
+    }
+}

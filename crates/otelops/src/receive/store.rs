@@ -352,3 +352,51 @@ pub fn root_of(spans: &[StoredSpan]) -> Option<&StoredSpan> {
         .min_by_key(|s| s.start_unix_nano)
         .or_else(|| spans.iter().min_by_key(|s| s.start_unix_nano))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(id: u8) -> StoredSpan {
+        StoredSpan::from_decoded(
+            &Span::default(),
+            SpanIds {
+                trace_id: [id; 16],
+                span_id: [id; 8],
+                parent_span_id: None,
+            },
+            Arc::from("svc"),
+        )
+    }
+
+    fn batch(trace: u8, spans: u8) -> Vec<(TraceId, StoredSpan)> {
+        (1..=spans).map(|i| ([trace; 16], stored(i))).collect()
+    }
+
+    #[test]
+    fn evicts_whole_oldest_traces_until_under_the_bound() {
+        let store = Store::new(4, OnFull::Evict);
+        store.insert(batch(1, 2), 0).unwrap();
+        store.insert(batch(2, 2), 0).unwrap();
+        store.insert(batch(3, 1), 0).unwrap();
+        let left: Vec<u8> = store.traces().iter().map(|t| t.trace_id[0]).collect();
+        assert_eq!(left, [2, 3]);
+        let summary = store.summary();
+        assert_eq!(
+            (summary.evicted, summary.stored_spans, summary.spans),
+            (2, 3, 5)
+        );
+    }
+
+    #[test]
+    fn reject_mode_refuses_the_whole_batch_and_keeps_what_it_has() {
+        let store = Store::new(3, OnFull::Reject);
+        store.insert(batch(1, 2), 0).unwrap();
+        assert_eq!(
+            store.insert(batch(2, 2), 0),
+            Err(StoreFull { max_spans: 3 })
+        );
+        assert_eq!(store.span_count(), 2);
+        assert_eq!(store.summary().refused, 2);
+    }
+}
