@@ -323,3 +323,17 @@ fn list_without_a_receiver_says_how_to_start_one() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is `otelops receive` running?"));
 }
+
+#[test]
+fn receive_and_traces_help_have_examples() {
+    for args in [
+        &["receive", "--help"][..],
+        &["traces", "--help"],
+        &["traces", "list", "--help"],
+        &["traces", "show", "--help"],
+    ] {
+        let output = otelops().args(args).output().expect("run");
+        let text = stdout(&output);
+        assert!(text.contains("Examples:"), "{args:?}:\n{text}");
+    }
+}

@@ -14,6 +14,12 @@ use crate::receive::client::{Follow, TraceSource};
 use crate::receive::view::{self, Style};
 
 #[derive(Debug, clap::Subcommand)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  otelops traces list\n",
+    "  otelops traces show 4bf92f3577b34da6a3ce929d0e0e4736\n",
+    "  otelops traces show --follow --jsonl received.jsonl"
+))]
 pub enum TracesCommand {
     /// List received traces, oldest first.
     List(ListArgs),

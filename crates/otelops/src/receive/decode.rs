@@ -94,6 +94,8 @@ pub fn decompress(
             if read > limit {
                 return Err(DecodeError::TooLarge { limit });
             }
+            // Stored spans pin this buffer; do not let them pin spare capacity.
+            out.shrink_to_fit();
             Ok(out.into())
         }
         Some(other) => Err(DecodeError::UnsupportedEncoding(other.to_owned())),
