@@ -176,3 +176,20 @@ fn recorded_v090_page_parses_every_series() {
     assert_eq!(q.samples[0].labels.get("exporter"), Some("otlp"));
     assert_eq!(q.samples[0].value, 1000.0);
 }
+
+#[test]
+fn recorded_v090_opencensus_page_parses_every_series() {
+    let text = include_str!("../../tests/fixtures/otelcol-v0.90-opencensus.prom");
+    let page = parse(text).unwrap();
+    let lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .count();
+    assert_eq!(page.series_count(), lines);
+    let rss = page.family("otelcol_process_memory_rss").unwrap();
+    assert_eq!(rss.kind, MetricType::Gauge);
+    assert_eq!(
+        rss.samples[0].labels.get("service_name"),
+        Some("otelcorecol")
+    );
+}
