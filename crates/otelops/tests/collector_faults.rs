@@ -72,7 +72,7 @@ async fn downstream_stopped_fills_the_queue_then_every_accepted_span_arrives() {
     let art = Artifacts::new("collector_fault_downstream_stopped");
     let ports = Ports::free();
     let mut sink = Sink::start(ports.downstream).await;
-    let config = collector::render("small-queue.yaml", &ports, &[], &art);
+    let config = collector::render("small-queue.yaml", &ports, &[("MAX_ELAPSED", "0s")], &art);
     let col = Collector::start(config.clone(), ports, &art).await;
     let base = ports.otlp_http_url();
     let client = sender::client();
@@ -198,6 +198,86 @@ async fn downstream_stopped_fills_the_queue_then_every_accepted_span_arrives() {
     assert_eq!(drained.sum(SEND_FAILED, &[]), 0.0, "retries never gave up");
     let (run, report) = monitor(&art, "monitor-drained", &ports).await;
     assert_eq!(queue_check(&report), ("OK".into(), 0.0), "{run:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downstream_gone_past_the_retry_budget_counts_every_lost_span() {
+    const TAG: u8 = 0xb2;
+    let art = Artifacts::new("collector_fault_retry_budget_spent");
+    let ports = Ports::free();
+    let mut sink = Sink::start(ports.downstream).await;
+    let config = collector::render("small-queue.yaml", &ports, &[("MAX_ELAPSED", "1s")], &art);
+    let col = Collector::start(config.clone(), ports, &art).await;
+    let base = ports.otlp_http_url();
+
+    let before = sender::http_many(&base, TAG, 2, 5).await;
+    sink.wait_unique(10, Duration::from_secs(10)).await;
+    sink.down().await;
+    art.note("downstream stopped");
+    let during = sender::http_many(&base, TAG, 4, 5).await;
+    assert_eq!(
+        during.accepted.len(),
+        20,
+        "the queue had room: {:?}",
+        during.statuses
+    );
+    // Retries stop after 1 s; every span given up on is counted.
+    let page = col
+        .scrape_until("send failures counted", Duration::from_secs(15), |p| {
+            p.sum(SEND_FAILED, &[("exporter", "otlp_grpc")]) == 20.0
+        })
+        .await;
+    // Nothing accepted vanished silently: sent + send_failed = accepted.
+    assert_eq!(page.sum(ACCEPTED, &[]), 30.0);
+    assert_eq!(page.sum(SENT, &[]) + page.sum(SEND_FAILED, &[]), 30.0);
+
+    let (run, report) = monitor(&art, "monitor-send-failed", &ports).await;
+    assert_eq!(run.code, 2, "{run:#?}");
+    let failed = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == "send failed" && c["scope"] == "exporter otlp_grpc/traces")
+        .unwrap_or_else(|| panic!("no send failed check: {report:#}"));
+    assert_eq!(failed["status"], "CRIT", "{failed:#}");
+    let pct = failed["value"].as_f64().expect("value");
+    assert!((pct - 200.0 / 3.0).abs() < 1e-6, "20 of 30 failed: {pct}");
+
+    let tune = otelops::run(
+        &art,
+        "tune-send-failed",
+        &[
+            "tune",
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            "--metrics-url",
+            &ports.metrics_url(),
+            "--window",
+            "0s",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(tune.code, 1, "{tune:#?}");
+    let advice = tune.json();
+    let rules: Vec<&str> = advice["recommendations"]
+        .as_array()
+        .expect("recommendations")
+        .iter()
+        .filter(|r| r["component"] == "exporters.otlp_grpc")
+        .filter_map(|r| r["rule"].as_str())
+        .collect();
+    // A bigger queue only delays the loss: the advice is the downstream.
+    assert_eq!(rules, ["downstream-failures"], "{advice:#}");
+
+    // The spans given up on never arrive; the ones before the outage did.
+    let arrived: HashSet<[u8; 8]> = sink.ids().into_iter().collect();
+    assert_eq!(
+        arrived, before.accepted,
+        "only the spans sent before the outage arrived"
+    );
+    assert!(arrived.is_disjoint(&during.accepted));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
