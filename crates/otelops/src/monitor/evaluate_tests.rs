@@ -233,3 +233,14 @@ fn recorded_v0165_page_reads_accepted_and_sent() {
     assert_eq!(otlp.queue_capacity, Some(1000.0));
     assert!(r.batch.is_some());
 }
+
+#[test]
+fn receiver_failed_items_are_reported_not_judged() {
+    let r = judge_one(
+        "otelcol_receiver_accepted_spans{receiver=\"otlp\",transport=\"http\"} 10\n\
+         otelcol_receiver_failed_spans{receiver=\"otlp\",transport=\"http\"} 4\n",
+        None,
+    );
+    assert_eq!(r.receivers[0].failed, 4.0);
+    assert_eq!(r.status, Status::Ok);
+}

@@ -60,8 +60,8 @@ pub fn table(r: &Report) -> String {
     let _ = writeln!(w, "\nPerformance (receivers)");
     let _ = writeln!(
         w,
-        "  {:<28} {:>12} {:>12} {:>12} {:>12} {:>9}  STATUS",
-        "RECEIVER", "ACCEPTED", "REFUSED", "ACCEPTED/s", "REFUSED/s", "REFUSED%"
+        "  {:<28} {:>12} {:>12} {:>10} {:>12} {:>12} {:>9}  STATUS",
+        "RECEIVER", "ACCEPTED", "REFUSED", "FAILED", "ACCEPTED/s", "REFUSED/s", "REFUSED%"
     );
     if r.receivers.is_empty() {
         let _ = writeln!(w, "  (no receiver series)");
@@ -70,10 +70,11 @@ pub fn table(r: &Report) -> String {
         let rates = x.rates.as_ref();
         let _ = writeln!(
             w,
-            "  {:<28} {:>12.0} {:>12.0} {:>12} {:>12} {:>9}  {}",
+            "  {:<28} {:>12.0} {:>12.0} {:>10.0} {:>12} {:>12} {:>9}  {}",
             name(&x.receiver, &x.data_type),
             x.accepted,
             x.refused,
+            x.failed,
             num(rates.map(|r| r.accepted_per_sec), 1),
             num(rates.map(|r| r.refused_per_sec), 1),
             num(x.refused_pct, 2),

@@ -27,6 +27,9 @@ pub struct ExporterCounters {
 pub struct ReceiverCounters {
     pub accepted: f64,
     pub refused: f64,
+    /// `otelcol_receiver_failed_*` (v0.165+): items the pipeline failed on
+    /// after the receiver took them; shown, not judged (the guide sets no limit).
+    pub failed: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -105,6 +108,14 @@ pub fn snapshot(page: &Page) -> Snapshot {
             data_type,
         ) {
             s.receivers.entry(key).or_default().refused += v;
+        }
+        for (key, v) in sum_by(
+            page,
+            &format!("otelcol_receiver_failed_{suffix}"),
+            "receiver",
+            data_type,
+        ) {
+            s.receivers.entry(key).or_default().failed += v;
         }
         for (key, v) in sum_by(
             page,
