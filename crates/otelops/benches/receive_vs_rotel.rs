@@ -208,7 +208,13 @@ impl Proc {
     }
 }
 
-fn start_otelops(max_spans: usize) -> (Proc, String) {
+/// Where a receiver listens: the OTLP/HTTP traces URL and the gRPC endpoint.
+struct Target {
+    http: String,
+    grpc: String,
+}
+
+fn start_otelops(max_spans: usize) -> (Proc, Target) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_otelops"))
         .args([
             "receive",
@@ -223,16 +229,23 @@ fn start_otelops(max_spans: usize) -> (Proc, String) {
         .spawn()
         .expect("spawn otelops receive");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut http = None;
+    let (mut http, mut grpc) = (None, None);
     for line in lines.by_ref().take(3) {
         let line = line.expect("stdout");
         if let Some(addr) = line.strip_prefix("OTLP/HTTP listening on ") {
             http = Some(format!("http://{addr}/v1/traces"));
         }
+        if let Some(addr) = line.strip_prefix("OTLP/gRPC listening on ") {
+            grpc = Some(format!("http://{addr}"));
+        }
     }
     // Keep draining stdout so the summary at exit never blocks.
     std::thread::spawn(move || for _ in lines {});
-    (Proc(child), http.expect("otelops printed its HTTP address"))
+    let target = Target {
+        http: http.expect("otelops printed its HTTP address"),
+        grpc: grpc.expect("otelops printed its gRPC address"),
+    };
+    (Proc(child), target)
 }
 
 fn rotel_agent() -> PathBuf {
@@ -263,7 +276,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_rotel(dir: &std::path::Path) -> (Proc, String) {
+fn start_rotel(dir: &std::path::Path) -> (Proc, Target) {
     let (grpc, http) = (free_port(), free_port());
     let child = Command::new(rotel_agent())
         .arg("start")
@@ -286,7 +299,11 @@ fn start_rotel(dir: &std::path::Path) -> (Proc, String) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    (Proc(child), format!("http://127.0.0.1:{http}/v1/traces"))
+    let target = Target {
+        http: format!("http://127.0.0.1:{http}/v1/traces"),
+        grpc: format!("http://127.0.0.1:{grpc}"),
+    };
+    (Proc(child), target)
 }
 
 struct Run {
@@ -294,22 +311,96 @@ struct Run {
     cpu_seconds: f64,
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Protocol {
+    Http,
+    Grpc,
+}
+
+/// The load as typed requests for the gRPC client (which encodes them
+/// itself; the cost is the same for both receivers).
+fn decoded(batches: &[Vec<u8>]) -> Vec<ExportTraceServiceRequest> {
+    batches
+        .iter()
+        .map(|b| ExportTraceServiceRequest::decode(&b[..]).expect("own encoding"))
+        .collect()
+}
+
+fn push_grpc(
+    runtime: &tokio::runtime::Runtime,
+    endpoint: &str,
+    requests: &[ExportTraceServiceRequest],
+    connections: usize,
+) -> Duration {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+    runtime.block_on(async {
+        let mut clients = Vec::new();
+        for _ in 0..connections {
+            clients.push(
+                TraceServiceClient::connect(endpoint.to_owned())
+                    .await
+                    .expect("gRPC connect"),
+            );
+        }
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for (c, mut client) in clients.into_iter().enumerate() {
+            let mine: Vec<ExportTraceServiceRequest> = requests
+                .iter()
+                .skip(c)
+                .step_by(connections)
+                .cloned()
+                .collect();
+            tasks.push(tokio::spawn(async move {
+                for request in mine {
+                    client.export(request).await.expect("gRPC export");
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("client task");
+        }
+        started.elapsed()
+    })
+}
+
+struct Load {
+    warmup: Vec<Vec<u8>>,
+    batches: Vec<Vec<u8>>,
+    warmup_decoded: Vec<ExportTraceServiceRequest>,
+    decoded: Vec<ExportTraceServiceRequest>,
+    spans: usize,
+    connections: usize,
+}
+
 fn measure(
     runtime: &tokio::runtime::Runtime,
     proc: &Proc,
-    url: &str,
-    warmup: &[Vec<u8>],
-    load: &[Vec<u8>],
-    spans: usize,
-    connections: usize,
+    target: &Target,
+    load: &Load,
+    protocol: Protocol,
 ) -> Run {
-    push(runtime, url, warmup, connections);
+    let send = |warmup: bool| match protocol {
+        Protocol::Http => {
+            let batches = if warmup { &load.warmup } else { &load.batches };
+            push(runtime, &target.http, batches, load.connections)
+        }
+        Protocol::Grpc => {
+            let requests = if warmup {
+                &load.warmup_decoded
+            } else {
+                &load.decoded
+            };
+            push_grpc(runtime, &target.grpc, requests, load.connections)
+        }
+    };
+    send(true);
     let cpu_before = proc.cpu_seconds();
-    let elapsed = push(runtime, url, load, connections);
+    let elapsed = send(false);
     // Let the last requests' work (rotel batches on a timer) finish.
     std::thread::sleep(Duration::from_millis(300));
     Run {
-        spans_per_sec: spans as f64 / elapsed.as_secs_f64(),
+        spans_per_sec: load.spans as f64 / elapsed.as_secs_f64(),
         cpu_seconds: proc.cpu_seconds() - cpu_before,
     }
 }
@@ -339,61 +430,59 @@ fn main() {
         .build()
         .unwrap();
 
-    let (otelops, otelops_url) = start_otelops(spans * 2);
-    let ours = measure(
-        &runtime,
-        &otelops,
-        &otelops_url,
-        &warmup,
-        &load,
+    let load = Load {
+        warmup_decoded: decoded(&warmup),
+        decoded: decoded(&load),
+        warmup,
+        batches: load,
         spans,
         connections,
-    );
-    drop(otelops);
-
+    };
     let dir = tempfile::tempdir().unwrap();
-    let (rotel, rotel_url) = start_rotel(dir.path());
-    let theirs = measure(
-        &runtime,
-        &rotel,
-        &rotel_url,
-        &warmup,
-        &load,
-        spans,
-        connections,
-    );
-    drop(rotel);
+    let per_cpu = |r: &Run| spans as f64 / r.cpu_seconds.max(0.01);
+    for (protocol, label) in [
+        (Protocol::Http, "OTLP/HTTP protobuf"),
+        (Protocol::Grpc, "OTLP/gRPC"),
+    ] {
+        // A fresh process per protocol and receiver, sized to keep everything.
+        let (otelops, target) = start_otelops(spans * 2);
+        let ours = measure(&runtime, &otelops, &target, &load, protocol);
+        drop(otelops);
+        let (rotel, target) = start_rotel(dir.path());
+        let theirs = measure(&runtime, &rotel, &target, &load, protocol);
+        drop(rotel);
+        println!("{label}:");
+        println!(
+            "  otelops receive : {:>10.0} spans/s  ({:.2} CPU-s, {:>10.0} spans per CPU-second)",
+            ours.spans_per_sec,
+            ours.cpu_seconds,
+            per_cpu(&ours)
+        );
+        println!(
+            "  rotel-agent     : {:>10.0} spans/s  ({:.2} CPU-s, {:>10.0} spans per CPU-second)",
+            theirs.spans_per_sec,
+            theirs.cpu_seconds,
+            per_cpu(&theirs)
+        );
+        println!(
+            "  ratio otelops/rotel: {:.2}x (throughput), {:.2}x (per CPU-second)",
+            ours.spans_per_sec / theirs.spans_per_sec,
+            per_cpu(&ours) / per_cpu(&theirs)
+        );
+    }
 
-    let (fresh, fresh_url) = start_otelops(1_000_000);
+    let (fresh, fresh_target) = start_otelops(1_000_000);
     std::thread::sleep(Duration::from_millis(200));
     let idle_rss = fresh.rss_kib();
     push(
         &runtime,
-        &fresh_url,
+        &fresh_target.http,
         &make_batches(RSS_SPANS, 0),
         connections,
     );
     std::thread::sleep(Duration::from_millis(200));
     let stored_rss = fresh.rss_kib();
 
-    let per_cpu = |r: &Run| spans as f64 / r.cpu_seconds.max(0.01);
-    println!(
-        "otelops receive : {:>10.0} spans/s  ({:.2} CPU-s, {:>10.0} spans per CPU-second)",
-        ours.spans_per_sec,
-        ours.cpu_seconds,
-        per_cpu(&ours)
-    );
-    println!(
-        "rotel-agent     : {:>10.0} spans/s  ({:.2} CPU-s, {:>10.0} spans per CPU-second)",
-        theirs.spans_per_sec,
-        theirs.cpu_seconds,
-        per_cpu(&theirs)
-    );
-    println!(
-        "ratio otelops/rotel: {:.2}x (throughput), {:.2}x (per CPU-second)",
-        ours.spans_per_sec / theirs.spans_per_sec,
-        per_cpu(&ours) / per_cpu(&theirs)
-    );
     println!(
         "otelops receive RSS: {:.1} MiB idle, {:.1} MiB with {RSS_SPANS} spans stored ({:.1} MiB per 100k spans above idle)",
         idle_rss as f64 / 1024.0,

@@ -4,6 +4,7 @@
 mod receive_support;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
 use receive_support::*;
 
@@ -188,6 +189,12 @@ async fn jsonl_gets_one_otlp_json_line_per_accepted_request() {
     )
     .await;
     assert_eq!(answer.status, 200);
+    let mut grpc = TraceServiceClient::connect(running.grpc_url())
+        .await
+        .expect("connect");
+    grpc.export(request("svc", vec![span(8, 4, Some(1), "over grpc", 2, 3)]))
+        .await
+        .expect("gRPC export");
     running.stop();
 
     let text = std::fs::read_to_string(&path).expect("jsonl written");
@@ -195,7 +202,7 @@ async fn jsonl_gets_one_otlp_json_line_per_accepted_request() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect();
-    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines.len(), 4, "{text}");
     let first = &lines[0]["resourceSpans"][0];
     assert_eq!(first["resource"]["attributes"][0]["key"], "service.name");
     let spans = first["scopeSpans"][0]["spans"].as_array().unwrap();
@@ -210,5 +217,9 @@ async fn jsonl_gets_one_otlp_json_line_per_accepted_request() {
     assert_eq!(
         lines[2]["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"]["stringValue"],
         "hi"
+    );
+    assert_eq!(
+        lines[3]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"],
+        "over grpc"
     );
 }

@@ -174,6 +174,12 @@ pub fn index_protobuf(body: Bytes, store: &Store) -> Result<IndexedTraces, Decod
         message: "ExportTraceServiceRequest",
         source,
     })?;
+    Ok(index_lazy(request, store)?)
+}
+
+/// Indexes a request whose spans are still encoded (HTTP body or gRPC
+/// message), checking each span's bytes with [`wire::scan_span`].
+pub fn index_lazy(request: LazyTraceRequest, store: &Store) -> Result<IndexedTraces, WireError> {
     let mut out = IndexedTraces::default();
     for resource_spans in request.resource_spans {
         let service = store.intern_service(service_name(resource_spans.resource.as_ref()));

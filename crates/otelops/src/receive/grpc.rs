@@ -23,10 +23,16 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use tonic::codec::CompressionEncoding;
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use tonic::codec::{CompressionEncoding, EnabledCompressionEncodings};
+use tonic::codegen::{Body as HttpBody, BoxFuture, StdError, http};
+use tonic::server::{NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
 use super::Shared;
+use super::wire::LazyTraceRequest;
 
 #[derive(Debug, Clone)]
 struct Otlp(Arc<Shared>);
@@ -94,19 +100,92 @@ impl LogsService for Otlp {
     }
 }
 
+/// The trace service as tonic's generated server would route it, but
+/// decoding into [`LazyTraceRequest`] so spans stay encoded (the gRPC side
+/// of the fast path). Hand-routed because the generated server fixes its
+/// codec to the fully decoded request type.
+#[derive(Debug, Clone)]
+struct LazyTraceService {
+    otlp: Otlp,
+    max_decoding_message_size: usize,
+}
+
+const TRACE_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+impl NamedService for LazyTraceService {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+
+impl UnaryService<LazyTraceRequest> for Otlp {
+    type Response = ExportTraceServiceResponse;
+    type Future = BoxFuture<Response<ExportTraceServiceResponse>, Status>;
+
+    fn call(&mut self, request: Request<LazyTraceRequest>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            this.authorize(&request)?;
+            let rejected = this
+                .0
+                .ingest_traces_lazy(request.into_inner())
+                .map_err(|err| Status::invalid_argument(err.to_string()))?
+                .map_err(|full| Status::unavailable(full.to_string()))?;
+            Ok(Response::new(ExportTraceServiceResponse {
+                partial_success: rejected.into_trace_partial(),
+            }))
+        })
+    }
+}
+
+impl<B> tonic::codegen::Service<http::Request<B>> for LazyTraceService
+where
+    B: HttpBody + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            if request.uri().path() != TRACE_EXPORT_PATH {
+                return Ok(Status::unimplemented("unknown method").into_http());
+            }
+            let mut accept = EnabledCompressionEncodings::default();
+            accept.enable(CompressionEncoding::Gzip);
+            let codec =
+                tonic_prost::ProstCodec::<ExportTraceServiceResponse, LazyTraceRequest>::default();
+            let mut grpc = tonic::server::Grpc::new(codec)
+                .apply_compression_config(accept, EnabledCompressionEncodings::default())
+                .apply_max_message_size_config(Some(this.max_decoding_message_size), None);
+            Ok(grpc.unary(this.otlp, request).await)
+        })
+    }
+}
+
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) {
     let limit = shared.max_body_bytes;
+    // A JSONL copy needs the decoded request; without one, spans stay encoded.
+    let jsonl = shared.jsonl.is_some();
     let otlp = Otlp(shared);
     let result = tonic::transport::Server::builder()
-        .add_service(
+        .add_optional_service(jsonl.then(|| {
             TraceServiceServer::new(otlp.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(limit),
-        )
+                .max_decoding_message_size(limit)
+        }))
+        .add_optional_service((!jsonl).then(|| LazyTraceService {
+            otlp: otlp.clone(),
+            max_decoding_message_size: limit,
+        }))
         .add_service(
             MetricsServiceServer::new(otlp.clone())
                 .accept_compressed(CompressionEncoding::Gzip)

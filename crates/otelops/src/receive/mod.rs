@@ -43,6 +43,8 @@ pub const DEFAULT_HTTP_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 4318);
 pub const DEFAULT_MAX_SPANS: usize = 1_000_000;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// How long shutdown waits for in-flight requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 /// What a full store (with `--on-full reject`) tells clients to wait.
 pub const RETRY_AFTER_SECONDS: u64 = 1;
 
@@ -195,6 +197,15 @@ impl Shared {
             return Ok(self.ingest_traces(request));
         }
         let indexed = decode::index_protobuf(body, &self.store)?;
+        Ok(self.store_indexed(indexed).map(|(rejected, _)| rejected))
+    }
+
+    /// OTLP/gRPC without a JSONL copy: spans arrive still encoded.
+    pub fn ingest_traces_lazy(
+        &self,
+        request: wire::LazyTraceRequest,
+    ) -> Result<Result<Rejected, StoreFull>, wire::WireError> {
+        let indexed = decode::index_lazy(request, &self.store)?;
         Ok(self.store_indexed(indexed).map(|(rejected, _)| rejected))
     }
 
@@ -376,12 +387,18 @@ impl ReceiverHandle {
         &self.shared.store
     }
 
-    /// Stops accepting, lets in-flight requests finish (up to five
-    /// seconds), flushes the JSONL file and returns the final summary.
+    /// Stops accepting, gives in-flight requests a moment to finish (idle
+    /// keep-alive connections from exporters are then cut rather than
+    /// waited for), flushes the JSONL file and returns the final summary.
     pub async fn shutdown(self) -> Summary {
         let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        for mut task in self.tasks {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
         }
         if let Some(sink) = &self.shared.jsonl {
             sink.flush();
