@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -142,18 +143,15 @@ async fn health_passes_while_running_and_names_the_check_while_stopped() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_fails_naming_the_check_when_a_receiver_cannot_start() {
-    let art = Artifacts::new("collector_health_receiver_cannot_start");
-    // The config is valid (otelcol-parker validate accepts it) but the OTLP
-    // HTTP receiver's port is already taken, so the pipeline cannot start.
-    let squatter = std::net::TcpListener::bind("127.0.0.1:0").expect("hold a port");
-    let ports = Ports {
-        otlp_http: squatter.local_addr().expect("squatter address").port(),
-        ..Ports::free()
-    };
-    let _sink = Sink::start(ports.downstream).await;
-    let config = collector::render("healthy.yaml", &ports, &[], &art);
+/// Checks the config validates, starts the collector on it, asserts
+/// health_check never says ready before the collector exits with an error
+/// whose text contains every one of `says`, then runs `otelops health`.
+async fn cannot_start(
+    art: &Artifacts,
+    ports: Ports,
+    config: PathBuf,
+    says: &[&str],
+) -> otelops::Run {
     let validate = std::process::Command::new(collector::binary())
         .args(["validate", "--config"])
         .arg(&config)
@@ -164,8 +162,7 @@ async fn health_fails_naming_the_check_when_a_receiver_cannot_start() {
         "the config must be valid for this case: {}",
         String::from_utf8_lossy(&validate.stderr)
     );
-
-    let mut col = Collector::spawn(config, ports, &art);
+    let mut col = Collector::spawn(config, ports, art);
     // health_check starts before the pipelines; it must never report ready.
     let client = support::sender::client();
     let watch = async {
@@ -174,7 +171,7 @@ async fn health_fails_naming_the_check_when_a_receiver_cannot_start() {
                 assert_ne!(
                     r.status(),
                     200,
-                    "health_check said ready although a receiver failed"
+                    "health_check said ready although a pipeline component failed to start"
                 );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -190,11 +187,10 @@ async fn health_fails_naming_the_check_when_a_receiver_cannot_start() {
     );
     let log = col.log();
     assert!(
-        log.contains("failed to start \"otlp\" receiver") && log.contains("address already in use"),
-        "the collector should name the receiver that could not start:\n{log}"
+        says.iter().all(|s| log.contains(s)),
+        "the collector should say {says:?}:\n{log}"
     );
-
-    let run = health(&art, "health-cannot-start", &ports, "json").await;
+    let run = health(art, "health-cannot-start", &ports, "json").await;
     assert_eq!(
         run.code, 1,
         "health must fail when the pipeline cannot start: {run:#?}"
@@ -202,10 +198,64 @@ async fn health_fails_naming_the_check_when_a_receiver_cannot_start() {
     let checks = outcomes(&run);
     let (outcome, detail) = outcome_of(&checks, "health");
     assert_eq!(outcome, "fail", "health check: {detail}");
-    let (outcome, detail) = outcome_of(&checks, "otlp-http");
+    run
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_fails_naming_the_check_when_a_receiver_cannot_start() {
+    let art = Artifacts::new("collector_health_receiver_cannot_start");
+    // The config is valid but the OTLP/HTTP receiver's port is already
+    // taken, so the pipeline cannot start.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").expect("hold a port");
+    let ports = Ports {
+        otlp_http: squatter.local_addr().expect("squatter address").port(),
+        ..Ports::free()
+    };
+    let _sink = Sink::start(ports.downstream).await;
+    let config = collector::render("healthy.yaml", &ports, &[], &art);
+    let run = cannot_start(
+        &art,
+        ports,
+        config,
+        &[
+            "failed to start \"otlp\" receiver",
+            "address already in use",
+        ],
+    )
+    .await;
+    let (outcome, detail) = outcome_of(&outcomes(&run), "otlp-http");
     assert_eq!(
         outcome, "fail",
         "the squatted OTLP/HTTP port is no receiver: {detail}"
     );
     drop(squatter);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_fails_naming_the_check_when_an_exporter_cannot_start() {
+    let art = Artifacts::new("collector_health_exporter_cannot_start");
+    let ports = Ports::free();
+    let _sink = Sink::start(ports.downstream).await;
+    // Valid YAML and a valid config, but the exporter's CA file does not
+    // exist: only found when the exporter starts.
+    let missing = art.path("missing-ca.pem");
+    let config = collector::render("healthy.yaml", &ports, &[], &art);
+    let text = std::fs::read_to_string(&config).expect("rendered config");
+    assert_eq!(text.matches("      insecure: true").count(), 1, "{text}");
+    let text = text.replace(
+        "      insecure: true",
+        &format!("      ca_file: {}", missing.display()),
+    );
+    std::fs::write(&config, text).expect("write config");
+    let run = cannot_start(
+        &art,
+        ports,
+        config,
+        &["failed to start \"otlp_grpc\" exporter", "missing-ca.pem"],
+    )
+    .await;
+    // Nothing listens at all: every check fails and says so.
+    for (check, outcome, detail) in outcomes(&run) {
+        assert_eq!(outcome, "fail", "{check}: {detail}");
+    }
 }
