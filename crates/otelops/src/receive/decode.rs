@@ -205,11 +205,8 @@ pub fn index_lazy(request: LazyTraceRequest, store: &Store) -> Result<IndexedTra
 }
 
 /// The `partial_success.error_message` for `rejected` items.
-pub fn rejection_message(rejected: u64, kind: &str, first_problem: Option<&str>) -> String {
-    format!(
-        "{rejected} {kind} rejected; first: {}",
-        first_problem.unwrap_or("invalid")
-    )
+pub fn rejection_message(rejected: u64, kind: &str, first_problem: &str) -> String {
+    format!("{rejected} {kind} rejected; first: {first_problem}")
 }
 
 fn span_ids(trace_id: &[u8], span_id: &[u8], parent: &[u8]) -> Result<SpanIds, String> {

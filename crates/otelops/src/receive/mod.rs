@@ -230,7 +230,7 @@ impl Shared {
         let message = indexed
             .first_problem
             .as_deref()
-            .map(|p| decode::rejection_message(rejected, "spans", Some(p)))
+            .map(|p| decode::rejection_message(rejected, "spans", p))
             .unwrap_or_default();
         let accepted = indexed.spans.len();
         self.store.insert(indexed.spans, rejected)?;
@@ -260,7 +260,7 @@ impl Shared {
         Rejected {
             count: rejected,
             message: first
-                .map(|p| decode::rejection_message(rejected, "log records", Some(&p)))
+                .map(|p| decode::rejection_message(rejected, "log records", &p))
                 .unwrap_or_default(),
         }
     }

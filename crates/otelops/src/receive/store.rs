@@ -114,7 +114,7 @@ pub struct Summary {
     pub errors: u64,
     /// Spans dropped to make room for newer traces.
     pub evicted: u64,
-    /// Spans rejected as invalid (reported in `partial_success`).
+    /// Spans and log records rejected as invalid (reported in `partial_success`).
     pub rejected: u64,
     /// Spans refused because the store was full (`--on-full reject`).
     pub refused: u64,
@@ -210,13 +210,13 @@ impl Store {
     ) -> Result<(), StoreFull> {
         let n = batch.len();
         let mut guard = self.lock();
-        guard.counters.rejected += rejected;
         if self.on_full == OnFull::Reject && guard.stored + n > self.max_spans {
             guard.counters.refused += n as u64;
             return Err(StoreFull {
                 max_spans: self.max_spans,
             });
         }
+        guard.counters.rejected += rejected;
         let inner = &mut *guard;
         for (trace_id, span) in batch {
             inner.counters.spans += 1;
