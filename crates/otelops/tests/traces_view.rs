@@ -276,7 +276,7 @@ fn list_follow_stops_at_timeout_with_what_arrived() {
         "list",
         "--follow",
         "--timeout",
-        "400ms",
+        "1500ms",
         "--interval",
         "50ms",
         "--output",
