@@ -93,10 +93,12 @@ static ANY_VALUE: Schema = Schema(&[
     Some(Msg(&ARRAY_VALUE)),    // 5 array_value
     Some(Msg(&KEY_VALUE_LIST)), // 6 kvlist_value
     Some(Bytes),                // 7 bytes_value
+    Some(Varint),               // 8 string_value_strindex (profiles)
 ]);
 static ARRAY_VALUE: Schema = Schema(&[None, Some(Msg(&ANY_VALUE))]);
 static KEY_VALUE_LIST: Schema = Schema(&[None, Some(Msg(&KEY_VALUE))]);
-static KEY_VALUE: Schema = Schema(&[None, Some(Str), Some(Msg(&ANY_VALUE))]);
+// 3: key_strindex (profiles).
+static KEY_VALUE: Schema = Schema(&[None, Some(Str), Some(Msg(&ANY_VALUE)), Some(Varint)]);
 static EVENT: Schema = Schema(&[
     None,
     Some(Fixed64),
@@ -246,6 +248,10 @@ fn varint(buf: &mut &[u8]) -> Result<u64, WireError> {
             return Err(WireError("truncated varint"));
         };
         *buf = rest;
+        // As prost: the tenth byte may only carry the top bit of a u64.
+        if i == 9 && byte > 1 {
+            return Err(WireError("varint overflows 64 bits"));
+        }
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte < 0x80 {
             return Ok(value);
@@ -257,8 +263,11 @@ fn varint(buf: &mut &[u8]) -> Result<u64, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, any_value};
-    use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::Event};
+    use opentelemetry_proto::tonic::common::v1::{
+        AnyValue, ArrayValue, KeyValue, KeyValueList, any_value,
+    };
+    use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
+    use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 
     fn sample() -> Span {
         let value = |v| Some(AnyValue { value: Some(v) });
@@ -282,8 +291,32 @@ mod tests {
             events: vec![Event {
                 name: "retry".into(),
                 time_unix_nano: 15,
+                attributes: vec![KeyValue {
+                    key: "n".into(),
+                    value: value(any_value::Value::KvlistValue(KeyValueList {
+                        values: vec![KeyValue {
+                            key: "ok".into(),
+                            value: value(any_value::Value::BoolValue(true)),
+                            ..Default::default()
+                        }],
+                    })),
+                    ..Default::default()
+                }],
+                dropped_attributes_count: 1,
+            }],
+            links: vec![Link {
+                trace_id: vec![3; 16],
+                span_id: vec![4; 8],
+                trace_state: "k=v".into(),
+                attributes: vec![KeyValue {
+                    key: "w".into(),
+                    value: value(any_value::Value::DoubleValue(0.5)),
+                    ..Default::default()
+                }],
+                flags: 1,
                 ..Default::default()
             }],
+            flags: 0x301,
             status: Some(Status {
                 code: 2,
                 message: "boom".into(),
@@ -315,6 +348,32 @@ mod tests {
             let prost = Span::decode(&bytes[..cut]).is_ok();
             assert_eq!(ours, prost, "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn scan_agrees_with_prost_on_single_byte_corruptions() {
+        let bytes = sample().encode_to_vec();
+        let mut disagreements = Vec::new();
+        for at in 0..bytes.len() {
+            for value in [
+                0x00,
+                0x01,
+                0x7f,
+                0x80,
+                0xff,
+                bytes[at] ^ 0x08,
+                bytes[at] ^ 0x02,
+            ] {
+                let mut mutated = bytes.clone();
+                mutated[at] = value;
+                let ours = scan_span(&mutated).is_ok();
+                let prost = Span::decode(&mutated[..]).is_ok();
+                if ours != prost {
+                    disagreements.push((at, value, ours, prost));
+                }
+            }
+        }
+        assert_eq!(disagreements, []);
     }
 
     #[test]
