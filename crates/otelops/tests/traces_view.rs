@@ -337,3 +337,21 @@ fn receive_and_traces_help_have_examples() {
         assert!(text.contains("Examples:"), "{args:?}:\n{text}");
     }
 }
+
+#[test]
+fn traces_pass_the_receiver_token_from_the_environment() {
+    let running = Running::start(&["--token", "view-token"]);
+    let receiver = running.http_url("");
+    let without = traces(&["list", "--receiver", &receiver]);
+    assert_eq!(without.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&without.stderr);
+    assert!(stderr.contains("answered 401"), "{stderr}");
+
+    let with = otelops()
+        .args(["traces", "list", "--receiver", &receiver])
+        .env("OTELOPS_RECEIVER_TOKEN", "view-token")
+        .output()
+        .expect("run");
+    assert_eq!(stdout(&with), "no traces received yet\n");
+    assert!(!String::from_utf8_lossy(&with.stderr).contains("view-token"));
+}
