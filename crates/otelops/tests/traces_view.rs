@@ -355,3 +355,28 @@ fn traces_pass_the_receiver_token_from_the_environment() {
     assert_eq!(stdout(&with), "no traces received yet\n");
     assert!(!String::from_utf8_lossy(&with.stderr).contains("view-token"));
 }
+
+#[test]
+fn list_follow_in_a_table_prints_the_header_once() {
+    let running = Running::start(&[]);
+    send_all(&running, vec![traces_of_one_span(0x31, 2, "a")]);
+    let out = stdout(&traces(&[
+        "list",
+        "--follow",
+        "--count",
+        "2",
+        "--interval",
+        "50ms",
+        "--timeout",
+        "10s",
+        "--receiver",
+        &running.http_url(""),
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("TRACE ID"));
+    assert!(
+        lines[1].starts_with(&"31".repeat(16)) && lines[2].starts_with(&"32".repeat(16)),
+        "{out}"
+    );
+}

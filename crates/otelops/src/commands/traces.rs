@@ -128,13 +128,13 @@ async fn list(args: ListArgs, output: OutputFormat) -> anyhow::Result<ExitCode> 
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if output == OutputFormat::Table {
+        print!("{}", view::list_header());
+    }
     follow(&source, &args.follow, None, |item| async move {
         match output {
             OutputFormat::Json => println!("{}", serde_json::to_string(&item)?),
-            OutputFormat::Table => print!(
-                "{}",
-                view::render_list(std::slice::from_ref(&item), style())
-            ),
+            OutputFormat::Table => print!("{}", view::list_row(&item, style())),
         }
         Ok(())
     })

@@ -49,28 +49,37 @@ pub fn render_list(items: &[TraceListItem], style: Style) -> String {
     if items.is_empty() {
         return "no traces received yet\n".to_owned();
     }
-    let mut out = format!(
-        "{:<32}  {:<SERVICE_WIDTH$}  {:<36}  {:>5}  {:>6}  {:>10}  SERVICES\n",
-        "TRACE ID", "ROOT SERVICE", "ROOT SPAN", "SPANS", "ERRORS", "DURATION"
-    );
+    let mut out = list_header();
     for item in items {
-        let errors = if item.errors > 0 {
-            style.paint("31", &format!("{:>6}", item.errors))
-        } else {
-            format!("{:>6}", 0)
-        };
-        let _ = writeln!(
-            out,
-            "{:<32}  {:<SERVICE_WIDTH$}  {:<36}  {:>5}  {errors}  {:>10}  {}",
-            item.trace_id,
-            clip(&item.root_service, SERVICE_WIDTH),
-            clip(&item.root_name, 36),
-            item.spans,
-            format_duration(item.duration_ns),
-            item.services.join(","),
-        );
+        out.push_str(&list_row(item, style));
     }
     out
+}
+
+/// The list's column header line.
+pub fn list_header() -> String {
+    format!(
+        "{:<32}  {:<SERVICE_WIDTH$}  {:<36}  {:>5}  {:>6}  {:>10}  SERVICES\n",
+        "TRACE ID", "ROOT SERVICE", "ROOT SPAN", "SPANS", "ERRORS", "DURATION"
+    )
+}
+
+/// One line of the list (`--follow` prints them as traces arrive).
+pub fn list_row(item: &TraceListItem, style: Style) -> String {
+    let errors = if item.errors > 0 {
+        style.paint("31", &format!("{:>6}", item.errors))
+    } else {
+        format!("{:>6}", 0)
+    };
+    format!(
+        "{:<32}  {:<SERVICE_WIDTH$}  {:<36}  {:>5}  {errors}  {:>10}  {}\n",
+        item.trace_id,
+        clip(&item.root_service, SERVICE_WIDTH),
+        clip(&item.root_name, 36),
+        item.spans,
+        format_duration(item.duration_ns),
+        item.services.join(","),
+    )
 }
 
 /// `otelops traces show ID`: the waterfall.
