@@ -1,16 +1,28 @@
 //! Telemetry's cost on the booking API: drives the real `parker-booking`
-//! binary on loopback twice in one run — telemetry off
-//! (`OTEL_SDK_DISABLED=true`), then on (100 % sampling, OTLP/gRPC export to
-//! a local `OtlpSink`) — and prints requests/s, p50/p99 latency and the
-//! throughput ratio. Target: telemetry costs at most 3 % of throughput.
+//! binary on loopback in interleaved rounds — telemetry off
+//! (`OTEL_SDK_DISABLED=true`), SDK on with no span sampled, and on (100 %
+//! sampling, OTLP/gRPC export to a local `OtlpSink`) — and prints
+//! requests/s, p50/p99 latency, the throughput ratio, and for the exporting
+//! phase the spans received against the requests served and the spans the
+//! service counted as dropped. Target: telemetry costs at most 3 % of
+//! throughput.
 //!
 //! Run: `cargo bench -p parker-booking --bench api_throughput`
 //! (`PARKER_BENCH_SECS`: measured seconds per phase, default 3;
-//! `PARKER_BENCH_ROUNDS`: rounds of all phases, default 3).
+//! `PARKER_BENCH_ROUNDS`: rounds of all phases, default 3;
+//! `PARKER_BENCH_STORES`: `embedded`, `redis` or both (default)).
+//!
+//! `PARKER_BENCH_CALLGRIND=N` instead counts instructions per request under
+//! valgrind's callgrind for N requests per phase (see `callgrind`): on a
+//! shared machine throughput moves with the neighbours' load, instruction
+//! counts do not.
 //!
 //! Workload: half `POST /v1/bookings`, half `GET /v1/bookings/{id}`, 32
-//! concurrent keep-alive clients, embedded store, worker off (the fare
-//! provider is not part of what is measured).
+//! concurrent keep-alive clients, worker off (the fare provider is not part
+//! of what is measured).
+
+#[path = "api_throughput/callgrind.rs"]
+mod callgrind;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -24,6 +36,24 @@ const CONCURRENCY: usize = 32;
 
 struct Service(Child);
 
+impl Service {
+    /// SIGTERM and a bounded wait: the service flushes its telemetry on the
+    /// way out, so every span it did not drop reaches the sink.
+    fn terminate(&mut self, timeout: Duration) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -31,16 +61,30 @@ impl Drop for Service {
     }
 }
 
-fn start(redis_url: Option<&str>, envs: &[(&str, String)]) -> (Service, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_parker-booking"));
+/// Starts parker-booking (under `wrapper`, e.g. valgrind, when given) and
+/// returns it with its base URL.
+fn start(
+    redis_url: Option<&str>,
+    envs: &[(&str, String)],
+    wrapper: Option<&[String]>,
+) -> (Service, String) {
+    let binary = env!("CARGO_BIN_EXE_parker-booking");
+    let mut cmd = match wrapper {
+        Some([program, args @ ..]) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args).arg(binary);
+            cmd
+        }
+        _ => Command::new(binary),
+    };
     if let Some(url) = redis_url {
         cmd.args(["--redis-url", url]);
     }
     let mut child = cmd
         .args(["--listen", "127.0.0.1:0", "--disable-worker"])
         .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-        // `info`, not `warn`: parker-telemetry's RUST_LOG filter also gates
-        // which spans exist, and the service's spans are at info.
+        // Production's default filter. Spans do not depend on it (only the
+        // stderr log and the log records do), so `warn` would measure the same.
         .env("RUST_LOG", "info")
         .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .stdout(Stdio::piped())
@@ -77,20 +121,62 @@ fn body(i: usize) -> Value {
     })
 }
 
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client builds")
+}
+
+/// One request of the mix: a POST when `i` is even or no booking exists
+/// yet, else a GET of this worker's last booking. Returns whether it
+/// succeeded.
+async fn one_request(
+    client: &reqwest::Client,
+    url: &str,
+    i: usize,
+    last_id: &mut Option<String>,
+) -> bool {
+    match (&*last_id, i % 2) {
+        (Some(id), 1) => client
+            .get(format!("{url}/v1/bookings/{id}"))
+            .send()
+            .await
+            .map(|r| r.status().is_success())
+            .unwrap_or(false),
+        _ => match client
+            .post(format!("{url}/v1/bookings"))
+            .json(&body(i))
+            .send()
+            .await
+        {
+            Ok(r) if r.status().as_u16() == 202 => {
+                let v: Value = r.json().await.unwrap_or(Value::Null);
+                *last_id = v["id"].as_str().map(str::to_owned);
+                true
+            }
+            _ => false,
+        },
+    }
+}
+
 struct Figures {
     rps: f64,
     p50: Duration,
     p99: Duration,
     errors: usize,
+    /// Requests sent to the process, warm-up included.
+    requests: usize,
+    /// For exporting phases: spans the sink received, spans the service
+    /// counted as dropped (`parker.telemetry.spans.dropped`).
+    spans: Option<(usize, u64)>,
 }
 
 async fn drive(url: &str, secs: u64) -> Figures {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client builds");
+    let client = client();
     let url = Arc::new(url.to_owned());
+    let mut requests = 0;
     // Warm up connections and allocator for a second, then measure.
     for (phase, seconds) in [("warmup", 1), ("measure", secs)] {
         let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -104,27 +190,7 @@ async fn drive(url: &str, secs: u64) -> Figures {
                 let mut i = worker;
                 while Instant::now() < deadline {
                     let started = Instant::now();
-                    let ok = match (&last_id, i % 2) {
-                        (Some(id), 1) => client
-                            .get(format!("{url}/v1/bookings/{id}"))
-                            .send()
-                            .await
-                            .map(|r| r.status().is_success())
-                            .unwrap_or(false),
-                        _ => match client
-                            .post(format!("{url}/v1/bookings"))
-                            .json(&body(i))
-                            .send()
-                            .await
-                        {
-                            Ok(r) if r.status().as_u16() == 202 => {
-                                let v: Value = r.json().await.unwrap_or(Value::Null);
-                                last_id = v["id"].as_str().map(str::to_owned);
-                                true
-                            }
-                            _ => false,
-                        },
-                    };
+                    let ok = one_request(&client, &url, i, &mut last_id).await;
                     latencies.push(started.elapsed());
                     errors += usize::from(!ok);
                     i += 1;
@@ -139,6 +205,7 @@ async fn drive(url: &str, secs: u64) -> Figures {
             latencies.extend(l);
             errors += e;
         }
+        requests += latencies.len();
         if phase == "measure" {
             latencies.sort();
             let at = |q: f64| {
@@ -149,6 +216,8 @@ async fn drive(url: &str, secs: u64) -> Figures {
                 p50: at(0.50),
                 p99: at(0.99),
                 errors,
+                requests,
+                spans: None,
             };
         }
     }
@@ -156,13 +225,20 @@ async fn drive(url: &str, secs: u64) -> Figures {
 }
 
 fn print(label: &str, f: &Figures) {
-    println!(
-        "{label:<34} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
+    print!(
+        "{label:<34} {:>7.0} req/s  p50 {:>5.2} ms  p99 {:>6.2} ms  errors {}",
         f.rps,
         f.p50.as_secs_f64() * 1e3,
         f.p99.as_secs_f64() * 1e3,
         f.errors
     );
+    match f.spans {
+        Some((received, dropped)) => println!(
+            "  spans {received} for {} requests, dropped {dropped}",
+            f.requests
+        ),
+        None => println!(),
+    }
 }
 
 #[tokio::main]
@@ -173,23 +249,30 @@ async fn main() {
         println!("api_throughput: run with `cargo bench` to measure");
         return;
     }
-    let secs: u64 = std::env::var("PARKER_BENCH_SECS")
-        .ok()
+    let var = |name: &str| std::env::var(name).ok();
+    if let Some(n) = var("PARKER_BENCH_CALLGRIND").and_then(|s| s.parse().ok()) {
+        callgrind::run(n).await;
+        return;
+    }
+    let secs: u64 = var("PARKER_BENCH_SECS")
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
-    let rounds: usize = std::env::var("PARKER_BENCH_ROUNDS")
-        .ok()
+    let rounds: usize = var("PARKER_BENCH_ROUNDS")
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
+    let stores = var("PARKER_BENCH_STORES").unwrap_or_else(|| "embedded,redis".into());
     println!(
         "{rounds} rounds x {secs} s per phase, {CONCURRENCY} clients; medians by throughput; load average {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
+        load_average()
     );
 
-    println!("embedded store:");
-    compare(None, secs, rounds).await;
+    if stores.contains("embedded") {
+        println!("embedded store:");
+        compare(None, secs, rounds).await;
+    }
+    if !stores.contains("redis") {
+        return;
+    }
     match redis_server() {
         Some(path) => {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -223,6 +306,13 @@ async fn main() {
     }
 }
 
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
 fn redis_server() -> Option<std::path::PathBuf> {
     if let Some(p) = std::env::var_os("PARKER_REDIS_SERVER") {
         return Some(p.into());
@@ -232,34 +322,98 @@ fn redis_server() -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Runs the phases in rounds (off, unsampled, on, off, unsampled, on, …)
-/// and reports each phase's median round, so background load on a shared
-/// machine hits every phase alike instead of skewing one.
-async fn compare(redis_url: Option<&str>, secs: u64, rounds: usize) {
-    let sink = OtlpSink::start().await;
-    let otlp = |sampler: &str| {
-        vec![
+/// The phases compared: label and the service's environment (`None` for
+/// the sink's endpoint: each exporting run gets a fresh sink).
+fn phases() -> [(&'static str, Option<&'static str>); 3] {
+    [
+        ("  telemetry off", None),
+        // A breakdown row: SDK, metrics and logs on, no span sampled, to
+        // tell the cost of recording and exporting spans from the rest.
+        ("  SDK on, spans unsampled", Some("always_off")),
+        ("  telemetry on (100 %, OTLP/gRPC)", Some("always_on")),
+    ]
+}
+
+/// The service environment of a phase.
+fn phase_env(sampler: Option<&str>, sink: Option<&OtlpSink>) -> Vec<(&'static str, String)> {
+    match (sampler, sink) {
+        (Some(sampler), Some(sink)) => vec![
             ("OTEL_SDK_DISABLED", "false".to_owned()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", sink.grpc_endpoint()),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()),
             ("OTEL_TRACES_SAMPLER", sampler.to_owned()),
-        ]
-    };
-    let phases: [(&str, Vec<(&str, String)>); 3] = [
-        (
-            "  telemetry off",
-            vec![("OTEL_SDK_DISABLED", "true".to_owned())],
-        ),
-        // A breakdown row: SDK, metrics and logs on, no span sampled, to
-        // tell the cost of recording and exporting spans from the rest.
-        ("  SDK on, spans unsampled", otlp("always_off")),
-        ("  telemetry on (100 %, OTLP/gRPC)", otlp("always_on")),
-    ];
+        ],
+        _ => vec![("OTEL_SDK_DISABLED", "true".to_owned())],
+    }
+}
+
+/// Spans in the sink, and the service's last reported drop count.
+fn sink_counts(sink: &OtlpSink) -> (usize, u64) {
+    let spans = sink
+        .trace_requests()
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|rs| &rs.scope_spans)
+        .map(|ss| ss.spans.len())
+        .sum();
+    (spans, dropped_from_metrics(sink))
+}
+
+/// The largest `parker.telemetry.spans.dropped` value the sink received
+/// (a cumulative counter). Read through the JSON form so this bench needs
+/// no direct dependency on the protobuf types.
+fn dropped_from_metrics(sink: &OtlpSink) -> u64 {
+    fn values(v: &Value, in_metric: bool, out: &mut Vec<u64>) {
+        match v {
+            Value::Object(map) => {
+                let here = in_metric
+                    || map.get("name").and_then(Value::as_str)
+                        == Some(parker_telemetry::export::DROPPED_SPANS_METRIC);
+                for (k, child) in map {
+                    if here && k == "asInt" {
+                        let n = child
+                            .as_u64()
+                            .or_else(|| child.as_str().and_then(|s| s.parse().ok()));
+                        out.extend(n);
+                    } else {
+                        values(child, here, out);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| values(i, in_metric, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for rm in sink.metrics() {
+        if let Ok(v) = serde_json::to_value(&rm) {
+            values(&v, false, &mut out);
+        }
+    }
+    out.into_iter().max().unwrap_or(0)
+}
+
+/// Runs the phases in rounds (off, unsampled, on, off, unsampled, on, …)
+/// and reports each phase's median round, so background load on a shared
+/// machine hits every phase alike instead of skewing one.
+async fn compare(redis_url: Option<&str>, secs: u64, rounds: usize) {
+    let phases = phases();
     let mut results: Vec<Vec<Figures>> = phases.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds {
-        for (i, (_, envs)) in phases.iter().enumerate() {
-            let (_svc, url) = start(redis_url, envs);
-            results[i].push(drive(&url, secs).await);
+        for (i, (_, sampler)) in phases.iter().enumerate() {
+            let sink = match sampler {
+                Some(_) => Some(OtlpSink::start().await),
+                None => None,
+            };
+            let (mut svc, url) = start(redis_url, &phase_env(*sampler, sink.as_ref()), None);
+            let mut figures = drive(&url, secs).await;
+            if let Some(sink) = &sink {
+                if !svc.terminate(Duration::from_secs(15)) {
+                    println!("  (the service did not stop within 15 s; counts are partial)");
+                }
+                figures.spans = Some(sink_counts(sink));
+            }
+            results[i].push(figures);
         }
     }
     let medians: Vec<Figures> = results
@@ -274,8 +428,8 @@ async fn compare(redis_url: Option<&str>, secs: u64, rounds: usize) {
     }
     let ratio = medians[2].rps / medians[0].rps;
     println!(
-        "  throughput ratio on/off: {ratio:.3} (telemetry cost {:.1} %; target <= 3 %); spans received: {}",
+        "  throughput ratio on/off: {ratio:.3} (telemetry cost {:.1} %; target <= 3 %); load average {}",
         (1.0 - ratio) * 100.0,
-        sink.spans().len()
+        load_average()
     );
 }

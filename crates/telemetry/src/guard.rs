@@ -12,7 +12,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
-use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
@@ -91,24 +91,39 @@ impl TelemetryGuard {
         &self.inner().logger
     }
 
-    /// The tracing subscriber `init` installs: fmt to stderr filtered by
-    /// `RUST_LOG`, the OpenTelemetry span layer, and the logs bridge (events
-    /// become log records carrying the active span's trace/span id). Use it
-    /// with `tracing::subscriber::set_default` to test without globals.
+    /// The tracing subscriber `init` installs: fmt to stderr and the logs
+    /// bridge (events become log records carrying the active span's
+    /// trace/span id), both filtered by `RUST_LOG`, and the OpenTelemetry
+    /// span layer. Use it with `tracing::subscriber::set_default` to test
+    /// without globals.
+    ///
+    /// Filters are per layer, so each layer only pays for what it uses:
+    /// - fmt sees events only. Shown spans would make it format every field
+    ///   of every span into its extensions (the largest single cost per
+    ///   request), for log lines that rarely come. Log lines lose the span
+    ///   prefix; the log records keep their trace/span id.
+    /// - the span layer sees every span (the sampler decides what is
+    ///   exported, not `RUST_LOG`: `RUST_LOG=warn` must not silence traces)
+    ///   and the events `RUST_LOG` lets through (they become span events).
+    /// - nothing of the export path itself, or every export would produce
+    ///   more to export.
     pub fn subscriber(&self) -> Box<dyn tracing::Subscriber + Send + Sync> {
         let inner = self.inner();
         // Validated when the config was parsed.
-        let filter =
-            EnvFilter::try_new(&inner.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
-        let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-        let base = Registry::default().with(filter).with(fmt);
+        let log_filter =
+            || EnvFilter::try_new(&inner.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+        let fmt = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(log_filter().and(filter_fn(|meta| meta.is_event())));
+        let base = Registry::default().with(fmt);
         if inner.sdk_disabled {
             return Box::new(base);
         }
-        let otel = tracing_opentelemetry::layer()
-            .with_tracer(inner.tracer.tracer("parker-telemetry"))
-            .with_filter(no_export_feedback());
-        let logs = OpenTelemetryTracingBridge::new(&inner.logger).with_filter(no_export_feedback());
+        let otel = span_layer(inner.tracer.tracer("parker-telemetry")).with_filter(
+            no_export_feedback().and(filter_fn(|meta| meta.is_span()).or(log_filter())),
+        );
+        let logs = OpenTelemetryTracingBridge::new(&inner.logger)
+            .with_filter(no_export_feedback().and(log_filter()));
         Box::new(base.with(otel).with(logs))
     }
 
@@ -130,6 +145,26 @@ impl Drop for TelemetryGuard {
             eprintln!("parker-telemetry: {e}");
         }
     }
+}
+
+/// The tracing-opentelemetry layer as services use it. Off, for cost per
+/// span: `code.*` location, `thread.*` and `target` attributes (they name
+/// our instrumentation, not the caller's code; semconv attributes carry
+/// what matters) and busy/idle time tracking (a clock read and an
+/// extensions lock on every enter and exit, i.e. every poll of a
+/// request's future).
+pub fn span_layer<S, T>(tracer: T) -> tracing_opentelemetry::OpenTelemetryLayer<S, T>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    T: opentelemetry::trace::Tracer + 'static,
+    T::Span: Send + Sync,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
 }
 
 /// Events and spans of the export path itself (HTTP/gRPC clients, the SDK)

@@ -77,14 +77,24 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiErr
 }
 
 /// The W3C `traceparent` of the request being served, kept on the booking
-/// so the worker can link its spans to this trace.
+/// so the worker can link its spans to this trace. Formatted from the
+/// current OpenTelemetry context (the server span is entered while the
+/// handler runs) rather than injected through the global propagator into a
+/// scratch header map: this runs on every create, and the value is ours to
+/// read back, not a header sent anywhere.
 fn current_traceparent() -> Option<String> {
-    let mut headers = HeaderMap::new();
-    parker_telemetry::propagation::inject_current(&mut headers);
-    headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    use opentelemetry::trace::TraceContextExt;
+    let cx = opentelemetry::Context::current();
+    let span = cx.span();
+    let context = span.span_context();
+    context.is_valid().then(|| {
+        parker_telemetry::propagation::TraceParent {
+            trace_id: context.trace_id(),
+            parent_id: context.span_id(),
+            flags: context.trace_flags(),
+        }
+        .to_string()
+    })
 }
 
 fn parse_id(id: &str) -> Result<BookingId, ApiError> {

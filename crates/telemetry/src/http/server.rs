@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath};
 use http::{Request, Response};
-use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Histogram, Meter};
 use opentelemetry::trace::Status;
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute as semconv;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -94,10 +94,10 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let start = Instant::now();
         let (span, metric_attributes) = request_span(&request);
-        let inner = {
-            let _entered = span.enter();
-            self.inner.call(request)
-        };
+        // Not entered here: an axum handler and its extractors run when the
+        // response future is polled (inside the span, below), and every
+        // enter/exit costs the OTel layer a context switch.
+        let inner = self.inner.call(request);
         ResponseFuture {
             inner,
             state: Some(Finish {
@@ -211,6 +211,9 @@ fn request_span<B>(request: &Request<B>) -> (tracing::Span, Vec<KeyValue>) {
     };
     let span = tracing::info_span!(
         target: "parker_telemetry::http::server",
+        // A server span's parent is only ever the remote caller, never
+        // whatever span happens to be current in this process.
+        parent: None,
         "HTTP request",
         otel.name = name,
         otel.kind = "server",
@@ -230,16 +233,21 @@ fn request_span<B>(request: &Request<B>) -> (tracing::Span, Vec<KeyValue>) {
         http.response.status_code = tracing::field::Empty,
         error.type = tracing::field::Empty,
     );
-    // A server span's parent is only ever the remote caller, never whatever
-    // span happens to be current in this process.
-    let _ = span.set_parent(propagation::extract(request.headers()));
+    if let Some(remote) = remote_context(request.headers()) {
+        let _ = span.set_parent(remote);
+    }
 
     let mut attributes = Vec::with_capacity(7);
     attributes.push(KeyValue::new(
         semconv::HTTP_REQUEST_METHOD,
         method.normalized,
     ));
-    attributes.push(KeyValue::new(semconv::URL_SCHEME, scheme.to_owned()));
+    let scheme = match scheme {
+        "http" => Value::from("http"),
+        "https" => Value::from("https"),
+        other => Value::from(other.to_owned()),
+    };
+    attributes.push(KeyValue::new(semconv::URL_SCHEME, scheme));
     if let Some(route) = route {
         attributes.push(KeyValue::new(semconv::HTTP_ROUTE, route.to_owned()));
     }
@@ -247,6 +255,18 @@ fn request_span<B>(request: &Request<B>) -> (tracing::Span, Vec<KeyValue>) {
         attributes.push(KeyValue::new(semconv::NETWORK_PROTOCOL_VERSION, version));
     }
     (span, attributes)
+}
+
+/// The caller's context, when the request carries any header the
+/// propagator reads (`traceparent`, `baggage`, ...). Most requests carry
+/// none; for them this skips extraction and the span stays a root.
+fn remote_context(headers: &http::HeaderMap) -> Option<opentelemetry::Context> {
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator
+            .fields()
+            .any(|field| headers.contains_key(field))
+            .then(|| propagation::extract_with(propagator, headers))
+    })
 }
 
 /// `server.address`/`server.port` from the absolute-form target, the HTTP/2

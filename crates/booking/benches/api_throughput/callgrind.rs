@@ -1,0 +1,137 @@
+//! `PARKER_BENCH_CALLGRIND=N`: instructions per request, telemetry off vs
+//! on, counted by valgrind's callgrind. Throughput on a shared 2-core
+//! machine moves with whatever else runs; instruction counts do not, so
+//! these are the figures to compare changes by.
+//!
+//! Each phase starts the service under callgrind (embedded store), warms
+//! it up, zeroes the counters (`callgrind_control -z`), sends N requests of
+//! the usual mix (4 concurrent clients), waits until the sink holds a span
+//! for every request so the export work is inside the window too, and
+//! dumps (`callgrind_control -d`). Every thread of the process is counted:
+//! request handling, the SDK's batch thread and the export runtime.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use parker_telemetry::testing::OtlpSink;
+
+use super::{client, one_request, phase_env, phases, sink_counts, start};
+
+const WARMUP: usize = 300;
+const CLIENTS: usize = 4;
+
+pub async fn run(requests: usize) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("api-throughput-callgrind");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating the callgrind output directory");
+    println!(
+        "callgrind: {requests} requests per phase after {WARMUP} warm-up, {CLIENTS} clients, embedded store"
+    );
+    let mut off = None;
+    for (label, sampler) in phases() {
+        let sink = match sampler {
+            Some(_) => Some(OtlpSink::start().await),
+            None => None,
+        };
+        let out = dir.join(format!(
+            "{}.out",
+            label.trim().replace([' ', '%', '(', ')', ',', '/'], "_")
+        ));
+        let wrapper = [
+            "valgrind".to_owned(),
+            "-q".to_owned(),
+            "--tool=callgrind".to_owned(),
+            format!("--callgrind-out-file={}", out.display()),
+        ];
+        let (svc, url) = start(None, &phase_env(sampler, sink.as_ref()), Some(&wrapper));
+        let pid = svc.0.id().to_string();
+        let exporting = sampler == Some("always_on");
+        drive_n(&url, WARMUP).await;
+        if exporting && let Some(sink) = &sink {
+            wait_for_spans(sink, WARMUP).await;
+        }
+        control(&["-z", &pid]);
+        drive_n(&url, requests).await;
+        if exporting && let Some(sink) = &sink {
+            wait_for_spans(sink, WARMUP + requests).await;
+        }
+        control(&["-d", &pid]);
+        drop(svc);
+        let total = match newest_total(&dir, &out) {
+            Some(t) => t,
+            None => {
+                println!("{label:<34} no callgrind dump found in {}", dir.display());
+                continue;
+            }
+        };
+        let per_request = total as f64 / requests as f64;
+        let vs_off = off.map_or(String::new(), |off: f64| {
+            format!(
+                "  (+{:.0} instructions, x{:.3} of off)",
+                per_request - off,
+                per_request / off
+            )
+        });
+        off.get_or_insert(per_request);
+        println!("{label:<34} {per_request:>9.0} instructions/request{vs_off}");
+    }
+}
+
+async fn drive_n(url: &str, n: usize) {
+    let client = client();
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..CLIENTS {
+        let (client, url) = (client.clone(), url.to_owned());
+        let share = n / CLIENTS + usize::from(worker < n % CLIENTS);
+        tasks.spawn(async move {
+            let mut last_id = None;
+            for i in 0..share {
+                one_request(&client, &url, worker + i, &mut last_id).await;
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Waits (bounded) until the sink holds `n` spans.
+async fn wait_for_spans(sink: &OtlpSink, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sink_counts(sink).0 < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn control(args: &[&str]) {
+    match Command::new("callgrind_control").args(args).output() {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => println!(
+            "callgrind_control {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => println!("cannot run callgrind_control (apt-get install valgrind): {e}"),
+    }
+}
+
+/// The `totals:` (or `summary:`) instruction count of the newest dump
+/// written for `out` (`out.1`, `out.2`, … for explicit dumps).
+fn newest_total(dir: &Path, out: &Path) -> Option<u64> {
+    let prefix = out.file_name()?.to_str()?.to_owned();
+    let newest = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&prefix) && n != prefix)
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())?;
+    let text = std::fs::read_to_string(newest.path()).ok()?;
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
