@@ -10,6 +10,7 @@
 
 pub mod export_format;
 pub mod input;
+pub mod live;
 mod schema;
 pub mod semconv;
 mod span_name;

@@ -1,6 +1,6 @@
-//! `check trace-context`: the judging half of a black-box W3C Trace Context
-//! check. A driver (network, later) sends each [`Case`]'s headers to a
-//! service speaking the W3C test-service protocol and collects the
+//! `check trace-context`: a black-box W3C Trace Context check. The driver
+//! ([`run_trace_context`]) sends each [`Case`]'s headers to a service
+//! speaking the W3C test-service protocol and collects the
 //! `traceparent`/`tracestate` headers the service propagates back; [`judge`]
 //! decides pass or fail from the spec (W3C Trace Context Level 1/2).
 //!
@@ -9,9 +9,14 @@
 //! that propagator, and a check that shares their code agrees with their bugs.
 
 mod cases;
+mod driver;
 mod header;
 
 pub use cases::cases;
+pub use driver::{
+    DEFAULT_CASE_TIMEOUT, TraceContextError, TraceContextOptions, TraceContextReport,
+    run_trace_context,
+};
 pub use header::{TraceParent, TraceParentError, TraceState, TraceStateError};
 
 /// What the service must do with the trace id.

@@ -1,19 +1,25 @@
-//! `otelops check …`: compliance checks on telemetry files.
+//! `otelops check …`: compliance checks on telemetry files, a live OTLP
+//! stream (`--listen`) or a service's trace-context behaviour.
 //!
 //! Exit codes: 0 no violations, 1 violations found, 2 bad input or usage
 //! (returned as an error, which `main` maps to 2).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::check::{Level, Report, export_format, input, semconv};
+use crate::check::live::{self, ListenOptions, Listening};
+use crate::check::trace_context::{self, TraceContextOptions, TraceContextReport};
+use crate::check::{Finding, Level, Report, export_format, input, semconv};
 use crate::output::OutputFormat;
+use crate::receive::Token;
 use crate::semconv_registry;
 
-const EXIT_STATUS: &str =
-    "Exit status: 0 no violations, 1 violations found, 2 unreadable or non-OTLP input.";
+const EXIT_STATUS: &str = "Exit status: 0 no violations, 1 violations found, \
+     2 unreadable or non-OTLP input, nothing received, or an unreachable target.";
 
 #[derive(Debug, clap::Subcommand)]
 #[command(after_help = EXIT_STATUS)]
@@ -25,6 +31,10 @@ pub enum CheckCommand {
     /// Check attributes and span names against the semantic conventions.
     #[command(after_help = EXIT_STATUS)]
     SemanticConventions(SemconvArgs),
+    /// Check a service's W3C Trace Context propagation through its
+    /// test-service endpoint (valid, invalid and edge-case headers).
+    #[command(after_help = TRACE_CONTEXT_HELP)]
+    TraceContext(TraceContextArgs),
     /// Regenerate the embedded registry data file from a semantic-conventions
     /// model directory (maintainers; the result is committed).
     #[command(hide = true)]
@@ -34,8 +44,62 @@ pub enum CheckCommand {
 #[derive(Debug, clap::Args)]
 pub struct FilesArgs {
     /// OTLP JSON, OTLP JSON lines (collector file exporter) or OTLP protobuf files.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "listen", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub listen: ListenArgs,
+}
+
+/// A live stream instead of files: the embedded OTLP receiver collects,
+/// then the check runs on what arrived.
+#[derive(Debug, clap::Args)]
+pub struct ListenArgs {
+    /// Receive OTLP/gRPC on ADDR (default 127.0.0.1:4317) and OTLP/HTTP on
+    /// the next port (see --listen-http) instead of reading files.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = "127.0.0.1:4317",
+        conflicts_with = "files"
+    )]
+    pub listen: Option<SocketAddr>,
+    /// OTLP/HTTP address (default: --listen's port + 1; port 0 picks one).
+    #[arg(long, value_name = "ADDR", requires = "listen")]
+    pub listen_http: Option<SocketAddr>,
+    /// Stop collecting after this long (e.g. 30s); also stops at --spans or Ctrl-C.
+    #[arg(long, value_parser = humantime::parse_duration, requires = "listen")]
+    pub duration: Option<Duration>,
+    /// Stop collecting once this many spans were accepted.
+    #[arg(long, value_name = "N", requires = "listen")]
+    pub spans: Option<u64>,
+    /// Bearer token senders must present; required for a non-loopback --listen.
+    #[arg(long, env = "OTELOPS_RECEIVER_TOKEN", hide_env_values = true, requires = "listen")]
+    pub token: Option<String>,
+}
+
+const TRACE_CONTEXT_HELP: &str = concat!(
+    "Examples:\n",
+    "  parker-booking --enable-test-endpoint &\n",
+    "  otelops check trace-context --target http://127.0.0.1:8080/test\n\n",
+    "otelops listens on 127.0.0.1 for the service's callbacks; every case must\n",
+    "call back within --timeout.\n\n",
+    "Exit status: 0 every case passed, 1 a case failed, 2 bad --target or the\n",
+    "target unreachable or not a test-service endpoint."
+);
+
+#[derive(Debug, clap::Args)]
+pub struct TraceContextArgs {
+    /// The service's W3C test-service endpoint, e.g. http://127.0.0.1:8080/test.
+    #[arg(long, value_name = "URL")]
+    pub target: reqwest::Url,
+    /// How long each case may take (request plus callback).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
+    pub timeout: Duration,
+    /// Accept a target that is not on loopback (it must still reach
+    /// otelops's callback listener on 127.0.0.1).
+    #[arg(long)]
+    pub allow_remote: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -61,15 +125,13 @@ pub struct GenerateArgs {
 pub fn exec(command: CheckCommand, output: OutputFormat) -> anyhow::Result<ExitCode> {
     let report = match command {
         CheckCommand::ExportFormat(args) => {
-            let documents = load_all(&args.files)?;
-            Report::new(
-                "export-format",
-                args.files.len(),
-                export_format::check(&documents),
-            )
+            let input = gather(&args)?;
+            let mut findings = export_format::check(&input.documents);
+            findings.extend(input.extra);
+            Report::new("export-format", input.files, findings)
         }
         CheckCommand::SemanticConventions(args) => {
-            let documents = load_all(&args.files.files)?;
+            let input = gather(&args.files)?;
             let loaded;
             let registry = match &args.registry {
                 Some(dir) => {
@@ -78,25 +140,129 @@ pub fn exec(command: CheckCommand, output: OutputFormat) -> anyhow::Result<ExitC
                 }
                 None => semconv_registry::embedded(),
             };
-            let findings = semconv::check(registry, &documents);
-            Report::new("semantic-conventions", args.files.files.len(), findings)
+            let findings = semconv::check(registry, &input.documents);
+            Report::new("semantic-conventions", input.files, findings)
         }
+        CheckCommand::TraceContext(args) => return trace_context(&args, output),
         CheckCommand::GenerateRegistry(args) => return generate(&args),
     };
     print(&report, output)?;
-    Ok(if report.has_violations() {
+    Ok(exit_code(&report))
+}
+
+fn exit_code(report: &Report) -> ExitCode {
+    if report.has_violations() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// What a check runs on: documents, how many files (or received requests)
+/// they came from, and findings about the input itself.
+struct Input {
+    documents: Vec<input::Document>,
+    files: usize,
+    extra: Vec<Finding>,
+}
+
+fn gather(args: &FilesArgs) -> anyhow::Result<Input> {
+    let Some(grpc) = args.listen.listen else {
+        let mut documents = Vec::new();
+        for file in &args.files {
+            documents.extend(input::load(file)?);
+        }
+        return Ok(Input {
+            documents,
+            files: args.files.len(),
+            extra: Vec::new(),
+        });
+    };
+    let listen = &args.listen;
+    let opts = ListenOptions {
+        grpc_listen: grpc,
+        http_listen: listen.listen_http.unwrap_or_else(|| live::http_beside(grpc)),
+        token: listen
+            .token
+            .clone()
+            .map(Token::new)
+            .transpose()
+            .context("--token / OTELOPS_RECEIVER_TOKEN")?,
+        duration: listen.duration,
+        spans: listen.spans,
+    };
+    let collected = super::runtime()?.block_on(async {
+        let listening = Listening::start(&opts).await?;
+        // Tests and scripts read the bound ports from this line.
+        eprintln!(
+            "otelops check: receiving OTLP/gRPC on {} and OTLP/HTTP on {} until {}",
+            listening.grpc_addr(),
+            listening.http_addr(),
+            until(&opts)
+        );
+        listening.collect(opts.duration, opts.spans).await
+    })?;
+    eprintln!(
+        "otelops check: received {} request(s), {} span(s) ({}); checking",
+        collected.requests, collected.summary.spans, collected.stopped
+    );
+    Ok(Input {
+        extra: collected.rejected_findings(),
+        files: collected.requests,
+        documents: collected.documents,
     })
 }
 
-fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<input::Document>> {
-    let mut documents = Vec::new();
-    for file in files {
-        documents.extend(input::load(file)?);
+fn until(opts: &ListenOptions) -> String {
+    let mut bounds = Vec::new();
+    if let Some(d) = opts.duration {
+        bounds.push(humantime::format_duration(d).to_string());
     }
-    Ok(documents)
+    if let Some(n) = opts.spans {
+        bounds.push(format!("{n} spans"));
+    }
+    bounds.push("Ctrl-C".into());
+    bounds.join(" or ")
+}
+
+fn trace_context(args: &TraceContextArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let opts = TraceContextOptions {
+        case_timeout: args.timeout,
+        allow_remote: args.allow_remote,
+    };
+    let run = super::runtime()?.block_on(trace_context::run_trace_context(&args.target, &opts))?;
+    let report = run.report();
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Table => print!("{}", trace_context_table(&run)),
+    }
+    Ok(exit_code(&report))
+}
+
+/// One line per case, failures with their reason, then the tally.
+pub fn trace_context_table(run: &TraceContextReport) -> String {
+    let mut out = String::new();
+    for verdict in &run.verdicts {
+        let mark = if verdict.passed { "PASS" } else { "FAIL" };
+        out.push_str(&format!("{mark}  {:<42} {}\n", verdict.case, verdict.rule));
+        if !verdict.passed {
+            out.push_str(&format!("      {}\n", verdict.detail));
+        }
+    }
+    let failed: Vec<&str> = run.failed().map(|v| v.case).collect();
+    out.push_str(&format!(
+        "check trace-context: {}: {} case(s), {} passed, {} failed{}\n",
+        run.target,
+        run.verdicts.len(),
+        run.passed(),
+        failed.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", failed.join(", "))
+        }
+    ));
+    out
 }
 
 fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {

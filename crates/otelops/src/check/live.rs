@@ -1,0 +1,215 @@
+//! `check … --listen`: collect a live OTLP stream with the embedded receiver,
+//! then hand it to the same checks as files.
+//!
+//! The receiver's span store keeps spans and their service name only
+//! (resource and scope attributes are dropped for speed), which would leave
+//! the resource rules nothing real to judge. So a live run turns on the
+//! receiver's OTLP-JSON lines copy instead, into a private temporary file:
+//! every accepted request, decoded with prost and written with
+//! opentelemetry-proto's serde (hex ids, OTLP/JSON field names), is then
+//! read back by [`input::parse`] exactly like the collector's file exporter
+//! output. Documents are named `otlp://<grpc address>` and numbered by
+//! arrival.
+//!
+//! What a live stream cannot show: encoding mistakes of OTLP/JSON senders
+//! (the receiver decodes and re-encodes them) and spans the receiver
+//! rejected as invalid (counted; see [`Collected::rejected_findings`]).
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use super::input::{self, Document};
+use super::{Finding, Level, Source};
+use crate::receive::{ReceiveError, Receiver, ReceiverConfig, ReceiverHandle, Summary, Token};
+
+/// Where to listen and when to stop.
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
+    pub grpc_listen: SocketAddr,
+    pub http_listen: SocketAddr,
+    /// Required for a non-loopback address (the receiver's rule).
+    pub token: Option<Token>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Stop once this many spans were accepted.
+    pub spans: Option<u64>,
+}
+
+/// The OTLP/HTTP address that goes with a gRPC one: the next port, as
+/// 4317/4318 are paired (an OS-picked port 0 stays 0).
+pub fn http_beside(grpc: SocketAddr) -> SocketAddr {
+    let port = match grpc.port() {
+        0 => 0,
+        port => port.saturating_add(1),
+    };
+    SocketAddr::new(grpc.ip(), port)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error(transparent)]
+    Receive(#[from] ReceiveError),
+    #[error("cannot create the temporary file for received requests")]
+    Temp(#[source] std::io::Error),
+    #[error("cannot read back the received requests")]
+    ReadBack(#[source] std::io::Error),
+    #[error(transparent)]
+    Input(#[from] input::InputError),
+    #[error("no telemetry arrived at {grpc} (OTLP/gRPC) or {http} (OTLP/HTTP) before the {reason}")]
+    NothingArrived {
+        grpc: SocketAddr,
+        http: SocketAddr,
+        reason: StopReason,
+    },
+}
+
+/// Why collecting stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    Duration,
+    Spans,
+    Interrupted,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopReason::Duration => "--duration elapsed",
+            StopReason::Spans => "--spans count was reached",
+            StopReason::Interrupted => "interrupt (Ctrl-C)",
+        })
+    }
+}
+
+/// A running receiver whose requests are being kept for a check.
+#[derive(Debug)]
+pub struct Listening {
+    handle: ReceiverHandle,
+    file: tempfile::NamedTempFile,
+}
+
+/// What arrived, as check input, with the receiver's summary.
+#[derive(Debug)]
+pub struct Collected {
+    pub documents: Vec<Document>,
+    pub summary: Summary,
+    pub stopped: StopReason,
+    /// The OTLP/gRPC address documents are named after.
+    pub grpc: SocketAddr,
+    /// Number of export requests (documents) received.
+    pub requests: usize,
+}
+
+impl Listening {
+    /// Starts the embedded receiver on the given addresses.
+    pub async fn start(opts: &ListenOptions) -> Result<Listening, LiveError> {
+        // Private (0600) and removed on drop: it holds whatever was sent.
+        let file = tempfile::Builder::new()
+            .prefix("otelops-check-")
+            .suffix(".jsonl")
+            .tempfile()
+            .map_err(LiveError::Temp)?;
+        let mut config = ReceiverConfig::new(opts.grpc_listen, opts.http_listen);
+        config.token = opts.token.clone();
+        config.jsonl = Some(file.path().to_path_buf());
+        let handle = Receiver::start(config).await?;
+        Ok(Listening { handle, file })
+    }
+
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.handle.grpc_addr()
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.handle.http_addr()
+    }
+
+    /// Waits for the first of: `duration`, `spans` accepted, Ctrl-C; then
+    /// stops the receiver and returns what arrived.
+    pub async fn collect(
+        self,
+        duration: Option<Duration>,
+        spans: Option<u64>,
+    ) -> Result<Collected, LiveError> {
+        let stopped = self.wait(duration, spans).await;
+        let (grpc, http) = (self.grpc_addr(), self.http_addr());
+        let summary = self.handle.shutdown().await;
+        let mut bytes = Vec::new();
+        self.file
+            .reopen()
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(LiveError::ReadBack)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(LiveError::NothingArrived {
+                grpc,
+                http,
+                reason: stopped,
+            });
+        }
+        let name = format!("otlp://{grpc}");
+        let documents = input::parse(Path::new(&name), &bytes)?;
+        Ok(Collected {
+            requests: documents.len(),
+            documents,
+            summary,
+            stopped,
+            grpc,
+        })
+    }
+
+    async fn wait(&self, duration: Option<Duration>, spans: Option<u64>) -> StopReason {
+        let store = self.handle.store().clone();
+        let mut changed = store.subscribe();
+        let enough = async {
+            match spans {
+                Some(n) => {
+                    while store.accepted_spans() < n {
+                        if changed.changed().await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let elapsed = async {
+            match duration {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = enough => StopReason::Spans,
+            () = elapsed => StopReason::Duration,
+            _ = tokio::signal::ctrl_c() => StopReason::Interrupted,
+        }
+    }
+}
+
+impl Collected {
+/// Spans and log records the receiver refused as invalid OTLP never reach
+/// the checks; they are a violation of the encoding rules all the same.
+pub fn rejected_findings(&self) -> Vec<Finding> {
+    let rejected = self.summary.rejected;
+    if rejected == 0 {
+        return Vec::new();
+    }
+    vec![Finding {
+        level: Level::Violation,
+        rule: "otlp.rejected",
+        source: Source {
+            file: format!("otlp://{}", self.grpc),
+            line: None,
+        },
+        path: "resourceSpans".into(),
+        span: None,
+        message: format!(
+            "the receiver rejected {rejected} span(s)/log record(s) as invalid OTLP \
+             (ids of the wrong length or all zero); the sender answered partial_success"
+        ),
+    }]
+}
+}
