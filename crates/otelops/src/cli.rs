@@ -52,6 +52,8 @@ pub enum Command {
     Check(commands::check::CheckCommand),
     /// Receive OTLP (gRPC and HTTP) into a bounded in-memory store; summary on exit.
     Receive(commands::receive::Args),
+    /// Run Parker Flight end to end: services, a booking flow, the three checks.
+    Demo(commands::demo::Args),
     /// List received traces or show one as a waterfall.
     #[command(subcommand)]
     Traces(commands::traces::TracesCommand),

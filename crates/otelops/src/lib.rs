@@ -15,6 +15,7 @@ pub mod cli;
 pub mod collector_config;
 pub mod commands;
 pub mod dashboards;
+pub mod demo;
 pub mod exit;
 pub mod health;
 pub mod http_client;

@@ -8,6 +8,7 @@ pub mod check;
 pub mod completions;
 pub mod config;
 pub mod dashboards;
+pub mod demo;
 pub mod health;
 pub mod monitor;
 pub mod receive;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(cmd) => check::exec(cmd, output),
         Command::Receive(args) => receive::exec(args, output),
         Command::Traces(cmd) => traces::exec(cmd, output),
+        Command::Demo(args) => demo::exec(args, output),
     }
 }
 

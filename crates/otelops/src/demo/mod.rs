@@ -1,0 +1,357 @@
+//! `otelops demo`: Parker Flight on one machine, end to end. Starts the
+//! embedded OTLP receiver, `parker-fares` and `parker-booking` (child
+//! processes, loopback only, telemetry pointed at the receiver), drives a
+//! booking flow with exactly one provider failure that the worker retries,
+//! then runs the three compliance checks on what arrived.
+//!
+//! Start at [`Demo::start`], then [`Demo::drive`] (returns a [`DemoReport`]),
+//! then [`Demo::stop`]. Layout: [`services`] (child processes), [`relay`]
+//! (the one injected fault), [`flow`] (the travellers), [`traces`] (which
+//! trace to show), [`render`] (the text report). Invariant: no child
+//! outlives the demo, and nothing listens beyond loopback.
+
+pub mod flow;
+pub mod relay;
+pub mod render;
+pub mod services;
+pub mod traces;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::check::{Report, export_format, input, semconv};
+use crate::receive::{ReceiveError, Receiver, ReceiverConfig, ReceiverHandle, Summary};
+use crate::semconv_registry;
+
+use flow::BookingOutcome;
+use relay::{InjectedFault, Relay};
+use services::{Service, ServiceError, ServiceSpec};
+use traces::ShownTrace;
+
+/// How the services export to the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+pub enum Protocol {
+    #[value(name = "http/protobuf")]
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    #[value(name = "grpc")]
+    #[serde(rename = "grpc")]
+    Grpc,
+}
+
+/// Everything [`Demo::start`] needs. Port 0 means "pick a free one".
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    /// Where `parker-fares` and `parker-booking` are.
+    pub bin_dir: PathBuf,
+    /// Service logs and the received telemetry (`telemetry.jsonl`) go here.
+    pub work_dir: PathBuf,
+    pub grpc_listen: SocketAddr,
+    pub http_listen: SocketAddr,
+    pub booking_listen: SocketAddr,
+    pub fares_listen: SocketAddr,
+    pub protocol: Protocol,
+    /// Bound on each wait: services ready, bookings final, traces received.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("refusing to listen on {addr} ({what}): the demo only uses loopback addresses")]
+    NotLoopback { what: &'static str, addr: SocketAddr },
+    #[error("cannot prepare the work directory {}: {source}", path.display())]
+    WorkDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Receiver(#[from] ReceiveError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("cannot start the fault relay on loopback: {0}")]
+    Relay(std::io::Error),
+    #[error("cannot find a free loopback port for {what}: {source}")]
+    Port {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("the booking flow did not complete: {0}")]
+    Flow(#[from] flow::FlowError),
+    #[error(
+        "the receiver did not get every booking's traces within {}s \
+         ({spans} spans received); see the service logs in {}",
+        waited.as_secs(), work_dir.display()
+    )]
+    Traces {
+        waited: Duration,
+        spans: u64,
+        work_dir: PathBuf,
+    },
+    #[error("reading what the receiver wrote: {0}")]
+    Input(#[from] input::InputError),
+}
+
+/// Where everything listens, for the user to keep exploring.
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoints {
+    pub booking: String,
+    pub fares: String,
+    /// What parker-booking calls as its fare provider (passes through to fares).
+    pub fares_relay: String,
+    pub otlp_grpc: String,
+    pub otlp_http: String,
+    pub protocol: Protocol,
+    pub work_dir: String,
+    pub telemetry_jsonl: String,
+}
+
+/// The failure the demo injected, and whose booking it hit.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultReport {
+    #[serde(flatten)]
+    pub fault: InjectedFault,
+    pub traveller: String,
+    pub booking_status: String,
+}
+
+/// What one run found: the bookings, the injected failure, the trace
+/// shown, the checks' reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoReport {
+    pub bookings: Vec<BookingOutcome>,
+    pub injected_failure: Option<FaultReport>,
+    pub trace: ShownTrace,
+    pub checks: Vec<Report>,
+    pub endpoints: Endpoints,
+    pub received: Summary,
+}
+
+impl DemoReport {
+    /// Every booking final, exactly one failure injected, and its booking
+    /// retried into `booked`.
+    pub fn flow_completed(&self) -> bool {
+        self.bookings.iter().all(BookingOutcome::is_final)
+            && self
+                .injected_failure
+                .as_ref()
+                .is_some_and(|f| f.booking_status == "booked")
+    }
+
+    pub fn violations(&self) -> usize {
+        self.checks.iter().map(|r| r.violations).sum()
+    }
+
+    /// What `--once` exits 0 on.
+    pub fn passed(&self) -> bool {
+        self.flow_completed() && self.violations() == 0
+    }
+}
+
+/// A running demo. Dropping it kills the services; [`Demo::stop`] stops
+/// them gracefully and returns the receiver's summary.
+#[derive(Debug)]
+pub struct Demo {
+    receiver: ReceiverHandle,
+    relay: Relay,
+    booking: Service,
+    fares: Service,
+    config: DemoConfig,
+    jsonl: PathBuf,
+    http: reqwest::Client,
+}
+
+impl Demo {
+    /// Starts the receiver, fares, the relay and booking, each ready before
+    /// the next. Must run on the thread that outlives the demo (see
+    /// [`Service::spawn`]).
+    pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
+        for (what, addr) in [
+            ("OTLP/gRPC", config.grpc_listen),
+            ("OTLP/HTTP", config.http_listen),
+            ("parker-booking", config.booking_listen),
+            ("parker-fares", config.fares_listen),
+        ] {
+            if !addr.ip().is_loopback() {
+                return Err(DemoError::NotLoopback { what, addr });
+            }
+        }
+        // Both binaries are checked before anything starts, so a missing
+        // one is the only thing the user reads.
+        let fares_bin = services::locate(&config.bin_dir, "parker-fares")?;
+        let booking_bin = services::locate(&config.bin_dir, "parker-booking")?;
+        let work_dir_err = |source| DemoError::WorkDir {
+            path: config.work_dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&config.work_dir).map_err(work_dir_err)?;
+        let jsonl = config.work_dir.join("telemetry.jsonl");
+        match std::fs::remove_file(&jsonl) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(work_dir_err(e)),
+        }
+        let receiver = Receiver::start(ReceiverConfig {
+            jsonl: Some(jsonl.clone()),
+            ..ReceiverConfig::new(config.grpc_listen, config.http_listen)
+        })
+        .await?;
+        let endpoint = match config.protocol {
+            Protocol::Grpc => format!("http://{}", receiver.grpc_addr()),
+            Protocol::HttpProtobuf => format!("http://{}", receiver.http_addr()),
+        };
+        let telemetry_env = telemetry_env(&endpoint, config.protocol);
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| DemoError::Relay(std::io::Error::other(e)))?;
+
+        let fares_listen = concrete(config.fares_listen, "parker-fares")?;
+        let mut fares = Service::spawn(ServiceSpec {
+            name: "parker-fares",
+            binary: fares_bin,
+            listen: fares_listen,
+            env: telemetry_env.clone(),
+            dir: config.work_dir.clone(),
+        })?;
+        fares.ready(&http).await?;
+        let relay = Relay::start(SocketAddr::new(fares_listen.ip(), 0), fares_listen)
+            .await
+            .map_err(DemoError::Relay)?;
+        let mut env = telemetry_env;
+        env.extend(
+            [
+                ("PARKER_FARES_URL", format!("http://{}", relay.listen)),
+                ("PARKER_ENABLE_TEST_ENDPOINT", "true".to_owned()),
+                // A trip with no offer in its window expires in seconds
+                // instead of the production half hour.
+                ("PARKER_RECHECK_MS", "500".to_owned()),
+                ("PARKER_MAX_SEARCHES", "3".to_owned()),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
+        let mut booking = Service::spawn(ServiceSpec {
+            name: "parker-booking",
+            binary: booking_bin,
+            listen: concrete(config.booking_listen, "parker-booking")?,
+            env,
+            dir: config.work_dir.clone(),
+        })?;
+        booking.ready(&http).await?;
+        Ok(Demo {
+            receiver,
+            relay,
+            booking,
+            fares,
+            config,
+            jsonl,
+            http,
+        })
+    }
+
+    pub fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            booking: self.booking.url(),
+            fares: self.fares.url(),
+            fares_relay: format!("http://{}", self.relay.listen),
+            otlp_grpc: self.receiver.grpc_addr().to_string(),
+            otlp_http: format!("http://{}", self.receiver.http_addr()),
+            protocol: self.config.protocol,
+            work_dir: self.config.work_dir.display().to_string(),
+            telemetry_jsonl: self.jsonl.display().to_string(),
+        }
+    }
+
+    /// The flow, then the traces, then the checks.
+    pub async fn drive(&self) -> Result<DemoReport, DemoError> {
+        let bookings = flow::run(
+            &self.http,
+            self.booking.listen,
+            &flow::TRIPS,
+            self.config.timeout,
+        )
+        .await?;
+        let injected_failure = self.relay.injected().map(|fault| {
+            let booking = bookings.iter().find(|b| b.id == fault.order_key);
+            FaultReport {
+                traveller: booking.map(|b| b.traveller.clone()).unwrap_or_default(),
+                booking_status: booking.map(|b| b.status.clone()).unwrap_or_default(),
+                fault,
+            }
+        });
+        let ids: Vec<String> = bookings.iter().map(|b| b.id.clone()).collect();
+        let store = self.receiver.store();
+        let faulted = injected_failure.as_ref().map(|f| f.fault.order_key.as_str());
+        let trace = traces::wait_and_pick(store, &ids, faulted, self.config.timeout)
+            .await
+            .ok_or_else(|| DemoError::Traces {
+                waited: self.config.timeout,
+                spans: store.accepted_spans(),
+                work_dir: self.config.work_dir.clone(),
+            })?;
+        let checks = self.checks().await?;
+        Ok(DemoReport {
+            bookings,
+            injected_failure,
+            trace,
+            checks,
+            endpoints: self.endpoints(),
+            received: store.summary(),
+        })
+    }
+
+    /// export-format and semantic-conventions on the OTLP/JSON copy of every
+    /// request the receiver accepted; trace-context against booking's `/test`.
+    async fn checks(&self) -> Result<Vec<Report>, DemoError> {
+        let documents = input::load(&self.jsonl)?;
+        Ok(vec![
+            Report::new("export-format", 1, export_format::check(&documents)),
+            Report::new(
+                "semantic-conventions",
+                1,
+                semconv::check(semconv_registry::embedded(), &documents),
+            ),
+        ])
+    }
+
+    /// Booking first (it drains its worker and flushes), then fares, then
+    /// the receiver, whose summary counts everything they sent.
+    pub async fn stop(self) -> Summary {
+        let grace = Duration::from_secs(5);
+        self.booking.stop(grace).await;
+        self.fares.stop(grace).await;
+        self.receiver.shutdown().await
+    }
+}
+
+/// The variables that point a service's telemetry at the receiver, with
+/// short batch delays so a demo does not wait five seconds per export.
+fn telemetry_env(endpoint: &str, protocol: Protocol) -> Vec<(String, String)> {
+    let protocol = match protocol {
+        Protocol::Grpc => "grpc",
+        Protocol::HttpProtobuf => "http/protobuf",
+    };
+    [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_TRACES_SAMPLER", "always_on"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "100"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "2000"),
+        ("PARKER_ENVIRONMENT", "development"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// A child is told a concrete port: port 0 becomes a free one.
+fn concrete(addr: SocketAddr, what: &'static str) -> Result<SocketAddr, DemoError> {
+    if addr.port() != 0 {
+        return Ok(addr);
+    }
+    services::free_port(addr.ip()).map_err(|source| DemoError::Port { what, source })
+}
