@@ -3,6 +3,9 @@
 //! and restart it; scrape its `/metrics` (every page is saved as a test
 //! artifact); a restartable downstream OTLP sink; a sender of exactly N
 //! uniquely identified spans; and a bounded way to run `otelops`.
+//! For the end-to-end scenario: the real parker-booking/parker-fares
+//! (`services`), rotel-agent (`rotel`) and a reader of the OTLP-JSON copies
+//! `otelops receive --jsonl` writes (`otlp_copy`).
 //!
 //! Owned by the collector-scenarios tests (`tests/collector_*.rs`); kept apart
 //! from `tests/common` (the fake-collector helpers of the unit-level tests).
@@ -12,7 +15,10 @@ pub mod artifacts;
 pub mod collector;
 pub mod metrics;
 pub mod otelops;
+pub mod otlp_copy;
+pub mod rotel;
 pub mod sender;
+pub mod services;
 pub mod sink;
 
 use std::future::Future;
