@@ -189,7 +189,10 @@ async fn a_service_forwarding_headers_verbatim_fails_the_invalid_input_cases() {
         "duplicated_traceparent_restarts",
         "tracestate_duplicate_keys_not_propagated",
     ] {
-        assert!(text.contains(&format!("FAIL  {failed} ")), "{failed}:\n{text}");
+        assert!(
+            text.contains(&format!("FAIL  {failed} ")),
+            "{failed}:\n{text}"
+        );
     }
     assert!(
         text.contains("PASS  valid_traceparent_keeps_trace_id "),

@@ -89,6 +89,8 @@ impl std::fmt::Display for StopReason {
 pub struct Listening {
     handle: ReceiverHandle,
     file: tempfile::NamedTempFile,
+    duration: Option<Duration>,
+    spans: Option<u64>,
 }
 
 /// What arrived, as check input, with the receiver's summary.
@@ -116,7 +118,12 @@ impl Listening {
         config.token = opts.token.clone();
         config.jsonl = Some(file.path().to_path_buf());
         let handle = Receiver::start(config).await?;
-        Ok(Listening { handle, file })
+        Ok(Listening {
+            handle,
+            file,
+            duration: opts.duration,
+            spans: opts.spans,
+        })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -129,12 +136,8 @@ impl Listening {
 
     /// Waits for the first of: `duration`, `spans` accepted, Ctrl-C; then
     /// stops the receiver and returns what arrived.
-    pub async fn collect(
-        self,
-        duration: Option<Duration>,
-        spans: Option<u64>,
-    ) -> Result<Collected, LiveError> {
-        let stopped = self.wait(duration, spans).await;
+    pub async fn collect(self) -> Result<Collected, LiveError> {
+        let stopped = self.wait().await;
         let (grpc, http) = (self.grpc_addr(), self.http_addr());
         let summary = self.handle.shutdown().await;
         let mut bytes = Vec::new();
@@ -142,15 +145,19 @@ impl Listening {
             .reopen()
             .and_then(|mut f| f.read_to_end(&mut bytes))
             .map_err(LiveError::ReadBack)?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(LiveError::NothingArrived {
-                grpc,
-                http,
-                reason: stopped,
-            });
-        }
-        let name = format!("otlp://{grpc}");
-        let documents = input::parse(Path::new(&name), &bytes)?;
+        let documents = if bytes.iter().all(u8::is_ascii_whitespace) {
+            // Rejected spans are still something to report.
+            if summary.rejected == 0 {
+                return Err(LiveError::NothingArrived {
+                    grpc,
+                    http,
+                    reason: stopped,
+                });
+            }
+            Vec::new()
+        } else {
+            documents(&format!("otlp://{grpc}"), &bytes)?
+        };
         Ok(Collected {
             requests: documents.len(),
             documents,
@@ -160,7 +167,8 @@ impl Listening {
         })
     }
 
-    async fn wait(&self, duration: Option<Duration>, spans: Option<u64>) -> StopReason {
+    async fn wait(&self) -> StopReason {
+        let (duration, spans) = (self.duration, self.spans);
         let store = self.handle.store().clone();
         let mut changed = store.subscribe();
         let enough = async {
@@ -189,27 +197,41 @@ impl Listening {
     }
 }
 
-impl Collected {
-/// Spans and log records the receiver refused as invalid OTLP never reach
-/// the checks; they are a violation of the encoding rules all the same.
-pub fn rejected_findings(&self) -> Vec<Finding> {
-    let rejected = self.summary.rejected;
-    if rejected == 0 {
-        return Vec::new();
+/// One document per received request, numbered by arrival (a lone request
+/// would otherwise read as a plain JSON file without a line number).
+fn documents(name: &str, bytes: &[u8]) -> Result<Vec<Document>, input::InputError> {
+    let mut documents = Vec::new();
+    let lines = bytes.split(|&b| b == b'\n').enumerate();
+    for (index, line) in lines.filter(|(_, l)| !l.is_empty()) {
+        for mut document in input::parse(Path::new(name), line)? {
+            document.source.line = Some(index + 1);
+            documents.push(document);
+        }
     }
-    vec![Finding {
-        level: Level::Violation,
-        rule: "otlp.rejected",
-        source: Source {
-            file: format!("otlp://{}", self.grpc),
-            line: None,
-        },
-        path: "resourceSpans".into(),
-        span: None,
-        message: format!(
-            "the receiver rejected {rejected} span(s)/log record(s) as invalid OTLP \
-             (ids of the wrong length or all zero); the sender answered partial_success"
-        ),
-    }]
+    Ok(documents)
 }
+
+impl Collected {
+    /// Spans and log records the receiver refused as invalid OTLP never reach
+    /// the checks; they are a violation of the encoding rules all the same.
+    pub fn rejected_findings(&self) -> Vec<Finding> {
+        let rejected = self.summary.rejected;
+        if rejected == 0 {
+            return Vec::new();
+        }
+        vec![Finding {
+            level: Level::Violation,
+            rule: "otlp.rejected",
+            source: Source {
+                file: format!("otlp://{}", self.grpc),
+                line: None,
+            },
+            path: "resourceSpans".into(),
+            span: None,
+            message: format!(
+                "the receiver rejected {rejected} span(s)/log record(s) as invalid OTLP \
+             (ids of the wrong length or all zero); the sender answered partial_success"
+            ),
+        }]
+    }
 }

@@ -74,7 +74,12 @@ pub struct ListenArgs {
     #[arg(long, value_name = "N", requires = "listen")]
     pub spans: Option<u64>,
     /// Bearer token senders must present; required for a non-loopback --listen.
-    #[arg(long, env = "OTELOPS_RECEIVER_TOKEN", hide_env_values = true, requires = "listen")]
+    #[arg(
+        long,
+        env = "OTELOPS_RECEIVER_TOKEN",
+        hide_env_values = true,
+        requires = "listen"
+    )]
     pub token: Option<String>,
 }
 
@@ -181,7 +186,9 @@ fn gather(args: &FilesArgs) -> anyhow::Result<Input> {
     let listen = &args.listen;
     let opts = ListenOptions {
         grpc_listen: grpc,
-        http_listen: listen.listen_http.unwrap_or_else(|| live::http_beside(grpc)),
+        http_listen: listen
+            .listen_http
+            .unwrap_or_else(|| live::http_beside(grpc)),
         token: listen
             .token
             .clone()
@@ -200,7 +207,7 @@ fn gather(args: &FilesArgs) -> anyhow::Result<Input> {
             listening.http_addr(),
             until(&opts)
         );
-        listening.collect(opts.duration, opts.spans).await
+        listening.collect().await
     })?;
     eprintln!(
         "otelops check: received {} request(s), {} span(s) ({}); checking",

@@ -131,7 +131,10 @@ pub async fn run_trace_context(
         .expect("reqwest client without TLS or proxies always builds");
     let mut verdicts = Vec::new();
     for (index, case) in cases().iter().enumerate() {
-        let mixed_case = case.headers.iter().any(|(n, _)| n.bytes().any(|b| b.is_ascii_uppercase()));
+        let mixed_case = case
+            .headers
+            .iter()
+            .any(|(n, _)| n.bytes().any(|b| b.is_ascii_uppercase()));
         let client = if mixed_case { &title_case } else { &client };
         let verdict = run_case(client, &target, &callbacks, case, opts.case_timeout).await;
         match verdict {
