@@ -10,7 +10,8 @@
 //! Run: `cargo bench -p parker-booking --bench api_throughput`
 //! (`PARKER_BENCH_SECS`: measured seconds per phase, default 3;
 //! `PARKER_BENCH_ROUNDS`: rounds of all phases, default 3;
-//! `PARKER_BENCH_STORES`: `embedded`, `redis` or both (default)).
+//! `PARKER_BENCH_STORES`: `embedded`, `redis` or both (default);
+//! `OTEL_BSP_*` set for the bench are passed on to the service).
 //!
 //! `PARKER_BENCH_CALLGRIND=N` instead counts instructions per request under
 //! valgrind's callgrind for N requests per phase (see `callgrind`): on a
@@ -334,15 +335,31 @@ fn phases() -> [(&'static str, Option<&'static str>); 3] {
     ]
 }
 
+const BSP_VARS: [&str; 4] = [
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_BSP_EXPORT_TIMEOUT",
+];
+
 /// The service environment of a phase.
 fn phase_env(sampler: Option<&str>, sink: Option<&OtlpSink>) -> Vec<(&'static str, String)> {
     match (sampler, sink) {
-        (Some(sampler), Some(sink)) => vec![
-            ("OTEL_SDK_DISABLED", "false".to_owned()),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", sink.grpc_endpoint()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()),
-            ("OTEL_TRACES_SAMPLER", sampler.to_owned()),
-        ],
+        (Some(sampler), Some(sink)) => {
+            let mut env = vec![
+                ("OTEL_SDK_DISABLED", "false".to_owned()),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", sink.grpc_endpoint()),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()),
+                ("OTEL_TRACES_SAMPLER", sampler.to_owned()),
+            ];
+            // Batch knobs pass through, to try queue and batch sizes.
+            for name in BSP_VARS {
+                if let Ok(value) = std::env::var(name) {
+                    env.push((name, value));
+                }
+            }
+            env
+        }
         _ => vec![("OTEL_SDK_DISABLED", "true".to_owned())],
     }
 }

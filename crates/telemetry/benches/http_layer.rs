@@ -57,8 +57,9 @@ fn http_layer(c: &mut Criterion) {
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer("bench")));
+    let subscriber = tracing_subscriber::registry().with(parker_telemetry::guard::span_layer(
+        tracer_provider.tracer("bench"),
+    ));
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let plain = router();

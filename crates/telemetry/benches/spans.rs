@@ -60,13 +60,12 @@ fn spans(c: &mut Criterion) {
         "tracing_span_8_attributes",
         tracing_subscriber::registry().with(default_layer),
     );
-    let lean_layer = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("bench-tracing"))
-        .with_location(false)
-        .with_threads(false);
+    // What services get: `parker_telemetry::guard::span_layer` (no
+    // location, thread, target attributes, no busy/idle tracking).
+    let lean_layer = parker_telemetry::guard::span_layer(provider.tracer("bench-tracing"));
     bench_tracing_span(
         c,
-        "tracing_span_8_attributes_no_location_threads",
+        "tracing_span_8_attributes_service_layer",
         tracing_subscriber::registry().with(lean_layer),
     );
     let _ = provider.shutdown();
