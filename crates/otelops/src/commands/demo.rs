@@ -91,7 +91,7 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
                 let style = Style {
                     color: std::io::stdout().is_terminal(),
                 };
-                print!("{}", render::report(&report, style, &otelops));
+                print!("{}", render::report(&report, style, &otelops, !args.once));
                 if !args.once {
                     println!("\nCtrl-C stops everything.");
                 }

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::check::trace_context::{TraceContextError, TraceContextOptions, run_trace_context};
 use crate::check::{Report, export_format, input, semconv};
 use crate::receive::{ReceiveError, Receiver, ReceiverConfig, ReceiverHandle, Summary};
 use crate::semconv_registry;
@@ -61,7 +62,10 @@ pub struct DemoConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("refusing to listen on {addr} ({what}): the demo only uses loopback addresses")]
-    NotLoopback { what: &'static str, addr: SocketAddr },
+    NotLoopback {
+        what: &'static str,
+        addr: SocketAddr,
+    },
     #[error("cannot prepare the work directory {}: {source}", path.display())]
     WorkDir {
         path: PathBuf,
@@ -90,6 +94,8 @@ pub enum DemoError {
         spans: u64,
         work_dir: PathBuf,
     },
+    #[error("check trace-context against parker-booking's /test could not run: {0:#}")]
+    TraceContext(#[source] anyhow::Error),
     #[error("reading what the receiver wrote: {0}")]
     Input(#[from] input::InputError),
 }
@@ -282,9 +288,14 @@ impl Demo {
                 fault,
             }
         });
+        // Before the traces are awaited: its requests are telemetry too,
+        // and the wait below lets their spans arrive before the file checks.
+        let trace_context = self.trace_context().await?;
         let ids: Vec<String> = bookings.iter().map(|b| b.id.clone()).collect();
         let store = self.receiver.store();
-        let faulted = injected_failure.as_ref().map(|f| f.fault.order_key.as_str());
+        let faulted = injected_failure
+            .as_ref()
+            .map(|f| f.fault.order_key.as_str());
         let trace = traces::wait_and_pick(store, &ids, faulted, self.config.timeout)
             .await
             .ok_or_else(|| DemoError::Traces {
@@ -292,7 +303,8 @@ impl Demo {
                 spans: store.accepted_spans(),
                 work_dir: self.config.work_dir.clone(),
             })?;
-        let checks = self.checks().await?;
+        let mut checks = self.file_checks()?;
+        checks.push(trace_context);
         Ok(DemoReport {
             bookings,
             injected_failure,
@@ -303,9 +315,19 @@ impl Demo {
         })
     }
 
+    /// trace-context: the W3C test-service protocol against booking's `/test`.
+    async fn trace_context(&self) -> Result<Report, DemoError> {
+        let target = reqwest::Url::parse(&format!("{}/test", self.booking.url()))
+            .map_err(|e| DemoError::TraceContext(e.into()))?;
+        run_trace_context(&target, &TraceContextOptions::default())
+            .await
+            .map(|r| r.report())
+            .map_err(|e: TraceContextError| DemoError::TraceContext(e.into()))
+    }
+
     /// export-format and semantic-conventions on the OTLP/JSON copy of every
-    /// request the receiver accepted; trace-context against booking's `/test`.
-    async fn checks(&self) -> Result<Vec<Report>, DemoError> {
+    /// request the receiver accepted.
+    fn file_checks(&self) -> Result<Vec<Report>, DemoError> {
         let documents = input::load(&self.jsonl)?;
         Ok(vec![
             Report::new("export-format", 1, export_format::check(&documents)),

@@ -96,9 +96,10 @@ async fn relay(shared: &Shared, request: Request) -> Result<Response, String> {
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    let mut outgoing = shared
-        .http
-        .request(parts.method.clone(), format!("http://{}{path}", shared.fares));
+    let mut outgoing = shared.http.request(
+        parts.method.clone(),
+        format!("http://{}{path}", shared.fares),
+    );
     for (name, value) in &parts.headers {
         if !is_hop_by_hop(name) {
             outgoing = outgoing.header(name, value);

@@ -3,15 +3,18 @@
 
 use std::fmt::Write;
 
-use crate::check::{Level, Report};
+use crate::check::{Finding, Level, Report};
 use crate::receive::view::{Style, render_waterfall};
 
 use super::{DemoReport, Endpoints};
 
-/// Findings listed per check; the rest are counted (all are in `--output json`).
-const FINDINGS_SHOWN: usize = 8;
+/// Kinds of finding listed per check; the rest are counted (every finding
+/// is in `--output json`).
+const GROUPS_SHOWN: usize = 10;
 
-pub fn report(report: &DemoReport, style: Style, otelops: &str) -> String {
+/// `running`: the services keep running (print how to explore them) rather
+/// than stop after the report (`--once`).
+pub fn report(report: &DemoReport, style: Style, otelops: &str, running: bool) -> String {
     let mut out = String::new();
     bookings(&mut out, report);
     let trace = &report.trace;
@@ -34,7 +37,16 @@ pub fn report(report: &DemoReport, style: Style, otelops: &str) -> String {
         "FAIL: a check found violations (see above)"
     };
     let _ = writeln!(out, "\n{verdict}");
-    explore(&mut out, &report.endpoints, otelops);
+    if running {
+        explore(&mut out, &report.endpoints, otelops);
+    } else {
+        let e = &report.endpoints;
+        let _ = writeln!(
+            out,
+            "\nServices ran at: parker-booking {}, parker-fares {}, receiver {} (logs and telemetry.jsonl in {})",
+            e.booking, e.fares, e.otlp_http, e.work_dir
+        );
+    }
     out
 }
 
@@ -76,41 +88,78 @@ fn bookings(out: &mut String, report: &DemoReport) {
 fn checks(out: &mut String, reports: &[Report]) {
     let _ = writeln!(out, "\n== Checks on what the receiver got");
     for r in reports {
+        // Every trace-context case is one finding: a violation when it failed.
+        let cases = if r.check == "trace-context" {
+            format!("  ({} of {} cases passed)", r.information, r.findings.len())
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "  {:<22} {} violation(s), {} improvement(s), {} information",
+            "  {:<22} {} violation(s), {} improvement(s), {} information{cases}",
             r.check, r.violations, r.improvements, r.information
         );
     }
-    for r in reports.iter().filter(|r| !r.findings.is_empty()) {
+    for r in reports {
+        let groups = groups(r);
+        if groups.is_empty() {
+            continue;
+        }
         let _ = writeln!(out, "\n-- {}", r.check);
-        for f in r.findings.iter().take(FINDINGS_SHOWN) {
-            let span = f
+        for g in groups.iter().take(GROUPS_SHOWN) {
+            let first = g.findings[0];
+            let span = first
                 .span
                 .as_ref()
-                .map(|s| format!(" (span \"{}\")", s.name))
+                .map(|s| format!(" span \"{}\"", s.name))
                 .unwrap_or_default();
+            let times = match g.findings.len() {
+                1 => String::new(),
+                n => format!(" ({n}×)"),
+            };
             let _ = writeln!(
                 out,
-                "  {:<11} {:<28} {}{span}",
-                level(f.level),
-                f.rule,
-                f.message
+                "  {:<11} {:<28} {}{times}",
+                first.level.as_str(),
+                first.rule,
+                first.message
             );
-            let _ = writeln!(out, "  {:<11} {:<28} at {}", "", "", f.path);
+            let e_g = if g.findings.len() > 1 { "e.g. " } else { "" };
+            let _ = writeln!(out, "  {:<40} {e_g}at {}{span}", "", first.path);
         }
-        if r.findings.len() > FINDINGS_SHOWN {
+        if groups.len() > GROUPS_SHOWN {
             let _ = writeln!(
                 out,
-                "  … and {} more (--output json lists them all)",
-                r.findings.len() - FINDINGS_SHOWN
+                "  … and {} more kinds of finding (--output json lists every finding)",
+                groups.len() - GROUPS_SHOWN
             );
         }
     }
 }
 
-fn level(level: Level) -> &'static str {
-    level.as_str()
+/// Findings that say the same thing (level, rule, message) about different
+/// spans, in report order. Information is left to `--output json`.
+struct Group<'a> {
+    findings: Vec<&'a Finding>,
+}
+
+fn groups(report: &Report) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.level != Level::Information)
+    {
+        let same = |g: &&mut Group<'_>| {
+            let first = g.findings[0];
+            (first.level, first.rule, &first.message) == (f.level, f.rule, &f.message)
+        };
+        match groups.iter_mut().find(same) {
+            Some(g) => g.findings.push(f),
+            None => groups.push(Group { findings: vec![f] }),
+        }
+    }
+    groups
 }
 
 fn explore(out: &mut String, e: &Endpoints, otelops: &str) {

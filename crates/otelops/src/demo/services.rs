@@ -111,6 +111,9 @@ impl Service {
         }
         command
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            // A startup error's message, not an anyhow backtrace, is what the
+            // log tail in our error should show (panics keep RUST_BACKTRACE).
+            .env("RUST_LIB_BACKTRACE", "0")
             .env("PARKER_LISTEN", spec.listen.to_string())
             .current_dir(&spec.dir)
             .stdin(Stdio::null())

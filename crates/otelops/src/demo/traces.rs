@@ -29,7 +29,7 @@ pub struct ShownTrace {
     /// The worker trace in which the failed order was retried.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_trace_id: Option<String>,
-    #[serde(skip)]
+    /// Every span of the trace, in waterfall order.
     pub detail: TraceDetail,
 }
 
@@ -44,10 +44,9 @@ fn worker_traces(store: &Store, booking_id: &str) -> Vec<TraceOverview> {
                 span.name == WORKER_ROOT
                     && span.attributes.iter().any(|kv| {
                         kv.key == BOOKING_ID
-                            && kv
-                                .value
-                                .as_ref()
-                                .is_some_and(|v| crate::receive::model::any_value_text(v) == booking_id)
+                            && kv.value.as_ref().is_some_and(|v| {
+                                crate::receive::model::any_value_text(v) == booking_id
+                            })
                     })
             })
         })
@@ -97,7 +96,10 @@ pub async fn wait_and_pick(
 
 fn pick(store: &Store, bookings: &[String], faulted: Option<&str>) -> Option<ShownTrace> {
     let all: Vec<Vec<TraceOverview>> = bookings.iter().map(|id| worker_traces(store, id)).collect();
-    if all.iter().any(|traces| !traces.iter().any(crosses_services)) {
+    if all
+        .iter()
+        .any(|traces| !traces.iter().any(crosses_services))
+    {
         return None;
     }
     let (trace, why, retry) = match faulted {
@@ -131,10 +133,12 @@ fn pick(store: &Store, bookings: &[String], faulted: Option<&str>) -> Option<Sho
     };
     let spans = store.trace(&trace.trace_id)?;
     let detail = TraceDetail::from_spans(trace.trace_id, &spans);
+    let mut services: Vec<String> = trace.services.iter().map(|s| s.to_string()).collect();
+    services.sort();
     Some(ShownTrace {
         trace_id: hex(&trace.trace_id),
         why,
-        services: trace.services.iter().map(|s| s.to_string()).collect(),
+        services,
         spans: spans.len(),
         errors: spans.iter().filter(|s| s.is_error).count(),
         retry_trace_id: retry,
