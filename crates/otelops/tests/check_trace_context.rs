@@ -205,7 +205,7 @@ async fn a_service_forwarding_headers_verbatim_fails_the_invalid_input_cases() {
         ),
         "{text}"
     );
-    assert!(text.contains("7 passed, 17 failed ("), "{text}");
+    assert!(text.contains("10 passed, 18 failed ("), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,6 +68,7 @@ pub fn cases() -> Vec<Case> {
             .collect::<Vec<_>>()
             .join(",")
     };
+    let long_key = format!("k{}", "a".repeat(256));
     let mut cases = vec![
         Case {
             name: "no_context_starts_trace",
@@ -80,6 +81,16 @@ pub fn cases() -> Vec<Case> {
             name: "valid_traceparent_keeps_trace_id",
             rule: "valid traceparent: keep the trace id",
             headers: vec![header("traceparent", valid("00"))],
+            trace: keep(),
+            state: StateExpect::Any,
+        },
+        Case {
+            name: "unsampled_flags_keep_trace_id",
+            rule: "trace-flags 00 (not sampled): the trace id is still kept",
+            headers: vec![header(
+                "traceparent",
+                format!("00-{TRACE_ID}-{PARENT_ID}-00"),
+            )],
             trace: keep(),
             state: StateExpect::Any,
         },
@@ -188,6 +199,18 @@ pub fn cases() -> Vec<Case> {
             ])),
         ),
         with_state(
+            "tracestate_optional_whitespace",
+            "OWS around list members is allowed",
+            &["foo=1 \t , \t bar=2"],
+            StateExpect::Keeps(members(&[("foo", "1"), ("bar", "2")])),
+        ),
+        with_state(
+            "tracestate_empty_header_ignored",
+            "an empty tracestate does not invalidate traceparent",
+            &[""],
+            StateExpect::Any,
+        ),
+        with_state(
             "tracestate_multi_tenant_keys",
             "tenant@system keys are valid",
             &["t1@vendor=x,foo=1"],
@@ -216,6 +239,12 @@ pub fn cases() -> Vec<Case> {
             "at most one `@`, system id starts with a letter",
             &["foo@@bar=1,baz=2"],
             StateExpect::Drops(vec!["foo@@bar".into()]),
+        ),
+        with_state(
+            "tracestate_key_too_long_dropped",
+            "a simple key is at most 256 characters",
+            &[&format!("{long_key}=1,bar=2")],
+            StateExpect::Drops(vec![long_key.clone()]),
         ),
         with_state(
             "tracestate_duplicate_keys_not_propagated",

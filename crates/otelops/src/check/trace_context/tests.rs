@@ -77,6 +77,7 @@ fn an_echoing_service_fails_the_invalid_input_cases() {
             "tracestate_33_members_not_exceeded",
             "tracestate_uppercase_key_dropped",
             "tracestate_bad_vendor_key_dropped",
+            "tracestate_key_too_long_dropped",
             "tracestate_duplicate_keys_not_propagated",
         ]
     );
