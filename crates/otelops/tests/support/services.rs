@@ -230,6 +230,8 @@ pub struct Booked {
 /// POSTs one booking with the W3C `traceparent` given (so the trace id the
 /// server span must carry is known up front), then polls it (≤ 30 s) until
 /// it is booked; a booking that ends any other way fails the scenario.
+/// (A search that finds nothing would wait `PARKER_RECHECK_MS`, 30 s by
+/// default, and run out this bound: a clear timeout, not a hang.)
 pub async fn book_one(booking: &Service, traceparent: &str, art: &Artifacts) -> Booked {
     let client = super::sender::client();
     let today = std::time::SystemTime::now()
@@ -241,7 +243,10 @@ pub async fn book_one(booking: &Service, traceparent: &str, art: &Artifacts) -> 
         "traveller": {"name": "Ada Lovelace", "email": "ada@example.com"},
         "origin": "JFK",
         "destination": "LHR",
-        "departure": {"from": civil_date(today + 30), "to": civil_date(today + 32)},
+        // A week: the offers change with the date, and a day may have no
+        // economy seat; seven in a row without one is ~1 in 10⁸ (and any
+        // economy fare of this route is below max_price).
+        "departure": {"from": civil_date(today + 30), "to": civil_date(today + 36)},
         "max_price": {"amount": "900.00", "currency": "EUR"},
         "cabin": "economy",
         "passengers": 1,
