@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::check::{Finding, Level, Report};
+use crate::check::{Finding, Level, Report, Source};
 use crate::receive::view::{Style, render_waterfall};
 
 use super::{DemoReport, Endpoints};
@@ -125,7 +125,13 @@ fn checks(out: &mut String, reports: &[Report]) {
                 first.message
             );
             let e_g = if g.findings.len() > 1 { "e.g. " } else { "" };
-            let _ = writeln!(out, "  {:<40} {e_g}at {}{span}", "", first.path);
+            let _ = writeln!(
+                out,
+                "  {:<40} {e_g}at {}{}{span}",
+                "",
+                location(&first.source),
+                first.path
+            );
         }
         if groups.len() > GROUPS_SHOWN {
             let _ = writeln!(
@@ -134,6 +140,21 @@ fn checks(out: &mut String, reports: &[Report]) {
                 groups.len() - GROUPS_SHOWN
             );
         }
+    }
+}
+
+/// `telemetry.jsonl:12: ` for a line of the received copy (the directory
+/// is in the endpoints section), nothing for a check of a live target.
+fn location(source: &Source) -> String {
+    match source.line {
+        Some(line) => {
+            let file = std::path::Path::new(&source.file)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| source.file.clone());
+            format!("{file}:{line}: ")
+        }
+        None => String::new(),
     }
 }
 
