@@ -235,3 +235,26 @@ impl Collected {
         }]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_listens_on_the_port_after_grpc_unless_the_os_picks() {
+        let at = |s: &str| s.parse::<SocketAddr>().expect("address");
+        assert_eq!(http_beside(at("127.0.0.1:4317")), at("127.0.0.1:4318"));
+        assert_eq!(http_beside(at("[::1]:0")), at("[::1]:0"));
+        assert_eq!(http_beside(at("127.0.0.1:65535")), at("127.0.0.1:65535"));
+    }
+
+    #[test]
+    fn received_requests_are_numbered_by_arrival() {
+        let line = r#"{"resourceSpans":[]}"#;
+        let bytes = format!("{line}\n{line}\n");
+        let documents = documents("otlp://127.0.0.1:4317", bytes.as_bytes()).expect("parsed");
+        let lines: Vec<_> = documents.iter().map(|d| d.source.line).collect();
+        assert_eq!(lines, [Some(1), Some(2)]);
+        assert_eq!(documents[0].source.file, "otlp://127.0.0.1:4317");
+    }
+}

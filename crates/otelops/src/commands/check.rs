@@ -21,15 +21,29 @@ use crate::semconv_registry;
 const EXIT_STATUS: &str = "Exit status: 0 no violations, 1 violations found, \
      2 unreadable or non-OTLP input, nothing received, or an unreachable target.";
 
+const STREAM_HELP: &str = concat!(
+    "Examples:\n",
+    "  otelops check export-format received.jsonl export.pb\n",
+    "  otelops check semantic-conventions --listen --duration 30s\n",
+    "  otelops check export-format --listen 127.0.0.1:0 --spans 100\n\n",
+    "With --listen the embedded receiver collects first (the bound addresses\n",
+    "are printed to stderr), then the check runs on every accepted request.\n",
+    "OTLP/JSON senders are decoded and re-encoded on the way in, so their\n",
+    "JSON encoding mistakes only show when their files are checked; spans the\n",
+    "receiver rejects (bad ids) are reported as otlp.rejected.\n\n",
+    "Exit status: 0 no violations, 1 violations found, 2 unreadable or\n",
+    "non-OTLP input, or nothing received."
+);
+
 #[derive(Debug, clap::Subcommand)]
 #[command(after_help = EXIT_STATUS)]
 pub enum CheckCommand {
     /// Check the OTLP encoding: ids, enums as integers, lowerCamelCase keys,
     /// 64-bit integers, times, kinds, status codes, parents, service.name.
-    #[command(after_help = EXIT_STATUS)]
+    #[command(after_help = STREAM_HELP)]
     ExportFormat(FilesArgs),
     /// Check attributes and span names against the semantic conventions.
-    #[command(after_help = EXIT_STATUS)]
+    #[command(after_help = STREAM_HELP)]
     SemanticConventions(SemconvArgs),
     /// Check a service's W3C Trace Context propagation through its
     /// test-service endpoint (valid, invalid and edge-case headers).
