@@ -34,7 +34,7 @@ use std::time::Duration;
 use source::{Source, assert_source_invariants};
 use support::artifacts::Artifacts;
 use support::collector::{self, Collector, Ports};
-use support::otlp_copy::Copy;
+use support::otlp_copy::SpanCopy;
 use support::rotel::Rotel;
 use support::services::{self, Otlp, Service};
 
@@ -232,8 +232,8 @@ async fn run(scenario: &str, booking_otlp: Otlp, fares_otlp: Otlp, tag: u8) {
     drop(rotel);
     col.stop().await;
 
-    let a = Copy::read(&jsonl_a);
-    let b = Copy::read(&jsonl_b);
+    let a = SpanCopy::read(&jsonl_a);
+    let b = SpanCopy::read(&jsonl_b);
     art.save("downstream-receiver.json", &a.dump());
     art.save("downstream-rotel.json", &b.dump());
     assert_eq!(
@@ -325,16 +325,16 @@ fn copy_comparison_finds_changed_attribute_missing_span_and_parent() {
         "parker-booking",
         vec![span(0x42, 1, None, "process booking", 0, 9), child],
     );
-    let mut a = Copy::default();
+    let mut a = SpanCopy::default();
     a.add(sent.clone());
-    let mut same = Copy::default();
+    let mut same = SpanCopy::default();
     same.add(sent.clone());
     assert!(a.differences(&same, ("a", "b")).is_empty());
 
     let mut changed = sent.clone();
     let spans = &mut changed.resource_spans[0].scope_spans[0].spans;
     spans[1].attributes[0] = string_kv("http.request.method", "POST");
-    let mut b = Copy::default();
+    let mut b = SpanCopy::default();
     b.add(changed);
     let diff = a.differences(&b, ("a", "b"));
     assert_eq!(diff.len(), 1, "{diff:?}");
@@ -344,7 +344,7 @@ fn copy_comparison_finds_changed_attribute_missing_span_and_parent() {
     let spans = &mut reparented.resource_spans[0].scope_spans[0].spans;
     spans[1].parent_span_id = vec![7; 8];
     spans.remove(0);
-    let mut c = Copy::default();
+    let mut c = SpanCopy::default();
     c.add(reparented);
     let diff = a.differences(&c, ("a", "b"));
     assert_eq!(diff.len(), 2, "{diff:?}");

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 
-use crate::support::otlp_copy::{Copy, Received, attr, hex};
+use crate::support::otlp_copy::{Received, SpanCopy, attr, hex};
 use crate::support::services::Booked;
 
 /// The route templates the booking's worker calls at the fare provider, in
@@ -78,7 +78,7 @@ fn int(v: Option<&Value>) -> Option<i64> {
 }
 
 /// Checks the copy against the source; returns the worker trace's id.
-pub fn assert_source_invariants(copy: &Copy, booked: &Booked, src: &Source) -> String {
+pub fn assert_source_invariants(copy: &SpanCopy, booked: &Booked, src: &Source) -> String {
     let spans = copy.unique();
     let all: Vec<&Received> = spans.values().copied().collect();
     let mut randomness: BTreeMap<String, &str> = BTreeMap::new();

@@ -68,17 +68,17 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Every span of one downstream, by span id (hex), each with every copy
 /// that arrived (more than one = delivered twice).
 #[derive(Debug, Default)]
-pub struct Copy {
+pub struct SpanCopy {
     pub spans: BTreeMap<String, Vec<Received>>,
 }
 
-impl Copy {
+impl SpanCopy {
     /// Reads the JSONL file; a line that is not an OTLP-JSON trace export
     /// request fails the scenario with the line number.
-    pub fn read(path: &Path) -> Copy {
+    pub fn read(path: &Path) -> SpanCopy {
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        let mut copy = Copy::default();
+        let mut copy = SpanCopy::default();
         for (n, line) in text
             .lines()
             .enumerate()
@@ -141,7 +141,7 @@ impl Copy {
 
     /// Human-readable differences from `other` (empty = the same spans,
     /// each with equal resource, scope and every span field).
-    pub fn differences(&self, other: &Copy, names: (&str, &str)) -> Vec<String> {
+    pub fn differences(&self, other: &SpanCopy, names: (&str, &str)) -> Vec<String> {
         let (a, b) = (self.unique(), other.unique());
         let mut out = Vec::new();
         for id in a.keys().filter(|id| !b.contains_key(*id)) {
