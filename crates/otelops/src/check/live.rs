@@ -134,7 +134,8 @@ impl Listening {
         self.handle.http_addr()
     }
 
-    /// Waits for the first of: `duration`, `spans` accepted, Ctrl-C; then
+    /// Waits for the first of: `duration`, `spans` accepted, Ctrl-C (a
+    /// SIGINT handler is installed for the process while waiting); then
     /// stops the receiver and returns what arrived.
     pub async fn collect(self) -> Result<Collected, LiveError> {
         let stopped = self.wait().await;
