@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Bound on one demo run (the demo itself bounds each wait at --timeout).
-const RUN_TIMEOUT: Duration = Duration::from_secs(90);
+/// Bound on one demo run; the demo itself bounds each of its waits at
+/// [`DEMO_TIMEOUT`] and then fails with what it was waiting for.
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+const DEMO_TIMEOUT: &str = "20s";
 
 /// Where cargo put `otelops`; the services must be beside it.
 fn bin_dir() -> PathBuf {
@@ -57,7 +59,7 @@ struct Run {
 /// Runs `otelops demo ARGS` to completion, killing it past [`RUN_TIMEOUT`].
 fn demo(args: &[&str]) -> Run {
     let child = Command::new(env!("CARGO_BIN_EXE_otelops"))
-        .arg("demo")
+        .args(["demo", "--timeout", DEMO_TIMEOUT])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -343,7 +345,7 @@ fn demo_stopped_by_sigterm_stops_its_services() {
     let bins = services_built();
     let work = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_otelops"))
-        .args(["demo", "--bin-dir"])
+        .args(["demo", "--timeout", DEMO_TIMEOUT, "--bin-dir"])
         .arg(bins)
         .arg("--work-dir")
         .arg(work.path())

@@ -75,6 +75,8 @@ pub enum DemoError {
     Receiver(#[from] ReceiveError),
     #[error(transparent)]
     Service(#[from] ServiceError),
+    #[error("cannot build the HTTP client that drives the services: {0}")]
+    Client(reqwest::Error),
     #[error("cannot start the fault relay on loopback: {0}")]
     Relay(std::io::Error),
     #[error("cannot find a free loopback port for {what}: {source}")]
@@ -188,17 +190,7 @@ impl Demo {
         // one is the only thing the user reads.
         let fares_bin = services::locate(&config.bin_dir, "parker-fares")?;
         let booking_bin = services::locate(&config.bin_dir, "parker-booking")?;
-        let work_dir_err = |source| DemoError::WorkDir {
-            path: config.work_dir.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&config.work_dir).map_err(work_dir_err)?;
-        let jsonl = config.work_dir.join("telemetry.jsonl");
-        match std::fs::remove_file(&jsonl) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(work_dir_err(e)),
-        }
+        let jsonl = fresh_jsonl(&config.work_dir)?;
         let receiver = Receiver::start(ReceiverConfig {
             jsonl: Some(jsonl.clone()),
             ..ReceiverConfig::new(config.grpc_listen, config.http_listen)
@@ -213,7 +205,7 @@ impl Demo {
             .no_proxy()
             .timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| DemoError::Relay(std::io::Error::other(e)))?;
+            .map_err(DemoError::Client)?;
 
         let fares_listen = concrete(config.fares_listen, "parker-fares")?;
         let mut fares = Service::spawn(ServiceSpec {
@@ -227,23 +219,11 @@ impl Demo {
         let relay = Relay::start(SocketAddr::new(fares_listen.ip(), 0), fares_listen)
             .await
             .map_err(DemoError::Relay)?;
-        let mut env = telemetry_env;
-        env.extend(
-            [
-                ("PARKER_FARES_URL", format!("http://{}", relay.listen)),
-                ("PARKER_ENABLE_TEST_ENDPOINT", "true".to_owned()),
-                // A trip with no offer in its window expires in seconds
-                // instead of the production half hour.
-                ("PARKER_RECHECK_MS", "500".to_owned()),
-                ("PARKER_MAX_SEARCHES", "3".to_owned()),
-            ]
-            .map(|(k, v)| (k.to_owned(), v)),
-        );
         let mut booking = Service::spawn(ServiceSpec {
             name: "parker-booking",
             binary: booking_bin,
             listen: concrete(config.booking_listen, "parker-booking")?,
-            env,
+            env: booking_env(telemetry_env, relay.listen),
             dir: config.work_dir.clone(),
         })?;
         booking.ready(&http).await?;
@@ -347,6 +327,38 @@ impl Demo {
         self.fares.stop(grace).await;
         self.receiver.shutdown().await
     }
+}
+
+/// A work directory that exists, and the path of its (emptied) copy of
+/// the received telemetry.
+fn fresh_jsonl(work_dir: &std::path::Path) -> Result<PathBuf, DemoError> {
+    let err = |source| DemoError::WorkDir {
+        path: work_dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(work_dir).map_err(err)?;
+    let jsonl = work_dir.join("telemetry.jsonl");
+    match std::fs::remove_file(&jsonl) {
+        Ok(()) => Ok(jsonl),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(jsonl),
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// Booking's variables: telemetry, fares through the relay, the W3C test
+/// endpoint on, and quick expiry of a trip with no offer in its window (in
+/// seconds instead of the production half hour).
+fn booking_env(mut env: Vec<(String, String)>, relay: SocketAddr) -> Vec<(String, String)> {
+    env.extend(
+        [
+            ("PARKER_FARES_URL", format!("http://{relay}")),
+            ("PARKER_ENABLE_TEST_ENDPOINT", "true".to_owned()),
+            ("PARKER_RECHECK_MS", "500".to_owned()),
+            ("PARKER_MAX_SEARCHES", "3".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
 }
 
 /// The variables that point a service's telemetry at the receiver, with

@@ -221,3 +221,63 @@ fn explore(out: &mut String, e: &Endpoints, otelops: &str) {
         e.telemetry_jsonl,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::SpanRef;
+
+    fn finding(level: Level, message: &str, span: &str, line: usize) -> Finding {
+        Finding {
+            level,
+            rule: "semconv.recommended-attribute",
+            source: Source {
+                file: "/tmp/demo/telemetry.jsonl".into(),
+                line: Some(line),
+            },
+            path: "resourceSpans[0].scopeSpans[0].spans[0]".into(),
+            span: Some(SpanRef {
+                name: span.into(),
+                span_id: "0102030405060708".into(),
+            }),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn the_same_finding_on_many_spans_is_one_group_and_information_is_left_out() {
+        let report = Report::new(
+            "semantic-conventions",
+            1,
+            vec![
+                finding(Level::Improvement, "recommends `a`", "GET /x", 1),
+                finding(Level::Improvement, "recommends `b`", "GET /x", 1),
+                finding(Level::Improvement, "recommends `a`", "GET /y", 2),
+                finding(Level::Information, "fyi", "GET /y", 2),
+            ],
+        );
+        let groups = groups(&report);
+        let shape: Vec<(&str, usize)> = groups
+            .iter()
+            .map(|g| (g.findings[0].message.as_str(), g.findings.len()))
+            .collect();
+        assert_eq!(shape, [("recommends `a`", 2), ("recommends `b`", 1)]);
+        let mut out = String::new();
+        checks(&mut out, &[report]);
+        assert!(out.contains("recommends `a` (2×)"), "{out}");
+        assert!(
+            out.contains("e.g. at telemetry.jsonl:1: resourceSpans"),
+            "{out}"
+        );
+        assert!(!out.contains("fyi"), "{out}");
+    }
+
+    #[test]
+    fn a_live_target_has_no_file_location() {
+        let source = Source {
+            file: "http://127.0.0.1:8080/test".into(),
+            line: None,
+        };
+        assert_eq!(location(&source), "");
+    }
+}
