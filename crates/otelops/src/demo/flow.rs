@@ -105,7 +105,7 @@ impl BookingOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
-    #[error("parker-booking at {url}: {source}")]
+    #[error("parker-booking at {url}")]
     Http { url: String, source: reqwest::Error },
     #[error("parker-booking refused {traveller}'s booking ({status}): {body}")]
     Refused {

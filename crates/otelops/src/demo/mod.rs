@@ -66,25 +66,27 @@ pub enum DemoError {
         what: &'static str,
         addr: SocketAddr,
     },
-    #[error("cannot prepare the work directory {}: {source}", path.display())]
+    #[error("cannot prepare the work directory {}: {error}", path.display())]
     WorkDir {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error(transparent)]
-    Receiver(#[from] ReceiveError),
+    // Not a #[source]: the receiver's message already ends with its cause,
+    // and a report of the chain would print it twice.
+    #[error("{0} (move it with --port-base, --grpc-listen or --http-listen)")]
+    Receiver(ReceiveError),
     #[error(transparent)]
     Service(#[from] ServiceError),
     #[error("cannot build the HTTP client that drives the services: {0}")]
     Client(reqwest::Error),
     #[error("cannot start the fault relay on loopback: {0}")]
     Relay(std::io::Error),
-    #[error("cannot find a free loopback port for {what}: {source}")]
+    #[error("cannot find a free loopback port for {what}: {error}")]
     Port {
         what: &'static str,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("the booking flow did not complete: {0}")]
+    #[error("the booking flow did not complete")]
     Flow(#[from] flow::FlowError),
     #[error(
         "the receiver did not get every booking's traces within {}s \
@@ -96,10 +98,11 @@ pub enum DemoError {
         spans: u64,
         work_dir: PathBuf,
     },
-    #[error("check trace-context against parker-booking's /test could not run: {0:#}")]
+    #[error("check trace-context against parker-booking's /test could not run")]
     TraceContext(#[source] anyhow::Error),
+    // Not a #[source]: the message already carries its cause.
     #[error("reading what the receiver wrote: {0}")]
-    Input(#[from] input::InputError),
+    Input(input::InputError),
 }
 
 /// Where everything listens, for the user to keep exploring.
@@ -195,7 +198,8 @@ impl Demo {
             jsonl: Some(jsonl.clone()),
             ..ReceiverConfig::new(config.grpc_listen, config.http_listen)
         })
-        .await?;
+        .await
+        .map_err(DemoError::Receiver)?;
         let endpoint = match config.protocol {
             Protocol::Grpc => format!("http://{}", receiver.grpc_addr()),
             Protocol::HttpProtobuf => format!("http://{}", receiver.http_addr()),
@@ -308,7 +312,7 @@ impl Demo {
     /// export-format and semantic-conventions on the OTLP/JSON copy of every
     /// request the receiver accepted.
     fn file_checks(&self) -> Result<Vec<Report>, DemoError> {
-        let documents = input::load(&self.jsonl)?;
+        let documents = input::load(&self.jsonl).map_err(DemoError::Input)?;
         Ok(vec![
             Report::new("export-format", 1, export_format::check(&documents)),
             Report::new(
@@ -332,9 +336,9 @@ impl Demo {
 /// A work directory that exists, and the path of its (emptied) copy of
 /// the received telemetry.
 fn fresh_jsonl(work_dir: &std::path::Path) -> Result<PathBuf, DemoError> {
-    let err = |source| DemoError::WorkDir {
+    let err = |error| DemoError::WorkDir {
         path: work_dir.to_path_buf(),
-        source,
+        error,
     };
     std::fs::create_dir_all(work_dir).map_err(err)?;
     let jsonl = work_dir.join("telemetry.jsonl");
@@ -387,5 +391,5 @@ fn concrete(addr: SocketAddr, what: &'static str) -> Result<SocketAddr, DemoErro
     if addr.port() != 0 {
         return Ok(addr);
     }
-    services::free_port(addr.ip()).map_err(|source| DemoError::Port { what, source })
+    services::free_port(addr.ip()).map_err(|error| DemoError::Port { what, error })
 }

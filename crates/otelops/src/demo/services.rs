@@ -25,17 +25,17 @@ pub enum ServiceError {
         path.display()
     )]
     Missing { name: &'static str, path: PathBuf },
-    #[error("cannot start {name} ({}): {source}", path.display())]
+    #[error("cannot start {name} ({}): {error}", path.display())]
     Spawn {
         name: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("cannot write {name}'s log {}: {source}", path.display())]
+    #[error("cannot write {name}'s log {}: {error}", path.display())]
     Log {
         name: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{name} exited before it was ready ({status}); end of its log {}:\n{tail}", log.display())]
     Exited {
@@ -96,10 +96,10 @@ impl Service {
     /// with the thread that forked it.
     pub fn spawn(spec: ServiceSpec) -> Result<Service, ServiceError> {
         let log = spec.dir.join(format!("{}.log", spec.name));
-        let log_err = |source| ServiceError::Log {
+        let log_err = |error| ServiceError::Log {
             name: spec.name,
             path: log.clone(),
-            source,
+            error,
         };
         let out = std::fs::File::create(&log).map_err(log_err)?;
         let err = out.try_clone().map_err(log_err)?;
@@ -138,10 +138,10 @@ impl Service {
                 Ok(())
             });
         }
-        let child = command.spawn().map_err(|source| ServiceError::Spawn {
+        let child = command.spawn().map_err(|error| ServiceError::Spawn {
             name: spec.name,
             path: spec.binary.clone(),
-            source,
+            error,
         })?;
         Ok(Service {
             name: spec.name,
