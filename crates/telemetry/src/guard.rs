@@ -105,8 +105,13 @@ impl TelemetryGuard {
     /// - the span layer sees every span (the sampler decides what is
     ///   exported, not `RUST_LOG`: `RUST_LOG=warn` must not silence traces)
     ///   and the events `RUST_LOG` lets through (they become span events).
+    /// - the logs bridge sees events only.
     /// - nothing of the export path itself, or every export would produce
     ///   more to export.
+    ///
+    /// Layers disagree about most callsites, so every span and event asks
+    /// each filter; the cheap kind test comes first so that the `RUST_LOG`
+    /// directives and the target list only run where they matter.
     pub fn subscriber(&self) -> Box<dyn tracing::Subscriber + Send + Sync> {
         let inner = self.inner();
         // Validated when the config was parsed.
@@ -114,16 +119,21 @@ impl TelemetryGuard {
             || EnvFilter::try_new(&inner.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let fmt = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
-            .with_filter(log_filter().and(filter_fn(|meta| meta.is_event())));
+            .with_filter(filter_fn(|meta| meta.is_event()).and(log_filter()));
         let base = Registry::default().with(fmt);
         if inner.sdk_disabled {
             return Box::new(base);
         }
         let otel = span_layer(inner.tracer.tracer("parker-telemetry")).with_filter(
-            no_export_feedback().and(filter_fn(|meta| meta.is_span()).or(log_filter())),
+            filter_fn(|meta| meta.is_span())
+                .or(log_filter())
+                .and(no_export_feedback()),
         );
-        let logs = OpenTelemetryTracingBridge::new(&inner.logger)
-            .with_filter(no_export_feedback().and(log_filter()));
+        let logs = OpenTelemetryTracingBridge::new(&inner.logger).with_filter(
+            filter_fn(|meta| meta.is_event())
+                .and(log_filter())
+                .and(no_export_feedback()),
+        );
         Box::new(base.with(otel).with(logs))
     }
 

@@ -83,18 +83,31 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiErr
 /// scratch header map: this runs on every create, and the value is ours to
 /// read back, not a header sent anywhere.
 fn current_traceparent() -> Option<String> {
-    use opentelemetry::trace::TraceContextExt;
+    use opentelemetry::trace::{TraceContextExt, TraceFlags};
     let cx = opentelemetry::Context::current();
     let span = cx.span();
     let context = span.span_context();
-    context.is_valid().then(|| {
-        parker_telemetry::propagation::TraceParent {
-            trace_id: context.trace_id(),
-            parent_id: context.span_id(),
-            flags: context.trace_flags(),
+    if !context.is_valid() {
+        return None;
+    }
+    // The canonical version-00 form `propagation::TraceParent` displays,
+    // written without the formatting machinery (this runs per request).
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(55);
+    let mut hex = |bytes: &[u8]| {
+        for b in bytes {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
         }
-        .to_string()
-    })
+    };
+    hex(&[0]);
+    hex(&context.trace_id().to_bytes());
+    hex(&context.span_id().to_bytes());
+    hex(&[context.trace_flags().to_u8() & TraceFlags::SAMPLED.to_u8()]);
+    for at in [2, 35, 52] {
+        out.insert(at, '-');
+    }
+    Some(out)
 }
 
 fn parse_id(id: &str) -> Result<BookingId, ApiError> {
