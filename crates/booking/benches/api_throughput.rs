@@ -234,10 +234,23 @@ fn print(label: &str, f: &Figures) {
         f.errors
     );
     match f.spans {
-        Some((received, dropped)) => println!(
-            "  spans {received} for {} requests, dropped {dropped}",
-            f.requests
-        ),
+        Some((received, dropped)) => {
+            print!(
+                "  spans {received} for {} requests, dropped {dropped}",
+                f.requests
+            );
+            let offered = received as f64 + dropped as f64;
+            if dropped > 0 && offered > 0.0 {
+                // Dropping is the library keeping its promise (never block
+                // a request), but a phase that shed export work is cheaper
+                // than one that did all of it: read its throughput so.
+                print!(
+                    " ({:.0} % shed: the export path fell behind)",
+                    dropped as f64 / offered * 100.0
+                );
+            }
+            println!();
+        }
         None => println!(),
     }
 }

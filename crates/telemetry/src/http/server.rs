@@ -196,6 +196,8 @@ fn request_span<B>(request: &Request<B>) -> (tracing::Span, Vec<KeyValue>) {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
+    // Formatted once for both attributes that carry it.
+    let peer_ip = peer.map(|p| p.ip().to_string());
     let version = protocol_version(request.version());
     let query = uri
         .query()
@@ -225,8 +227,8 @@ fn request_span<B>(request: &Request<B>) -> (tracing::Span, Vec<KeyValue>) {
         url.scheme = scheme,
         server.address = host,
         server.port = port.map(i64::from),
-        client.address = peer.map(|p| tracing::field::display(p.ip())),
-        network.peer.address = peer.map(|p| tracing::field::display(p.ip())),
+        client.address = peer_ip.as_deref(),
+        network.peer.address = peer_ip.as_deref(),
         network.peer.port = peer.map(|p| i64::from(p.port())),
         network.protocol.version = version,
         user_agent.original = user_agent,
