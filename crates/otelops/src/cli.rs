@@ -16,6 +16,8 @@ use crate::output::OutputFormat;
         "  otelops monitor report --output json\n",
         "  otelops monitor watch --interval 5m\n",
         "  otelops tune --config otel-collector.yaml --metrics-url http://127.0.0.1:8888/metrics\n",
+        "  otelops check semantic-conventions --listen --duration 30s\n",
+        "  otelops demo --once\n",
         "  otelops completions bash\n\n",
         "Exit codes:\n",
         "  health   0 every check passed, 1 a check failed, 2 usage or input error\n",
@@ -47,7 +49,8 @@ pub enum Command {
     Dashboards(commands::dashboards::Args),
     /// Print shell completions.
     Completions(commands::completions::Args),
-    /// Check telemetry files against the OTLP encoding and the semantic conventions.
+    /// Check telemetry files or a --listen stream (OTLP encoding, semantic
+    /// conventions), or a service's W3C propagation (trace-context).
     #[command(subcommand)]
     Check(commands::check::CheckCommand),
     /// Receive OTLP (gRPC and HTTP) into a bounded in-memory store; summary on exit.

@@ -1,14 +1,24 @@
 //! otelops: the operator's tool for Parker Flight's OpenTelemetry pipeline.
 //!
-//! For: checking a collector's health (`health`), judging its internal
-//! metrics against the operations guide's thresholds and keeping a history
-//! (`monitor`), tuning advice with a config diff (`tune`), rendering/linting
-//! configs and dashboards (`config`, `dashboards`). Not for: collecting or
-//! storing telemetry itself (that is the collector's job).
+//! For: checking a collector's health (`health`) and judging its internal
+//! metrics against the operations guide's thresholds with a history
+//! (`monitor`, over `prom`, the Prometheus text parser); tuning advice with a
+//! config diff (`tune`); rendering and linting collector configs
+//! (`collector_config`) and writing dashboards and alert rules
+//! (`dashboards`); a small embedded OTLP receiver for development and checks
+//! (`receive`, browsed with `otelops traces`); compliance checks on telemetry
+//! — OTLP encoding, semantic conventions, W3C Trace Context — (`check`, over
+//! the embedded `semconv_registry`); and an end-to-end run of Parker Flight
+//! on one machine (`demo`).
 //!
-//! Start at `commands/` — one thin file per CLI command (parse arguments, call
-//! the library, print). The logic lives beside it and is unit-tested without a
-//! terminal: `prom` (Prometheus text parser), `health`, `monitor`, `tune`.
+//! Not for: production telemetry collection or storage. `receive` keeps a
+//! bounded in-memory store for a developer or a check run; the collector
+//! (otelcol-parker) and the backends behind it do the real collecting.
+//!
+//! Start at `cli` (the commands) and `commands/` — one thin file per CLI
+//! command (parse arguments, call the library, print). The logic lives in the
+//! modules above, each opening with where to start in it, and is
+//! unit-tested without a terminal.
 
 pub mod check;
 pub mod cli;

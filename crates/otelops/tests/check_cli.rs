@@ -2,7 +2,9 @@
 //! (JSON, JSON lines, protobuf), exit codes, table and JSON output, and
 //! clear errors on files that are not OTLP.
 
+#[path = "common/check.rs"]
 mod check_support;
+mod common;
 
 use check_support::*;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

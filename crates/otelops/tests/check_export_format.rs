@@ -1,7 +1,9 @@
 //! `check export-format` rules, each with a passing and a failing case, on a
 //! known-good OTLP/JSON request mutated one way at a time.
 
+#[path = "common/check.rs"]
 mod check_support;
+mod common;
 
 use check_support::*;
 use otelops::check::Level::{Improvement, Information, Violation};

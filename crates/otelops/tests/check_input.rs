@@ -1,6 +1,8 @@
 //! Format and signal detection of `check` inputs, from the bytes alone.
 
+#[path = "common/check.rs"]
 mod check_support;
+mod common;
 
 use std::path::Path;
 

@@ -4,7 +4,9 @@
 //! requests are written as protobuf and as OTLP JSON files and checked by
 //! the real `otelops` binary.
 
+#[path = "common/check.rs"]
 mod check_support;
+mod common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -2,7 +2,9 @@
 //! registry, each with a passing and a failing case on the known-good
 //! request (HTTP server span + Redis client span) mutated one way at a time.
 
+#[path = "common/check.rs"]
 mod check_support;
+mod common;
 
 use check_support::*;
 use otelops::check::Level::{Improvement, Violation};

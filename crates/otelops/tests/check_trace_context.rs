@@ -3,11 +3,13 @@
 //! in-test services that forward headers verbatim, never call back, or have
 //! no test endpoint fail the way the spec says they should.
 
+#[path = "common/check.rs"]
 mod check_support;
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
@@ -17,23 +19,11 @@ use axum::routing::post;
 use check_support::{code, otelops, stdout_json};
 use otelops::check::trace_context::cases;
 
-/// `parker-booking` as cargo built it beside `otelops` (the dev-dependency
-/// on the crate puts it in the same target directory), or `PARKER_BOOKING`.
+/// `PARKER_BOOKING`, or `parker-booking` as cargo built it beside `otelops`.
 fn booking_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("PARKER_BOOKING") {
-        return PathBuf::from(path);
-    }
-    let path = Path::new(env!("CARGO_BIN_EXE_otelops"))
-        .parent()
-        .expect("otelops lives in a directory")
-        .join("parker-booking");
-    assert!(
-        path.exists(),
-        "{} is missing: run ./scripts/test, which builds parker-booking \
-         (or `cargo build -p parker-booking`)",
-        path.display()
-    );
-    path
+    std::env::var_os("PARKER_BOOKING")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::parker_service("parker-booking"))
 }
 
 /// A running `parker-booking`, killed on drop.

@@ -24,9 +24,12 @@
 //! service and rotel logs, every metrics page scraped, both JSONL copies and
 //! both as pretty JSON (`downstream-*.json`), the booking record.
 
+mod common;
+#[path = "common/receive.rs"]
 mod receive_support;
-#[path = "collector_e2e/source.rs"]
+#[path = "common/collector/e2e_source.rs"]
 mod source;
+#[path = "common/collector/mod.rs"]
 mod support;
 
 use std::time::Duration;

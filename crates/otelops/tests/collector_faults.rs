@@ -5,6 +5,8 @@
 //! `collector_memory_limiter.rs` (its own process: it reads parker-telemetry's
 //! process-wide drop counter).
 
+mod common;
+#[path = "common/collector/mod.rs"]
 mod support;
 
 use std::collections::HashSet;

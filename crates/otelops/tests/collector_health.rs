@@ -2,6 +2,8 @@
 //! passes while it runs, fails naming the check while it is stopped, and
 //! while a pipeline component cannot start.
 
+mod common;
+#[path = "common/collector/mod.rs"]
 mod support;
 
 use std::path::PathBuf;

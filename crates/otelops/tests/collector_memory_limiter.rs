@@ -5,6 +5,8 @@
 //! configures it) retries what is retryable and reports what it drops.
 //! Its own test binary: `parker_telemetry::export::dropped_spans` is per process.
 
+mod common;
+#[path = "common/collector/mod.rs"]
 mod support;
 
 use std::collections::HashSet;

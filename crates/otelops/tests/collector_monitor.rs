@@ -3,6 +3,8 @@
 //! accepted by the receiver and N sent by the exporter, read from the
 //! collector's own current metric names.
 
+mod common;
+#[path = "common/collector/mod.rs"]
 mod support;
 
 use std::time::Duration;

@@ -3,6 +3,8 @@
 //! and lint names the component of its `# expect:` header; both accept the
 //! warn/ configs, where lint warns about the expected component instead.
 
+mod common;
+#[path = "common/config.rs"]
 mod config_support;
 
 use std::collections::BTreeSet;

@@ -1,6 +1,8 @@
 //! `otelops config lint`: every rule has a config that fires it and one that
 //! does not; findings carry line:column; the CLI's exit codes and JSON.
 
+mod common;
+#[path = "common/config.rs"]
 mod config_support;
 
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //! generator produces, each has the properties its environment needs, and the
 //! real otelcol-parker accepts (and starts) them.
 
+mod common;
+#[path = "common/config.rs"]
 mod config_support;
 
 use std::net::TcpListener;

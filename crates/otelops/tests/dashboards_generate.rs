@@ -2,6 +2,8 @@
 //! what the generator writes, they ask for metric names the real collector
 //! exposes (in every version's form), and promtool accepts and tests the rules.
 
+mod common;
+#[path = "common/config.rs"]
 mod config_support;
 
 use std::collections::BTreeSet;

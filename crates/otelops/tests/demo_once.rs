@@ -4,12 +4,15 @@
 //! Also: what a missing binary or a service that cannot start looks like,
 //! and that no service outlives the demo (also when it is stopped by a signal).
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::Run;
 use serde_json::Value;
 
 /// Bound on one demo run; the demo itself bounds each of its waits at
@@ -17,43 +20,15 @@ use serde_json::Value;
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 const DEMO_TIMEOUT: &str = "20s";
 
-/// Where cargo put `otelops`; the services must be beside it.
-fn bin_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_otelops"))
-        .parent()
-        .expect("otelops lives in a directory")
-        .to_path_buf()
-}
-
-/// Cargo builds only otelops' own binaries for its tests; the services are
-/// built here once when they are missing.
+/// The directory holding the built services (beside `otelops`).
 fn services_built() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let dir = bin_dir();
-        let present = ["parker-fares", "parker-booking"]
-            .iter()
-            .all(|name| dir.join(name).is_file());
-        if !present {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let status = Command::new(cargo)
-                .args(["build", "-p", "parker-fares", "-p", "parker-booking"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("run cargo build for the services");
-            assert!(
-                status.success(),
-                "`cargo build -p parker-fares -p parker-booking` failed"
-            );
+        for name in ["parker-fares", "parker-booking"] {
+            common::parker_service(name);
         }
-        dir
+        common::bin_dir()
     })
-}
-
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
 }
 
 /// Runs `otelops demo ARGS` to completion, killing it past [`RUN_TIMEOUT`].
@@ -69,41 +44,8 @@ fn demo(args: &[&str]) -> Run {
     finish(child, RUN_TIMEOUT)
 }
 
-fn finish(mut child: Child, timeout: Duration) -> Run {
-    // Drain both pipes on threads so a chatty child never blocks on a full pipe.
-    // A pipe the caller already took reads as empty.
-    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_string(&mut s);
-            }
-            s
-        })
-    }
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for otelops demo") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "otelops demo still running after {}s; stderr:\n{}",
-                timeout.as_secs(),
-                err.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Run {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }
+fn finish(child: Child, timeout: Duration) -> Run {
+    common::finish(child, timeout, "otelops demo").into()
 }
 
 /// Processes whose working directory is `dir`: the demo starts its services

@@ -3,6 +3,8 @@
 //! the ConfigMap carries the production profile, and compose publishes on
 //! loopback only.
 
+mod common;
+#[path = "common/config.rs"]
 mod config_support;
 
 use std::path::{Path, PathBuf};

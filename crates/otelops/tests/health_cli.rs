@@ -1,10 +1,13 @@
 //! `otelops health` against a real loopback server shaped like a collector.
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
 
 use std::sync::atomic::Ordering;
 
-use common::{TestServer, closed_port, fixture_text, otelops};
+use common::{closed_port, fixture_text, otelops};
+use server::TestServer;
 
 fn server() -> TestServer {
     TestServer::start(vec![fixture_text("otelcol-v0.165-metrics.prom")])

@@ -1,10 +1,13 @@
 //! `otelops monitor report` on recorded pages, live loopback scrapes, and bad input.
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
 
 use std::sync::atomic::Ordering;
 
-use common::{TestServer, closed_port, fixture, fixture_text, otelops, page};
+use common::{closed_port, fixture, fixture_text, otelops};
+use server::{TestServer, page};
 
 fn path(name: &str) -> String {
     fixture(name).display().to_string()

@@ -2,8 +2,11 @@
 //! history, and `monitor trends` on that history.
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
 
-use common::{TestServer, closed_port, otelops, page};
+use common::{closed_port, otelops};
+use server::{TestServer, page};
 
 #[test]
 fn watch_alerts_on_changes_keeps_history_and_trends_read_it() {

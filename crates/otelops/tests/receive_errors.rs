@@ -2,6 +2,8 @@
 //! clients on loopback: partial_success, 400 with a google.rpc.Status body
 //! in the request's encoding, 413, 503 + Retry-After when full, 401.
 
+mod common;
+#[path = "common/receive.rs"]
 mod receive_support;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;

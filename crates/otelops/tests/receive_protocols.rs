@@ -4,6 +4,8 @@
 //! stores the trace with its tree and service, counts the rest, and prints
 //! the summary on exit.
 
+mod common;
+#[path = "common/receive.rs"]
 mod receive_support;
 
 use std::collections::HashMap;

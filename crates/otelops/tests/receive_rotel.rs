@@ -2,6 +2,8 @@
 //! over OTLP/gRPC and OTLP/HTTP, gzip on: what goes into rotel comes out of
 //! the receiver's store intact.
 
+mod common;
+#[path = "common/receive.rs"]
 mod receive_support;
 
 use std::process::{Child, Command, Stdio};

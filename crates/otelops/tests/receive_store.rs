@@ -1,6 +1,8 @@
 //! The store's bound (oldest trace evicted first, counted), the JSONL copy
 //! in OTLP/JSON, and the summary printed on exit.
 
+mod common;
+#[path = "common/receive.rs"]
 mod receive_support;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

@@ -2,7 +2,9 @@
 //! official v1.44.0 model, and the loader reads other model directories
 //! (`--registry DIR`) or says clearly why it cannot.
 
+#[path = "common/check.rs"]
 mod check_support;
+mod common;
 
 use std::path::PathBuf;
 

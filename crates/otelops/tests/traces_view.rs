@@ -2,6 +2,8 @@
 //! the list, the waterfall (tree, services, bars, status, key attributes),
 //! `--output json`, `--follow`, and the errors for unknown or bad ids.
 
+mod common;
+#[path = "common/receive.rs"]
 mod receive_support;
 
 use std::process::Output;

@@ -1,8 +1,11 @@
 //! `otelops tune` through the binary: recommendations, diff, JSON, bad input.
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
 
-use common::{TestServer, fixture, otelops, page};
+use common::{fixture, otelops};
+use server::{TestServer, page};
 
 const CONFIG: &str = "\
 # collector under test

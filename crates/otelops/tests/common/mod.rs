@@ -1,28 +1,34 @@
-//! Shared helpers for otelops integration tests: a real collector-shaped HTTP
-//! server on 127.0.0.1:0 (metric pages in sequence, health v1/v2, OTLP/HTTP,
-//! zPages, slow and garbage responses, a webhook sink), a real OTLP gRPC
-//! endpoint, and a bounded way to run the `otelops` binary.
-#![allow(dead_code)] // each test file uses a different part
+//! The one place for otelops's integration-test helpers.
+//!
+//! This file holds what every group of tests shares: where fixtures, the
+//! repository and the external binaries (rotel-agent, otelcol-parker,
+//! promtool, parker-booking/parker-fares) are; loopback ports; and running the `otelops` binary (or any
+//! child) bounded in time. The helpers of one group live next to it:
+//!
+//! - `server.rs`: a fake collector (metric pages, health, OTLP, zPages) for
+//!   the health, monitor and tune tests;
+//! - `check.rs`: a known-good OTLP-JSON request to mutate, for `check_*`;
+//! - `config.rs`: deploy paths, `otelcol-parker validate`, the config corpus;
+//! - `receive.rs`: the real `otelops receive` as a child, OTLP builders;
+//! - `collector/`: the harness around the real `otelcol-parker` (and the
+//!   real services and rotel-agent) for the `collector_*` scenarios.
+//!
+//! Why this shape: every `tests/*.rs` is its own crate, so a `mod common;`
+//! that declared all groups would compile the fake collector, the receive
+//! client and the collector harness into thirty test binaries. Instead a
+//! test says `mod common;` (this small core) and includes only the groups it
+//! uses, e.g. `#[path = "common/check.rs"] mod check_support;`; those files
+//! reach the core as `crate::common`.
+// Each test binary uses a different part of the core.
+#![allow(dead_code)]
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-
+/// `tests/fixtures/<name>`.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -33,293 +39,219 @@ pub fn fixture_text(name: &str) -> String {
     std::fs::read_to_string(fixture(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
 
-/// What the fake collector answers; tests change it while it runs.
-#[derive(Default)]
-pub struct Behaviour {
-    pub pages: Mutex<Vec<String>>,
-    page_index: AtomicUsize,
-    pub health: Mutex<Option<(u16, String)>>,
-    pub health_v2: Mutex<Option<(u16, String)>>,
-    /// HTTP status for POST /v1/traces (0 = 200).
-    pub otlp_http_status: AtomicU16,
-    /// Delay before answering `/metrics` and `/`, in ms.
-    pub delay_ms: AtomicU64,
-    pub zpages_ok: Mutex<bool>,
-    pub alerts: Mutex<Vec<serde_json::Value>>,
-    pub metrics_hits: AtomicUsize,
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the crate lives two levels below the repository root")
 }
 
-pub struct TestServer {
-    pub addr: SocketAddr,
-    pub grpc_addr: SocketAddr,
-    pub behaviour: Arc<Behaviour>,
-    grpc_ok: Arc<Mutex<bool>>,
-    // Kept alive for the test; dropping it stops both servers.
-    _rt: tokio::runtime::Runtime,
+/// A `Command` for the `otelops` binary under test.
+pub fn otelops_command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_otelops"))
 }
 
-impl TestServer {
-    /// Serves `pages` at `/metrics` in order (the last one repeats), a
-    /// healthy v1 health check, OTLP/HTTP and zPages; `/status` (v2) is 404
-    /// until set.
-    pub fn start(pages: Vec<String>) -> TestServer {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("test runtime");
-        let behaviour = Arc::new(Behaviour {
-            pages: Mutex::new(pages),
-            health: Mutex::new(Some((200, fixture_text("otelcol-v0.165-health.json")))),
-            zpages_ok: Mutex::new(true),
-            ..Behaviour::default()
-        });
-        let grpc_ok = Arc::new(Mutex::new(true));
-        let (addr, grpc_addr) = rt.block_on(async {
-            let http = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind http");
-            let grpc = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind grpc");
-            let addrs = (http.local_addr().unwrap(), grpc.local_addr().unwrap());
-            let app = Router::new()
-                .route("/metrics", get(metrics))
-                .route("/", get(health))
-                .route("/status", get(health_v2))
-                .route("/v1/traces", post(otlp_http))
-                .route("/debug/servicez", get(zpages))
-                .route("/debug/pipelinez", get(zpages))
-                .route("/alerts", post(alerts))
-                .with_state(behaviour.clone());
-            tokio::spawn(async move {
-                let _ = axum::serve(http, app).await;
-            });
-            let svc = TraceServiceServer::new(Traces(grpc_ok.clone()));
-            tokio::spawn(async move {
-                let _ = tonic::transport::Server::builder()
-                    .add_service(svc)
-                    .serve_with_incoming(tonic::transport::server::TcpIncoming::from(grpc))
-                    .await;
-            });
-            addrs
-        });
-        TestServer {
-            addr,
-            grpc_addr,
-            behaviour,
-            grpc_ok,
-            _rt: rt,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    pub fn set_grpc_ok(&self, ok: bool) {
-        *self.grpc_ok.lock().unwrap() = ok;
-    }
-
-    /// Flags pointing every `otelops health` check at this server.
-    pub fn health_flags(&self) -> Vec<String> {
-        vec![
-            "--health-url".into(),
-            self.url("/"),
-            "--metrics-url".into(),
-            self.url("/metrics"),
-            "--otlp-grpc".into(),
-            format!("http://{}", self.grpc_addr),
-            "--otlp-http".into(),
-            self.url(""),
-            "--zpages-url".into(),
-            self.url(""),
-        ]
-    }
-}
-
-async fn delay(b: &Behaviour) {
-    let ms = b.delay_ms.load(Ordering::SeqCst);
-    if ms > 0 {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-    }
-}
-
-async fn metrics(State(b): State<Arc<Behaviour>>) -> (StatusCode, String) {
-    delay(&b).await;
-    b.metrics_hits.fetch_add(1, Ordering::SeqCst);
-    let pages = b.pages.lock().unwrap();
-    if pages.is_empty() {
-        return (StatusCode::NOT_FOUND, "no pages".into());
-    }
-    let i = b
-        .page_index
-        .fetch_add(1, Ordering::SeqCst)
-        .min(pages.len() - 1);
-    (StatusCode::OK, pages[i].clone())
-}
-
-async fn health(State(b): State<Arc<Behaviour>>) -> (StatusCode, String) {
-    delay(&b).await;
-    match b.health.lock().unwrap().clone() {
-        Some((code, body)) => (StatusCode::from_u16(code).unwrap(), body),
-        None => (StatusCode::NOT_FOUND, "404 page not found".into()),
-    }
-}
-
-async fn health_v2(State(b): State<Arc<Behaviour>>) -> (StatusCode, String) {
-    match b.health_v2.lock().unwrap().clone() {
-        Some((code, body)) => (StatusCode::from_u16(code).unwrap(), body),
-        None => (StatusCode::NOT_FOUND, "404 page not found".into()),
-    }
-}
-
-async fn otlp_http(
-    State(b): State<Arc<Behaviour>>,
-    body: axum::body::Bytes,
-) -> (StatusCode, Vec<u8>) {
-    // A real receiver decodes the request; an empty export is valid protobuf.
-    use prost::Message;
-    if ExportTraceServiceRequest::decode(body.as_ref()).is_err() {
-        return (StatusCode::BAD_REQUEST, b"bad protobuf".to_vec());
-    }
-    match b.otlp_http_status.load(Ordering::SeqCst) {
-        0 => (
-            StatusCode::OK,
-            ExportTraceServiceResponse::default().encode_to_vec(),
-        ),
-        code => (StatusCode::from_u16(code).unwrap(), b"refused".to_vec()),
-    }
-}
-
-async fn zpages(State(b): State<Arc<Behaviour>>) -> (StatusCode, &'static str) {
-    if *b.zpages_ok.lock().unwrap() {
-        (StatusCode::OK, "<html><body>zpages</body></html>")
-    } else {
-        (StatusCode::NOT_FOUND, "404 page not found")
-    }
-}
-
-async fn alerts(
-    State(b): State<Arc<Behaviour>>,
-    axum::Json(v): axum::Json<serde_json::Value>,
-) -> StatusCode {
-    b.alerts.lock().unwrap().push(v);
-    StatusCode::OK
-}
-
-struct Traces(Arc<Mutex<bool>>);
-
-#[tonic::async_trait]
-impl TraceService for Traces {
-    async fn export(
-        &self,
-        _req: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        if *self.0.lock().unwrap() {
-            Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-        } else {
-            Err(tonic::Status::unavailable(
-                "data refused due to high memory usage",
-            ))
-        }
-    }
-}
-
-/// A loopback port nothing listens on (bound, then released).
-pub fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().unwrap().port()
-}
-
+/// What a finished `otelops` printed and how it exited.
+#[derive(Debug)]
 pub struct Run {
+    pub status: ExitStatus,
+    /// The exit code; -1 if a signal ended the process.
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Run {
+    /// stdout parsed as JSON; panics with the output if it is not.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
+                "stdout is not JSON ({e}); exit {}\nstdout:\n{}\nstderr:\n{}",
+                self.code, self.stdout, self.stderr
             )
         })
     }
 }
 
-/// Run `otelops args…`, killed after 60 s so a test never hangs.
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            status: out.status,
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Run `otelops args…` (stdin closed), killed after 60 s so a test never hangs.
 pub fn otelops<S: AsRef<str>>(args: &[S]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_otelops"))
-        .args(args.iter().map(|a| a.as_ref()))
+    let mut cmd = otelops_command();
+    cmd.args(args.iter().map(|a| a.as_ref()));
+    run_bounded(&mut cmd, Duration::from_secs(60)).into()
+}
+
+/// Runs `cmd` (stdin closed) to completion; kills it and fails the test
+/// after `limit`.
+pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn otelops");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let reader_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let reader_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
+        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    finish(child, limit, &format!("{cmd:?}"))
+}
+
+/// Waits for `child` (named `what` in the failure), killing it and failing
+/// the test after `limit`. Both pipes are drained on threads so a chatty
+/// child never blocks on a full pipe; a pipe the caller already took reads
+/// as empty.
+pub fn finish(mut child: Child, limit: Duration, what: &str) -> Output {
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + limit;
     let status = loop {
-        if let Some(s) = child.try_wait().expect("wait otelops") {
-            break s;
+        if let Some(status) = child.try_wait().expect("waiting for child") {
+            break status;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
+            let _ = child.wait();
+            let err = stderr.join().unwrap_or_default();
             panic!(
-                "otelops {:?} did not finish within 60 s",
-                args.iter().map(|a| a.as_ref()).collect::<Vec<_>>()
+                "{what} did not finish within {limit:?}; stderr:\n{}",
+                String::from_utf8_lossy(&err)
             );
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let output = Output {
+    Output {
         status,
-        stdout: Vec::new(),
-        stderr: Vec::new(),
-    };
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: reader_out.join().unwrap(),
-        stderr: reader_err.join().unwrap(),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
     }
 }
 
-/// A synthetic page in the current collector's names.
-pub fn page(
-    queue_size: u32,
-    accepted: u32,
-    refused: u32,
-    sent: u32,
-    failed: u32,
-    rss_mib: u32,
-) -> String {
-    format!(
-        "# TYPE otelcol_exporter_queue_size gauge\n\
-         otelcol_exporter_queue_size{{data_type=\"traces\",exporter=\"otlp\"}} {queue_size}\n\
-         # TYPE otelcol_exporter_queue_capacity gauge\n\
-         otelcol_exporter_queue_capacity{{data_type=\"traces\",exporter=\"otlp\"}} 1000\n\
-         # TYPE otelcol_exporter_sent_spans counter\n\
-         otelcol_exporter_sent_spans{{exporter=\"otlp\"}} {sent}\n\
-         # TYPE otelcol_exporter_send_failed_spans counter\n\
-         otelcol_exporter_send_failed_spans{{exporter=\"otlp\"}} {failed}\n\
-         # TYPE otelcol_receiver_accepted_spans counter\n\
-         otelcol_receiver_accepted_spans{{receiver=\"otlp\",transport=\"grpc\"}} {accepted}\n\
-         # TYPE otelcol_receiver_refused_spans counter\n\
-         otelcol_receiver_refused_spans{{receiver=\"otlp\",transport=\"grpc\"}} {refused}\n\
-         # TYPE otelcol_process_memory_rss gauge\n\
-         otelcol_process_memory_rss {}\n",
-        u64::from(rss_mib) * 1024 * 1024
+/// A loopback port that was free a moment ago (bound to :0, then released),
+/// and never handed out before in this test process, so tests running in
+/// parallel do not pick each other's ports.
+pub fn free_port() -> u16 {
+    static USED: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = l.local_addr().expect("local addr").port();
+        if !used.contains(&port) {
+            used.push(port);
+            return port;
+        }
+    }
+}
+
+/// A loopback port nothing listens on (a free port, released).
+pub fn closed_port() -> u16 {
+    free_port()
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// `$var` if set and non-empty.
+fn from_env(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// rotel-agent: `ROTEL_AGENT`, then PATH, then the project venv; panics
+/// with how to get it.
+pub fn rotel_agent() -> PathBuf {
+    if let Some(path) = from_env("ROTEL_AGENT").or_else(|| on_path("rotel-agent")) {
+        return path;
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.venv/lib/python3.11/site-packages/rotel/rotel-agent");
+    assert!(
+        venv.is_file(),
+        "rotel-agent not found (ROTEL_AGENT, PATH, .venv): run ./scripts/test, which installs rotel-agent"
+    );
+    venv
+}
+
+/// The collector: `OTELCOL_PARKER`, then target/otelcol-parker, then PATH;
+/// panics with how to get it.
+pub fn otelcol_parker() -> PathBuf {
+    if let Some(path) = from_env("OTELCOL_PARKER") {
+        assert!(
+            path.is_file(),
+            "otelcol-parker not found at {} (OTELCOL_PARKER is wrong): run ./scripts/test, which builds otelcol-parker",
+            path.display()
+        );
+        return path;
+    }
+    let built = repo_root().join("target/otelcol-parker");
+    if built.is_file() {
+        return built;
+    }
+    on_path("otelcol-parker").expect(
+        "otelcol-parker not found (OTELCOL_PARKER unset, no target/otelcol-parker, not on PATH): run ./scripts/test, which builds otelcol-parker",
     )
+}
+
+/// promtool: `PROMTOOL`, then PATH; panics with how to get it.
+pub fn promtool() -> PathBuf {
+    from_env("PROMTOOL").or_else(|| on_path("promtool")).expect(
+        "promtool not found (PROMTOOL unset, not on PATH): run ./scripts/test, which installs promtool (Debian package prometheus)",
+    )
+}
+
+/// Where cargo put `otelops`; the services are built beside it.
+pub fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_otelops"))
+        .parent()
+        .expect("otelops lives in a directory")
+        .to_path_buf()
+}
+
+/// `parker-booking` or `parker-fares` beside `otelops`. Cargo builds only
+/// otelops' own binaries for its tests, so they are built here (once per
+/// test binary) when missing.
+pub fn parker_service(name: &str) -> PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    let dir = bin_dir();
+    let path = dir.join(name);
+    if path.is_file() {
+        return path;
+    }
+    let _once = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    if !path.is_file() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(&cargo)
+            .args(["build", "-p", "parker-fares", "-p", "parker-booking"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(Stdio::null())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build {name}: {e}"));
+        assert!(
+            status.success() && path.is_file(),
+            "{name} is not in {} and `cargo build -p parker-fares -p parker-booking` failed ({status}); build them first",
+            dir.display()
+        );
+    }
+    path
 }

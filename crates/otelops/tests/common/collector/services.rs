@@ -6,43 +6,14 @@
 //! test; if they are missing they are built once (`cargo build -p
 //! parker-fares -p parker-booking`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::artifacts::Artifacts;
 use super::wait_until;
 
-/// `parker-booking` or `parker-fares` in the target dir of this test run.
-pub fn binary(name: &str) -> PathBuf {
-    static BUILD: Mutex<()> = Mutex::new(());
-    let dir = Path::new(env!("CARGO_BIN_EXE_otelops"))
-        .parent()
-        .expect("the otelops binary has a parent dir")
-        .to_path_buf();
-    let path = dir.join(name);
-    if path.is_file() {
-        return path;
-    }
-    // One build for every scenario of this test binary that needs it.
-    let _once = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    if !path.is_file() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(&cargo)
-            .args(["build", "-p", "parker-fares", "-p", "parker-booking"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdin(Stdio::null())
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build {name}: {e}"));
-        assert!(
-            status.success() && path.is_file(),
-            "{name} is not in {} and `cargo build -p parker-fares -p parker-booking` failed ({status}); build them first",
-            dir.display()
-        );
-    }
-    path
-}
+pub use crate::common::parker_service as binary;
 
 /// How a service exports its traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

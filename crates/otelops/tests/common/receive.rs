@@ -5,7 +5,6 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -17,9 +16,8 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 
 pub const WAIT: Duration = Duration::from_secs(15);
 
-pub fn otelops() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_otelops"))
-}
+#[allow(unused_imports)] // re-exported for the tests; each uses a subset
+pub use crate::common::{free_port, otelops_command as otelops, rotel_agent};
 
 /// A running `otelops receive` child. Killed on drop if still running.
 pub struct Running {
@@ -313,38 +311,6 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(bytes).expect("gzip");
     encoder.finish().expect("gzip")
-}
-
-/// The rotel-agent binary: ROTEL_AGENT, then PATH, then the project venv.
-pub fn rotel_agent() -> PathBuf {
-    if let Some(path) = std::env::var_os("ROTEL_AGENT") {
-        return PathBuf::from(path);
-    }
-    if let Some(paths) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&paths) {
-            let candidate = dir.join("rotel-agent");
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.venv/lib/python3.11/site-packages/rotel/rotel-agent");
-    if venv.is_file() {
-        return venv;
-    }
-    panic!(
-        "rotel-agent not found (ROTEL_AGENT, PATH): run ./scripts/test, which installs rotel-agent"
-    );
-}
-
-/// A loopback port that was free a moment ago (for rotel-agent, which
-/// cannot report the port it bound).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
 }
 
 /// Waits until something accepts TCP connections on `addr`.

@@ -7,8 +7,11 @@
 //! (`services`), rotel-agent (`rotel`) and a reader of the OTLP-JSON copies
 //! `otelops receive --jsonl` writes (`otlp_copy`).
 //!
-//! Owned by the collector-scenarios tests (`tests/collector_*.rs`); kept apart
-//! from `tests/common` (the fake-collector helpers of the unit-level tests).
+//! Used by the collector-scenarios tests (`tests/collector_*.rs`) as
+//! `#[path = "common/collector/mod.rs"] mod support;`, next to `mod common;`
+//! whose ports, binary finders and `Run` it shares. `e2e_source.rs` (the
+//! source-attribute table of the end-to-end scenario) is included by
+//! `collector_e2e.rs` alone.
 #![allow(dead_code)] // each scenario file uses a different part
 
 pub mod artifacts;
@@ -20,6 +23,8 @@ pub mod rotel;
 pub mod sender;
 pub mod services;
 pub mod sink;
+
+pub use crate::common::free_port;
 
 use std::future::Future;
 use std::time::Duration;
@@ -42,21 +47,5 @@ where
             }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A loopback port that was free a moment ago (bound to :0, then released),
-/// and never handed out before in this test process, so scenarios running
-/// in parallel do not pick each other's ports.
-pub fn free_port() -> u16 {
-    static USED: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = l.local_addr().expect("local addr").port();
-        if !used.contains(&port) {
-            used.push(port);
-            return port;
-        }
     }
 }

@@ -1,18 +1,14 @@
-//! Helpers for the config, dashboards and deploy tests: where the repository
-//! and the external binaries (otelcol-parker, promtool) are, and running a
-//! child process with a deadline.
+//! Helpers for the config, dashboards and deploy tests: deploy paths, the
+//! environment a rendered profile needs, `otelcol-parker validate`, and the
+//! config corpus. Binary finders and bounded runs come from `crate::common`.
 #![allow(dead_code)] // each test crate uses a different subset
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the crate lives two levels below the repository root")
-}
+#[allow(unused_imports)] // re-exported for the tests; each uses a subset
+pub use crate::common::{otelcol_parker, promtool, repo_root, run_bounded as run};
 
 pub fn deploy(relative: &str) -> PathBuf {
     repo_root().join("deploy").join(relative)
@@ -23,63 +19,7 @@ pub fn read(path: &Path) -> String {
 }
 
 pub fn otelops() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_otelops"))
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-/// The collector: $OTELCOL_PARKER, then target/otelcol-parker, then PATH.
-pub fn otelcol_parker() -> PathBuf {
-    if let Some(p) = std::env::var_os("OTELCOL_PARKER") {
-        return PathBuf::from(p);
-    }
-    let built = repo_root().join("target/otelcol-parker");
-    if built.is_file() {
-        return built;
-    }
-    on_path("otelcol-parker")
-        .expect("otelcol-parker not found (OTELCOL_PARKER unset, no target/otelcol-parker): run ./scripts/test, which builds otelcol-parker")
-}
-
-/// promtool: $PROMTOOL, then PATH.
-pub fn promtool() -> PathBuf {
-    if let Some(p) = std::env::var_os("PROMTOOL") {
-        return PathBuf::from(p);
-    }
-    on_path("promtool").expect(
-        "promtool not found (PROMTOOL unset, not on PATH): run ./scripts/test, which installs promtool (Debian package prometheus)",
-    )
-}
-
-/// Runs `cmd` to completion, killing it and failing the test after `limit`.
-pub fn run(cmd: &mut Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("waiting for child").is_some() {
-            return child.wait_with_output().expect("collecting child output");
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("collecting killed child");
-            panic!(
-                "{cmd:?} did not finish within {limit:?}; stderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::common::otelops_command()
 }
 
 pub fn text(bytes: &[u8]) -> String {

@@ -11,21 +11,7 @@ use super::artifacts::Artifacts;
 use super::metrics::Page;
 use super::wait_until;
 
-/// `OTELCOL_PARKER`, else `target/otelcol-parker`; panics with how to get it.
-pub fn binary() -> PathBuf {
-    let path = std::env::var_os("OTELCOL_PARKER")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/otelcol-parker")
-        });
-    assert!(
-        path.is_file(),
-        "otelcol-parker not found at {} (OTELCOL_PARKER unset or wrong): run ./scripts/test, which builds otelcol-parker",
-        path.display()
-    );
-    path
-}
+pub use crate::common::otelcol_parker as binary;
 
 /// Every port a collector of these templates listens on, plus the
 /// downstream it exports to.

@@ -5,24 +5,7 @@ use std::time::Duration;
 
 use super::artifacts::Artifacts;
 
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// stdout parsed as JSON; panics with the output if it is not.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "otelops printed no JSON ({e}); exit {}\nstdout:\n{}\nstderr:\n{}",
-                self.code, self.stdout, self.stderr
-            )
-        })
-    }
-}
+pub use crate::common::Run;
 
 /// `otelops ARGS…` (≤ 30 s); output saved as `<label>.txt` in the artifacts.
 pub async fn run(art: &Artifacts, label: &str, args: &[&str]) -> Run {
@@ -38,11 +21,7 @@ pub async fn run(art: &Artifacts, label: &str, args: &[&str]) -> Run {
         .await
         .unwrap_or_else(|_| panic!("otelops {args:?} did not finish within 30 s"))
         .expect("wait for otelops");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let run = Run::from(out);
     art.note(&format!("otelops {label}: exit {}", run.code));
     art.save(
         &format!("{label}.txt"),

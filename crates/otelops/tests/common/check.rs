@@ -1,12 +1,12 @@
 //! Helpers shared by the `check_*` and `semconv_*` tests: fixtures, JSON
-//! mutation of a known-good export request, and running the real binary.
+//! mutation of a known-good export request, and running the real binary
+//! (through `crate::common::run_bounded`).
 
 #![allow(dead_code)] // each test file uses a subset
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use otelops::check::{Finding, Level, input};
 use serde_json::Value;
@@ -14,10 +14,9 @@ use serde_json::Value;
 pub const SPAN0: &str = "resourceSpans[0].scopeSpans[0].spans[0]";
 pub const SPAN1: &str = "resourceSpans[0].scopeSpans[0].spans[1]";
 
+/// `tests/fixtures/check/<name>`.
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/check")
-        .join(name)
+    crate::common::fixture("check").join(name)
 }
 
 /// The known-good request: an HTTP server span and a Redis client child.
@@ -79,40 +78,12 @@ pub fn write_temp(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf 
     path
 }
 
-/// Runs the real `otelops` binary, killed if it outlives 60 s. Output is
-/// drained by threads so a large report cannot block the child.
+/// Runs the real `otelops` binary (stdin closed), killed if it outlives 60 s.
 pub fn otelops(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_otelops"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn otelops");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            pipe.read_to_end(&mut bytes).expect("read otelops output");
-            bytes
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait otelops") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().expect("kill otelops");
-            panic!("otelops {args:?} did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    }
+    crate::common::run_bounded(
+        crate::common::otelops_command().args(args),
+        Duration::from_secs(60),
+    )
 }
 
 pub fn code(output: &Output) -> i32 {

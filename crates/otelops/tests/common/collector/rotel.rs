@@ -9,28 +9,6 @@ use std::time::Duration;
 use super::artifacts::Artifacts;
 use super::wait_until;
 
-/// `ROTEL_AGENT`, then PATH, then the project venv; panics with how to get it.
-pub fn binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("ROTEL_AGENT").filter(|v| !v.is_empty()) {
-        return PathBuf::from(path);
-    }
-    if let Some(paths) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&paths) {
-            let candidate = dir.join("rotel-agent");
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.venv/lib/python3.11/site-packages/rotel/rotel-agent");
-    assert!(
-        venv.is_file(),
-        "rotel-agent not found (ROTEL_AGENT, PATH, .venv): run ./scripts/test, which installs rotel-agent"
-    );
-    venv
-}
-
 /// A running rotel-agent; killed on drop.
 pub struct Rotel {
     pub grpc_port: u16,
@@ -45,7 +23,7 @@ impl Rotel {
     pub async fn start(protocol: &str, endpoint: &str, art: &Artifacts) -> Rotel {
         let (grpc_port, http_port) = (super::free_port(), super::free_port());
         let log = art.path("rotel-agent.log");
-        let child = Command::new(binary())
+        let child = Command::new(crate::common::rotel_agent())
             .arg("start")
             .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc_port}")])
             .args(["--otlp-http-endpoint", &format!("127.0.0.1:{http_port}")])
