@@ -245,7 +245,7 @@ fn print(label: &str, f: &Figures) {
                 // a request), but a phase that shed export work is cheaper
                 // than one that did all of it: read its throughput so.
                 print!(
-                    " ({:.0} % shed: the export path fell behind)",
+                    " ({:.1} % shed: the export path fell behind)",
                     dropped as f64 / offered * 100.0
                 );
             }
@@ -423,14 +423,19 @@ fn dropped_from_metrics(sink: &OtlpSink) -> u64 {
     out.into_iter().max().unwrap_or(0)
 }
 
-/// Runs the phases in rounds (off, unsampled, on, off, unsampled, on, …)
+/// Runs the phases in rounds (off, unsampled, on; unsampled, on, off; …)
 /// and reports each phase's median round, so background load on a shared
 /// machine hits every phase alike instead of skewing one.
 async fn compare(redis_url: Option<&str>, secs: u64, rounds: usize) {
     let phases = phases();
     let mut results: Vec<Vec<Figures>> = phases.iter().map(|_| Vec::new()).collect();
-    for _ in 0..rounds {
-        for (i, (_, sampler)) in phases.iter().enumerate() {
+    for round in 0..rounds {
+        // Each round starts with a different phase, so no phase always
+        // runs right after another's teardown (the exporting phase leaves
+        // the most behind: a service flushing, a sink freeing its spans).
+        for k in 0..phases.len() {
+            let i = (round + k) % phases.len();
+            let sampler = &phases[i].1;
             let sink = match sampler {
                 Some(_) => Some(OtlpSink::start().await),
                 None => None,
