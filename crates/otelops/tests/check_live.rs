@@ -2,6 +2,9 @@
 //! from parker-telemetry's SDK pipeline (or a raw OTLP/HTTP JSON request),
 //! stops at `--spans N` or `--duration`, and checks what arrived.
 
+#[path = "common/telemetry.rs"]
+mod telemetry;
+
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
@@ -111,21 +114,6 @@ impl Finished {
     }
 }
 
-fn telemetry(protocol: &str, endpoint: String) -> parker_telemetry::TelemetryConfig {
-    let vars: std::collections::HashMap<String, String> = [
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-        ("OTEL_TRACES_SAMPLER", "always_on"),
-        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
-        ("OTEL_METRICS_EXPORTER", "none"),
-        ("OTEL_LOGS_EXPORTER", "none"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    parker_telemetry::TelemetryConfig::from_source(&vars).expect("telemetry config")
-}
-
 /// One real HTTP exchange through parker-telemetry's server layer and
 /// traced client: a server span and a client span, as our services emit.
 async fn send_http_exchange(config: &parker_telemetry::TelemetryConfig) {
@@ -181,7 +169,11 @@ async fn parker_telemetry_over_http_passes_semantic_conventions() {
         &["--spans", "2", "--duration", "30s"],
     )
     .await;
-    send_http_exchange(&telemetry("http/protobuf", format!("http://{}", live.http))).await;
+    send_http_exchange(&telemetry::traces_only(
+        "http/protobuf",
+        &format!("http://{}", live.http),
+    ))
+    .await;
     let done = live.finish().await;
     assert_eq!(done.code, 0, "{:#}\n{}", done.report(), done.stderr);
     assert_eq!(done.report()["violations"], 0);
@@ -196,7 +188,11 @@ async fn parker_telemetry_over_http_passes_semantic_conventions() {
 #[tokio::test]
 async fn parker_telemetry_over_grpc_passes_export_format() {
     let live = listen("export-format", &["--spans", "2"]).await;
-    send_http_exchange(&telemetry("grpc", format!("http://{}", live.grpc))).await;
+    send_http_exchange(&telemetry::traces_only(
+        "grpc",
+        &format!("http://{}", live.grpc),
+    ))
+    .await;
     let done = live.finish().await;
     assert_eq!(done.code, 0, "{:#}\n{}", done.report(), done.stderr);
     assert_eq!(done.report()["violations"], 0);
@@ -223,7 +219,7 @@ async fn collected_requests_keep_resource_scope_and_hex_ids() {
     .await
     .expect("receiver starts");
     let endpoint = format!("http://{}", listening.grpc_addr());
-    send_http_exchange(&telemetry("grpc", endpoint)).await;
+    send_http_exchange(&telemetry::traces_only("grpc", &endpoint)).await;
     let collected = listening.collect().await.expect("collected");
     assert_eq!(collected.stopped, StopReason::Spans);
     assert_eq!(collected.summary.spans, 2);
@@ -268,7 +264,7 @@ async fn a_deprecated_attribute_in_the_stream_is_a_violation_with_its_path() {
     .await;
     let guard = parker_telemetry::build(
         ServiceInfo::new("parker-booking", "0.1.0"),
-        &telemetry("http/protobuf", format!("http://{}", live.http)),
+        &telemetry::traces_only("http/protobuf", &format!("http://{}", live.http)),
     )
     .expect("pipeline");
     {

@@ -7,6 +7,8 @@
 #[path = "common/check.rs"]
 mod check_support;
 mod common;
+#[path = "common/telemetry.rs"]
+mod telemetry;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -62,28 +64,13 @@ async fn serve() -> SocketAddr {
     addr
 }
 
-fn config(endpoint: &str) -> parker_telemetry::TelemetryConfig {
-    let pairs: std::collections::HashMap<String, String> = [
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
-        ("OTEL_TRACES_SAMPLER", "always_on"),
-        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
-        ("OTEL_METRICS_EXPORTER", "none"),
-        ("OTEL_LOGS_EXPORTER", "none"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    parker_telemetry::TelemetryConfig::from_source(&pairs).expect("telemetry config")
-}
-
 /// Current-thread runtime: the scoped subscriber sees the server tasks too.
 #[tokio::test]
 async fn parker_telemetry_output_has_no_violations() {
     let sink = OtlpSink::start().await;
     let guard = parker_telemetry::build(
         ServiceInfo::new("parker-booking", "0.1.0"),
-        &config(&sink.http_endpoint()),
+        &telemetry::traces_only("http/protobuf", &sink.http_endpoint()),
     )
     .expect("telemetry pipeline");
     {

@@ -8,13 +8,15 @@
 mod common;
 #[path = "common/collector/mod.rs"]
 mod support;
+#[path = "common/telemetry.rs"]
+mod telemetry;
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use opentelemetry::trace::{Span, Tracer, TracerProvider};
 use opentelemetry_otlp::RetryPolicy;
-use parker_telemetry::{ServiceInfo, TelemetryConfig, TelemetryGuard};
+use parker_telemetry::{ServiceInfo, TelemetryGuard};
 use support::artifacts::Artifacts;
 use support::collector::{self, Collector, Ports};
 use support::otelops;
@@ -27,7 +29,7 @@ const ACCEPTED: &str = "otelcol_receiver_accepted_spans";
 fn exporter(ports: &Ports, queue: usize, retry: RetryPolicy) -> TelemetryGuard {
     let queue = queue.to_string();
     let endpoint = ports.otlp_http_url();
-    let vars: std::collections::HashMap<String, String> = [
+    let mut config = telemetry::config_from(&[
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_TRACES_SAMPLER", "always_on"),
@@ -39,11 +41,7 @@ fn exporter(ports: &Ports, queue: usize, retry: RetryPolicy) -> TelemetryGuard {
         ("OTEL_BSP_MAX_QUEUE_SIZE", queue.as_str()),
         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", queue.as_str()),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let mut config = TelemetryConfig::from_source(&vars).expect("telemetry config");
+    ]);
     config.retry = retry;
     parker_telemetry::build(ServiceInfo::new("memory-limiter-scenario", "1"), &config)
         .expect("build parker-telemetry")

@@ -2,28 +2,15 @@
 //! build on): start in-process on loopback, receive from parker-telemetry,
 //! read the store, render a waterfall, shut down with a summary.
 
-use std::collections::HashMap;
+#[path = "common/telemetry.rs"]
+mod telemetry;
+
 use std::time::{Duration, Instant};
 
 use otelops::receive::model::TraceDetail;
 use otelops::receive::view::{Style, render_waterfall};
 use otelops::receive::{Receiver, ReceiverConfig, Token};
-use parker_telemetry::{ServiceInfo, TelemetryConfig};
-
-fn telemetry(endpoint: &str) -> TelemetryConfig {
-    let vars: HashMap<String, String> = [
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
-        ("OTEL_TRACES_SAMPLER", "always_on"),
-        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
-        ("OTEL_METRICS_EXPORTER", "none"),
-        ("OTEL_LOGS_EXPORTER", "none"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    TelemetryConfig::from_source(&vars).expect("telemetry config")
-}
+use parker_telemetry::ServiceInfo;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_receive_read_the_store_and_shut_down() {
@@ -33,7 +20,7 @@ async fn start_receive_read_the_store_and_shut_down() {
     assert!(handle.grpc_addr().ip().is_loopback() && handle.grpc_addr().port() != 0);
     let guard = parker_telemetry::build(
         ServiceInfo::new("fares", "1"),
-        &telemetry(&format!("http://{}", handle.grpc_addr())),
+        &telemetry::traces_only("grpc", &format!("http://{}", handle.grpc_addr())),
     )
     .expect("telemetry");
     {

@@ -7,8 +7,8 @@
 mod common;
 #[path = "common/receive.rs"]
 mod receive_support;
-
-use std::collections::HashMap;
+#[path = "common/telemetry.rs"]
+mod telemetry;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider;
@@ -16,7 +16,7 @@ use parker_telemetry::{ServiceInfo, TelemetryConfig};
 use receive_support::*;
 
 fn config(protocol: &str, endpoint: &str, gzip: bool) -> TelemetryConfig {
-    let mut vars: HashMap<String, String> = [
+    let mut pairs = vec![
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
         ("OTEL_TRACES_SAMPLER", "always_on"),
@@ -24,14 +24,11 @@ fn config(protocol: &str, endpoint: &str, gzip: bool) -> TelemetryConfig {
         ("OTEL_BLRP_SCHEDULE_DELAY", "50"),
         ("OTEL_METRIC_EXPORT_INTERVAL", "200"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "5000"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    ];
     if gzip {
-        vars.insert("OTEL_EXPORTER_OTLP_COMPRESSION".into(), "gzip".into());
+        pairs.push(("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"));
     }
-    TelemetryConfig::from_source(&vars).expect("telemetry config")
+    telemetry::config_from(&pairs)
 }
 
 async fn round_trip(protocol: &str, gzip: bool) {

@@ -10,6 +10,7 @@
 //! - `check.rs`: a known-good OTLP-JSON request to mutate, for `check_*`;
 //! - `config.rs`: deploy paths, `otelcol-parker validate`, the config corpus;
 //! - `receive.rs`: the real `otelops receive` as a child, OTLP builders;
+//! - `telemetry.rs`: parker-telemetry's SDK pipeline configured for a test;
 //! - `collector/`: the harness around the real `otelcol-parker` (and the
 //!   real services and rotel-agent) for the `collector_*` scenarios.
 //!
