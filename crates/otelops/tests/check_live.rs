@@ -124,18 +124,7 @@ async fn send_http_exchange(config: &parker_telemetry::TelemetryConfig) {
         let app = Router::new()
             .route("/fares/{id}", get(|| async { "fare" }))
             .layer(HttpServerLayer::new());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .expect("serve");
-        });
+        let addr = telemetry::serve(app).await;
         let client = TracedClient::new(
             reqwest::Client::builder()
                 .no_proxy()

@@ -45,23 +45,13 @@ async fn failing() -> StatusCode {
 }
 
 async fn serve() -> SocketAddr {
-    let app = Router::new()
-        .route("/fares/{id}", get(fare))
-        .route("/book", get(failing))
-        .layer(HttpServerLayer::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
-    });
-    addr
+    telemetry::serve(
+        Router::new()
+            .route("/fares/{id}", get(fare))
+            .route("/book", get(failing))
+            .layer(HttpServerLayer::new()),
+    )
+    .await
 }
 
 /// Current-thread runtime: the scoped subscriber sees the server tasks too.

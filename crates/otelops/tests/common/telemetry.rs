@@ -1,10 +1,13 @@
 //! parker-telemetry's SDK pipeline configured for a test: from key/value
 //! pairs (tests never touch the process environment), by default exporting
-//! traces only, every span, in 50 ms batches so exports arrive promptly.
+//! traces only, every span, in 50 ms batches so exports arrive promptly;
+//! and serving an app wrapped in its HTTP server layer on loopback.
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
+use axum::Router;
 use parker_telemetry::TelemetryConfig;
 
 /// The `OTEL_*` settings in `pairs`, as the services would read them.
@@ -27,4 +30,22 @@ pub fn traces_only(protocol: &str, endpoint: &str) -> TelemetryConfig {
         ("OTEL_METRICS_EXPORTER", "none"),
         ("OTEL_LOGS_EXPORTER", "none"),
     ])
+}
+
+/// Serves `app` on 127.0.0.1 (a port the OS picks) with the peer address
+/// parker-telemetry's `HttpServerLayer` records; returns the address.
+pub async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    addr
 }
