@@ -2,8 +2,9 @@
 //!
 //! This file holds what every group of tests shares: where fixtures, the
 //! repository and the external binaries (rotel-agent, otelcol-parker,
-//! promtool, parker-booking/parker-fares) are; loopback ports; and running the `otelops` binary (or any
-//! child) bounded in time. The helpers of one group live next to it:
+//! promtool, parker-booking/parker-fares) are; loopback ports; and running
+//! the `otelops` binary (or any child) bounded in time. The helpers of one
+//! group live next to it:
 //!
 //! - `server.rs`: a fake collector (metric pages, health, OTLP, zPages) for
 //!   the health, monitor and tune tests;
@@ -19,8 +20,9 @@
 //! client and the collector harness into thirty test binaries. Instead a
 //! test says `mod common;` (this small core) and includes only the groups it
 //! uses, e.g. `#[path = "common/check.rs"] mod check_support;`; those files
-//! reach the core as `crate::common`.
-// Each test binary uses a different part of the core.
+//! reach the core as `crate::common`. Each file still allows dead code: no
+//! test binary uses every helper of a file it includes, and splitting files
+//! per helper would scatter what belongs together.
 #![allow(dead_code)]
 
 use std::io::Read;
