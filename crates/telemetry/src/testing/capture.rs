@@ -2,8 +2,8 @@
 //! metrics and log records of the code under test, with helpers to assert on
 //! them.
 //!
-//! Spans and logs go through `tracing` exactly as in production (the
-//! tracing-opentelemetry layer and the logs bridge), but into a subscriber
+//! Spans and logs go through `tracing` exactly as in production (the same
+//! span layer, [`crate::guard::span_layer`], and the logs bridge), but into a subscriber
 //! installed with `tracing::subscriber::set_default`: it applies to the current
 //! thread only, so tests running in parallel do not see each other's spans.
 //! Async tests must therefore run on a current-thread runtime
@@ -68,8 +68,10 @@ impl Capture {
             .with_log_processor(SimpleLogProcessor::new(logs.clone()))
             .build();
 
+        // The production span layer (no code.*/thread.*/target attributes, no
+        // busy/idle tracking), so captured spans look like exported ones.
         let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer("capture")))
+            .with(crate::guard::span_layer(tracer_provider.tracer("capture")))
             .with(OpenTelemetryTracingBridge::new(&logger_provider));
         let _subscriber = tracing::subscriber::set_default(subscriber);
         Capture {
