@@ -86,7 +86,8 @@ pub(crate) fn tracer_provider(
     let processor = match config.traces.exporter {
         ExporterKind::None => return Ok(builder.build()),
         ExporterKind::Otlp => {
-            let exporter = otlp::span_exporter(&config.traces.otlp, &config.retry)?;
+            let exporter =
+                otlp::span_exporter(&config.traces.otlp, &config.retry, b.export_timeout)?;
             let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout)
                 .with_queue(queue.clone());
             BatchSpanProcessor::builder(exporter)
@@ -121,7 +122,7 @@ pub(crate) fn meter_provider(
     let builder = match config.metrics.exporter {
         ExporterKind::None => builder,
         ExporterKind::Otlp => {
-            let exporter = otlp::metric_exporter(&config.metrics.otlp, &config.retry)?;
+            let exporter = otlp::metric_exporter(&config.metrics.otlp, &config.retry, timeout)?;
             let reader = PeriodicReader::builder(OnRuntime::new(exporter, handle.clone(), timeout))
                 .with_interval(config.metric_export_interval)
                 .build();
@@ -151,7 +152,7 @@ pub(crate) fn logger_provider(
     let builder = match config.logs.exporter {
         ExporterKind::None => builder,
         ExporterKind::Otlp => {
-            let exporter = otlp::log_exporter(&config.logs.otlp, &config.retry)?;
+            let exporter = otlp::log_exporter(&config.logs.otlp, &config.retry, b.export_timeout)?;
             let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout);
             builder.with_log_processor(
                 BatchLogProcessor::builder(exporter)

@@ -15,6 +15,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// PEM material read from the files the config names.
 struct Tls {
@@ -132,11 +133,28 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
     b
 }
 
+/// How long opentelemetry-otlp's HTTP exporter keeps retrying one batch.
+///
+/// It uses its `with_timeout` both as that budget and (unless given a
+/// client) as the client's per-request timeout. One value for both loses
+/// batches: a collector that refuses (503) or restarts for longer than
+/// OTEL_EXPORTER_OTLP_TIMEOUT gets the batch dropped whatever the retry
+/// policy allows, and a retry that lands on a kept-alive connection to a
+/// collector gone silent spends the whole budget in one attempt. So the
+/// client we pass times each request with OTEL_EXPORTER_OTLP_TIMEOUT, and
+/// the batch may retry for the processor's export timeout
+/// (OTEL_BSP/BLRP/METRIC_EXPORT_TIMEOUT) less one request, so that the last
+/// attempt still ends before `OnRuntime` cuts the export off.
+fn http_retry_budget(cfg: &OtlpConfig, export_timeout: Duration) -> Duration {
+    export_timeout.saturating_sub(cfg.timeout).max(cfg.timeout)
+}
+
 fn http_builder<B: WithExportConfig + WithHttpConfig>(
     builder: B,
     cfg: &OtlpConfig,
     tls: &Tls,
     retry: &RetryPolicy,
+    export_timeout: Duration,
 ) -> Result<B, InitError> {
     let protocol = match cfg.protocol {
         Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
@@ -152,7 +170,7 @@ fn http_builder<B: WithExportConfig + WithHttpConfig>(
     let mut b = builder
         .with_endpoint(cfg.endpoint.clone())
         .with_protocol(protocol)
-        .with_timeout(cfg.timeout)
+        .with_timeout(http_retry_budget(cfg, export_timeout))
         .with_headers(headers)
         .with_retry_policy(retry.clone())
         .with_http_client(http_client(cfg, tls)?);
@@ -203,12 +221,15 @@ fn http_client(
         .https_or_http()
         .enable_http1()
         .build();
+    // The per-request timeout: it covers the whole exchange (connect,
+    // request, response and its body), see `http_retry_budget`.
     Ok(HyperClient::new(connector, cfg.timeout, None))
 }
 
 pub(crate) fn span_exporter(
     cfg: &OtlpConfig,
     retry: &RetryPolicy,
+    export_timeout: Duration,
 ) -> Result<SpanExporter, InitError> {
     let tls = load_tls(cfg)?;
     tls.validate()?;
@@ -216,7 +237,14 @@ pub(crate) fn span_exporter(
         Protocol::Grpc => {
             tonic_builder(SpanExporter::builder().with_tonic(), cfg, &tls, retry).build()
         }
-        _ => http_builder(SpanExporter::builder().with_http(), cfg, &tls, retry)?.build(),
+        _ => http_builder(
+            SpanExporter::builder().with_http(),
+            cfg,
+            &tls,
+            retry,
+            export_timeout,
+        )?
+        .build(),
     };
     built.map_err(|e| exporter_error(Signal::Traces, e))
 }
@@ -224,6 +252,7 @@ pub(crate) fn span_exporter(
 pub(crate) fn metric_exporter(
     cfg: &OtlpConfig,
     retry: &RetryPolicy,
+    export_timeout: Duration,
 ) -> Result<MetricExporter, InitError> {
     let tls = load_tls(cfg)?;
     tls.validate()?;
@@ -231,7 +260,14 @@ pub(crate) fn metric_exporter(
         Protocol::Grpc => {
             tonic_builder(MetricExporter::builder().with_tonic(), cfg, &tls, retry).build()
         }
-        _ => http_builder(MetricExporter::builder().with_http(), cfg, &tls, retry)?.build(),
+        _ => http_builder(
+            MetricExporter::builder().with_http(),
+            cfg,
+            &tls,
+            retry,
+            export_timeout,
+        )?
+        .build(),
     };
     built.map_err(|e| exporter_error(Signal::Metrics, e))
 }
@@ -239,6 +275,7 @@ pub(crate) fn metric_exporter(
 pub(crate) fn log_exporter(
     cfg: &OtlpConfig,
     retry: &RetryPolicy,
+    export_timeout: Duration,
 ) -> Result<LogExporter, InitError> {
     let tls = load_tls(cfg)?;
     tls.validate()?;
@@ -246,7 +283,14 @@ pub(crate) fn log_exporter(
         Protocol::Grpc => {
             tonic_builder(LogExporter::builder().with_tonic(), cfg, &tls, retry).build()
         }
-        _ => http_builder(LogExporter::builder().with_http(), cfg, &tls, retry)?.build(),
+        _ => http_builder(
+            LogExporter::builder().with_http(),
+            cfg,
+            &tls,
+            retry,
+            export_timeout,
+        )?
+        .build(),
     };
     built.map_err(|e| exporter_error(Signal::Logs, e))
 }
