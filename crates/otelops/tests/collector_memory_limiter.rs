@@ -211,13 +211,12 @@ async fn refusals_are_reported_retried_and_counted_when_dropped() {
         |p| p.sum(REFUSED, &[]) >= refused_so_far + 3.0 * 64.0,
     )
     .await;
-    // SIGKILL, not SIGTERM. With SIGTERM, about 1 run in 10 under parallel
-    // load, the refusing collector lingered 5 s after "Shutdown complete"
-    // and parker-telemetry's OTLP/HTTP exporter then sent nothing to the
-    // new collector: no TCP connection open, its export runtime's only
-    // pending timer the 25 s OTEL_BSP_EXPORT_TIMEOUT (the 2 s per-request
-    // timeout not armed). That stall belongs to the exporter's owner; this
-    // scenario is about refusals, retries and drop counts.
+    // SIGKILL keeps the gap between the two collectors short. With SIGTERM
+    // the refusing collector can linger ~5 s, which once outlasted the
+    // exporter's whole retry budget (it was the 2 s OTEL_EXPORTER_OTLP_TIMEOUT);
+    // parker-telemetry now retries an OTLP/HTTP batch for the export timeout
+    // (crates/telemetry/tests/export_collector_restart.rs pins that). This
+    // scenario is about refusals, retries and drop counts, not restarts.
     col.kill9();
     let roomy = collector::render("healthy.yaml", &ports, &[], &art);
     let col = Collector::start(roomy, ports, &art).await;
