@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::signals::StopSignals;
 use crate::demo::{Demo, DemoConfig, Protocol, render};
 use crate::output::OutputFormat;
 use crate::receive::view::Style;
@@ -163,38 +164,4 @@ fn config(args: &Args) -> anyhow::Result<DemoConfig> {
         protocol: args.protocol,
         timeout: args.timeout,
     })
-}
-
-/// Ctrl-C and SIGTERM, registered before anything starts.
-struct StopSignals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    #[cfg(unix)]
-    fn install() -> anyhow::Result<StopSignals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::interrupt()).context("install the SIGINT handler")?,
-            terminate: signal(SignalKind::terminate()).context("install the SIGTERM handler")?,
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn install() -> anyhow::Result<StopSignals> {
-        Ok(StopSignals {})
-    }
-
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod health;
 pub mod monitor;
 pub mod receive;
+mod signals;
 pub mod traces;
 pub mod tune;
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::signals::StopSignals;
 use crate::output::OutputFormat;
 use crate::receive::{self, OnFull, Receiver, ReceiverConfig, Summary, Token};
 
@@ -126,41 +127,6 @@ async fn run(
         _ = enough_spans => {}
     }
     Ok(handle.shutdown().await)
-}
-
-/// Ctrl-C and SIGTERM (so `kill` from a test or a supervisor still gets a
-/// summary), registered up front.
-struct StopSignals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    #[cfg(unix)]
-    fn install() -> anyhow::Result<StopSignals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::interrupt()).context("install the SIGINT handler")?,
-            terminate: signal(SignalKind::terminate()).context("install the SIGTERM handler")?,
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn install() -> anyhow::Result<StopSignals> {
-        Ok(StopSignals {})
-    }
-
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 fn print_summary(summary: &Summary, output: OutputFormat) {
