@@ -60,7 +60,10 @@ pub async fn run<S: Store>(
         tracing::info!("shutting down: no new requests, finishing in-flight work");
         let _ = stop_tx.send(true);
     };
-    axum::serve(listener, crate::routes::router(state))
+    // Connect info gives server spans their client.address / network.peer.*.
+    let app =
+        crate::routes::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(server_shutdown)
         .await
         .context("serving HTTP")?;
