@@ -37,6 +37,7 @@ pub struct FaresClient {
 impl FaresClient {
     pub fn new(base: Url, timeout: Duration) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
+            .user_agent(concat!("parker-booking/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(2))
             .build()?;

@@ -319,6 +319,14 @@ async fn client_span_has_semconv_attributes() {
         span.attr("network.protocol.version").as_deref(),
         Some("1.1")
     );
+    assert_eq!(
+        span.attr("network.peer.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(
+        span.attr_i64("network.peer.port"),
+        Some(i64::from(addr.port()))
+    );
     assert_eq!(span.attr("error.type"), None);
 }
 

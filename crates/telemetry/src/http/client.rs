@@ -95,6 +95,8 @@ impl TracedClient {
             url.scheme = scheme.as_str(),
             url.template = template,
             network.protocol.version = tracing::field::Empty,
+            network.peer.address = tracing::field::Empty,
+            network.peer.port = tracing::field::Empty,
             http.response.status_code = tracing::field::Empty,
             error.type = tracing::field::Empty,
         );
@@ -132,6 +134,10 @@ impl TracedClient {
                     semconv::HTTP_RESPONSE_STATUS_CODE,
                     i64::from(code),
                 ));
+                if let Some(peer) = response.remote_addr() {
+                    span.record(semconv::NETWORK_PEER_ADDRESS, peer.ip().to_string());
+                    span.record(semconv::NETWORK_PEER_PORT, i64::from(peer.port()));
+                }
                 if let Some(version) = protocol_version(response.version()) {
                     span.record(semconv::NETWORK_PROTOCOL_VERSION, version);
                     attributes.push(KeyValue::new(semconv::NETWORK_PROTOCOL_VERSION, version));
