@@ -96,9 +96,8 @@ pub struct OtlpConfig {
     pub endpoint: String,
     pub protocol: Protocol,
     pub headers: Headers,
-    /// `OTEL_EXPORTER_OTLP[_<SIGNAL>]_TIMEOUT`. Over HTTP, per request
-    /// (one batch may retry until the processor's export timeout); over
-    /// gRPC, tonic's per-request timeout and the retry budget both.
+    /// `OTEL_EXPORTER_OTLP[_<SIGNAL>]_TIMEOUT`: per request, over HTTP and
+    /// gRPC alike (one batch may retry until the processor's export timeout).
     pub timeout: Duration,
     pub compression: Compression,
     /// Trusted CA (PEM) for the server's certificate, with the variable

@@ -16,6 +16,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tonic::transport::{Channel, Endpoint};
 
 /// PEM material read from the files the config names.
 struct Tls {
@@ -100,7 +101,9 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
     cfg: &OtlpConfig,
     tls: &Tls,
     retry: &RetryPolicy,
-) -> B {
+    export_timeout: Duration,
+    signal: Signal,
+) -> Result<B, InitError> {
     let mut headers = http::HeaderMap::new();
     for (k, v) in cfg.headers.iter() {
         // Validated when the config was parsed.
@@ -111,14 +114,34 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
             headers.append(name, value);
         }
     }
+    // Metadata, compression and the retry policy apply to a channel we
+    // supply as to one the SDK builds; the endpoint and TLS do not (they
+    // are the channel's), see `grpc_channel`.
     let mut b = builder
         .with_endpoint(cfg.endpoint.clone())
-        .with_timeout(cfg.timeout)
+        .with_timeout(retry_budget(cfg, export_timeout))
         .with_metadata(MetadataMap::from_headers(headers))
-        .with_retry_policy(retry.clone());
+        .with_retry_policy(retry.clone())
+        .with_channel(grpc_channel(cfg, tls, signal)?);
     if cfg.compression == Compression::Gzip {
         b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
+    Ok(b)
+}
+
+/// The tonic channel, as opentelemetry-otlp would build it (same endpoint,
+/// same TLS config, lazily connected) but timing each request with
+/// OTEL_EXPORTER_OTLP_TIMEOUT, where the SDK's `with_timeout` would also
+/// set the batch's retry budget (see `retry_budget`). The SDK ignores
+/// `with_tls_config` once given a channel, so TLS/mTLS is set here.
+/// Must run inside a tokio runtime's context (`connect_lazy` spawns).
+fn grpc_channel(cfg: &OtlpConfig, tls: &Tls, signal: Signal) -> Result<Channel, InitError> {
+    let invalid = |what: &str, e: &dyn std::error::Error| InitError::Exporter {
+        signal,
+        message: format!("{what} for gRPC endpoint '{}': {e}", cfg.endpoint),
+    };
+    let mut endpoint =
+        Endpoint::from_shared(cfg.endpoint.clone()).map_err(|e| invalid("invalid endpoint", &e))?;
     if is_https(cfg) {
         let mut tls_config = ClientTlsConfig::new();
         tls_config = match &tls.ca {
@@ -128,24 +151,27 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
         if let Some((cert, key)) = &tls.identity {
             tls_config = tls_config.identity(Identity::from_pem(cert, key));
         }
-        b = b.with_tls_config(tls_config);
+        endpoint = endpoint
+            .tls_config(tls_config)
+            .map_err(|e| invalid("unusable TLS config", &e))?;
     }
-    b
+    Ok(endpoint.timeout(cfg.timeout).connect_lazy())
 }
 
-/// How long opentelemetry-otlp's HTTP exporter keeps retrying one batch.
+/// How long opentelemetry-otlp's exporters keep retrying one batch.
 ///
-/// It uses its `with_timeout` both as that budget and (unless given a
-/// client) as the client's per-request timeout. One value for both loses
-/// batches: a collector that refuses (503) or restarts for longer than
-/// OTEL_EXPORTER_OTLP_TIMEOUT gets the batch dropped whatever the retry
-/// policy allows, and a retry that lands on a kept-alive connection to a
-/// collector gone silent spends the whole budget in one attempt. So the
-/// client we pass times each request with OTEL_EXPORTER_OTLP_TIMEOUT, and
-/// the batch may retry for the processor's export timeout
-/// (OTEL_BSP/BLRP/METRIC_EXPORT_TIMEOUT) less one request, so that the last
-/// attempt still ends before `OnRuntime` cuts the export off.
-fn http_retry_budget(cfg: &OtlpConfig, export_timeout: Duration) -> Duration {
+/// Over HTTP and gRPC alike, it uses its `with_timeout` both as that budget
+/// and (unless given a client or channel) as the per-request timeout. One
+/// value for both loses batches: a collector that refuses (503, UNAVAILABLE)
+/// or restarts for longer than OTEL_EXPORTER_OTLP_TIMEOUT gets the batch
+/// dropped whatever the retry policy allows, and a retry that lands on a
+/// kept-alive connection to a collector gone silent spends the whole budget
+/// in one attempt. So the HTTP client and the gRPC channel we pass time each
+/// request with OTEL_EXPORTER_OTLP_TIMEOUT, and the batch may retry for the
+/// processor's export timeout (OTEL_BSP/BLRP/METRIC_EXPORT_TIMEOUT) less one
+/// request, so that the last attempt still ends before `OnRuntime` cuts the
+/// export off.
+fn retry_budget(cfg: &OtlpConfig, export_timeout: Duration) -> Duration {
     export_timeout.saturating_sub(cfg.timeout).max(cfg.timeout)
 }
 
@@ -170,7 +196,7 @@ fn http_builder<B: WithExportConfig + WithHttpConfig>(
     let mut b = builder
         .with_endpoint(cfg.endpoint.clone())
         .with_protocol(protocol)
-        .with_timeout(http_retry_budget(cfg, export_timeout))
+        .with_timeout(retry_budget(cfg, export_timeout))
         .with_headers(headers)
         .with_retry_policy(retry.clone())
         .with_http_client(http_client(cfg, tls)?);
@@ -222,7 +248,7 @@ fn http_client(
         .enable_http1()
         .build();
     // The per-request timeout: it covers the whole exchange (connect,
-    // request, response and its body), see `http_retry_budget`.
+    // request, response and its body), see `retry_budget`.
     Ok(HyperClient::new(connector, cfg.timeout, None))
 }
 
@@ -234,9 +260,15 @@ pub(crate) fn span_exporter(
     let tls = load_tls(cfg)?;
     tls.validate()?;
     let built = match cfg.protocol {
-        Protocol::Grpc => {
-            tonic_builder(SpanExporter::builder().with_tonic(), cfg, &tls, retry).build()
-        }
+        Protocol::Grpc => tonic_builder(
+            SpanExporter::builder().with_tonic(),
+            cfg,
+            &tls,
+            retry,
+            export_timeout,
+            Signal::Traces,
+        )?
+        .build(),
         _ => http_builder(
             SpanExporter::builder().with_http(),
             cfg,
@@ -257,9 +289,15 @@ pub(crate) fn metric_exporter(
     let tls = load_tls(cfg)?;
     tls.validate()?;
     let built = match cfg.protocol {
-        Protocol::Grpc => {
-            tonic_builder(MetricExporter::builder().with_tonic(), cfg, &tls, retry).build()
-        }
+        Protocol::Grpc => tonic_builder(
+            MetricExporter::builder().with_tonic(),
+            cfg,
+            &tls,
+            retry,
+            export_timeout,
+            Signal::Metrics,
+        )?
+        .build(),
         _ => http_builder(
             MetricExporter::builder().with_http(),
             cfg,
@@ -280,9 +318,15 @@ pub(crate) fn log_exporter(
     let tls = load_tls(cfg)?;
     tls.validate()?;
     let built = match cfg.protocol {
-        Protocol::Grpc => {
-            tonic_builder(LogExporter::builder().with_tonic(), cfg, &tls, retry).build()
-        }
+        Protocol::Grpc => tonic_builder(
+            LogExporter::builder().with_tonic(),
+            cfg,
+            &tls,
+            retry,
+            export_timeout,
+            Signal::Logs,
+        )?
+        .build(),
         _ => http_builder(
             LogExporter::builder().with_http(),
             cfg,
