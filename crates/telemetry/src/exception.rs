@@ -6,7 +6,7 @@ use std::backtrace::{Backtrace, BacktraceStatus};
 use std::error::Error;
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::Status;
+use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry_semantic_conventions::attribute as semconv;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -71,6 +71,16 @@ pub(crate) fn record_message(
             backtrace.to_string(),
         ));
     }
-    span.add_event("exception", attributes);
-    span.set_status(Status::error(message));
+    // A span made with the OpenTelemetry API (the HTTP server span) is not a
+    // `tracing` span: when `span` carries no OpenTelemetry context, the event
+    // goes to the current OpenTelemetry span, if any.
+    if span.context().span().span_context().is_valid() {
+        span.add_event("exception", attributes);
+        span.set_status(Status::error(message));
+    } else {
+        let cx = opentelemetry::Context::current();
+        let current = cx.span();
+        current.add_event("exception", attributes);
+        current.set_status(Status::error(message));
+    }
 }

@@ -9,11 +9,13 @@ use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+
+use crate::current_tracer::TracerLayer;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets, filter_fn};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layered, SubscriberExt};
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 /// Total time allowed for flushing and shutting down all providers.
@@ -157,24 +159,26 @@ impl Drop for TelemetryGuard {
     }
 }
 
-/// The tracing-opentelemetry layer as services use it. Off, for cost per
-/// span: `code.*` location, `thread.*` and `target` attributes (they name
-/// our instrumentation, not the caller's code; semconv attributes carry
-/// what matters) and busy/idle time tracking (a clock read and an
-/// extensions lock on every enter and exit, i.e. every poll of a
-/// request's future).
-pub fn span_layer<S, T>(tracer: T) -> tracing_opentelemetry::OpenTelemetryLayer<S, T>
+/// The tracing-opentelemetry layer as services use it, with its tracer
+/// carried for spans made directly with the OpenTelemetry API (the HTTP
+/// server span, see [`crate::current_tracer`]). Off, for cost per span:
+/// `code.*` location, `thread.*` and `target` attributes (they name our
+/// instrumentation, not the caller's code; semconv attributes carry what
+/// matters) and busy/idle time tracking (a clock read and an extensions
+/// lock on every enter and exit, i.e. every poll of a request's future).
+pub fn span_layer<S>(
+    tracer: SdkTracer,
+) -> Layered<TracerLayer, tracing_opentelemetry::OpenTelemetryLayer<S, SdkTracer>, S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
-    T: opentelemetry::trace::Tracer + 'static,
-    T::Span: Send + Sync,
 {
     tracing_opentelemetry::layer()
-        .with_tracer(tracer)
+        .with_tracer(tracer.clone())
         .with_location(false)
         .with_threads(false)
         .with_target(false)
         .with_tracked_inactivity(false)
+        .and_then(TracerLayer::new(tracer))
 }
 
 /// Events and spans of the export path itself (HTTP/gRPC clients, the SDK)

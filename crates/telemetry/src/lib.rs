@@ -12,6 +12,7 @@
 //! [`http`], [`db`] and [`exception`] hold the semantic-convention helpers.
 
 pub mod config; // OTEL_* + config/.env.otel parsing
+pub mod current_tracer; // the subscriber's tracer, for spans made with the OTel API
 pub mod export; // exporters, TLS, bounded queue + drop counting
 pub mod guard; // TelemetryGuard, shutdown with deadline
 pub mod resource; // resource detection

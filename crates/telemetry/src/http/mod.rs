@@ -1,14 +1,15 @@
 //! HTTP semantic conventions (semconv 1.4x, stable HTTP spans and metrics):
 //! [`HttpServerLayer`] for axum/tower servers and [`TracedClient`] for reqwest.
 //!
-//! Both create `tracing` spans (bridged to OpenTelemetry by
-//! tracing-opentelemetry), so handler code sees the server span as
-//! `tracing::Span::current()` and its events become correlated log records.
+//! The client span is a `tracing` span (bridged to OpenTelemetry by
+//! tracing-opentelemetry). The server span, which every request pays for, is
+//! made with the OpenTelemetry API (a fifth of the cost, see
+//! [`crate::current_tracer`]) and its context attached while the handler
+//! runs, so handler spans, log records and [`crate::propagation`] see it.
 //!
 //! Why our own and not the contrib crates: `opentelemetry-instrumentation-tower`
-//! 0.19 (the one that targets opentelemetry 0.33) creates raw OpenTelemetry spans
-//! from the global tracer — invisible to `tracing`, so handler spans, logs and
-//! `propagation::inject_current` would not see the server span — and it omits
+//! 0.19 (the one that targets opentelemetry 0.33) creates its spans from the global
+//! tracer (so per-thread test pipelines cannot capture them) and omits
 //! `error.type`, `server.address`/`server.port`, `client.address`, uses the raw
 //! method in span names for unknown methods and an empty `url.scheme` for
 //! origin-form requests. `reqwest-tracing` 0.7 supports opentelemetry only up to

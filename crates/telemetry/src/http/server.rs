@@ -1,23 +1,23 @@
 //! [`HttpServerLayer`]: a SERVER span and the `http.server.request.duration`
 //! histogram for every request an axum (or any tower) HTTP service handles.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath};
 use http::{Request, Response};
 use opentelemetry::metrics::{Histogram, Meter};
-use opentelemetry::trace::Status;
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute as semconv;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::{DURATION_BUCKETS, Method, protocol_version, redact_query};
-use crate::propagation;
+use crate::{current_tracer, propagation};
 
 /// tower `Layer` that traces and measures inbound HTTP requests per the stable
 /// HTTP server semantic conventions.
@@ -28,6 +28,14 @@ use crate::propagation;
 /// ([`propagation::extract`]); without a valid one the span starts a new trace.
 /// Status is Error for 5xx only (a 4xx is the client's fault), with
 /// `error.type` set to the status code.
+///
+/// The span is made with the OpenTelemetry API by the tracer of the current
+/// subscriber's [`span_layer`](crate::guard::span_layer) (none installed:
+/// no span), and its context is attached while the handler runs: `tracing`
+/// spans inside become its children, log records carry its ids, and
+/// `opentelemetry::Context::current()` (or [`crate::exception`] with the
+/// current `tracing` span) reaches it. `tracing` events directly under it
+/// are log records only, not span events.
 ///
 /// Add it with `Router::layer` *after* the routes so `MatchedPath` is known.
 /// `client.address` is recorded when the app is served with
@@ -93,15 +101,40 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let start = Instant::now();
-        let (span, metric_attributes) = request_span(&request);
-        // Not entered here: an axum handler and its extractors run when the
-        // response future is polled (inside the span, below), and every
-        // enter/exit costs the OTel layer a context switch.
+        let method = Method::new(request.method());
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        let scheme = scheme(&request);
+        let version = protocol_version(request.version());
+        let cx = current_tracer::with_current_tracer(|tracer| {
+            start_span(tracer, &request, method, route, scheme, version)
+        });
+        let mut metric_attributes = Vec::with_capacity(6);
+        metric_attributes.push(KeyValue::new(
+            semconv::HTTP_REQUEST_METHOD,
+            method.normalized,
+        ));
+        let scheme = match scheme {
+            "http" => Value::from("http"),
+            "https" => Value::from("https"),
+            other => Value::from(other.to_owned()),
+        };
+        metric_attributes.push(KeyValue::new(semconv::URL_SCHEME, scheme));
+        if let Some(route) = route {
+            metric_attributes.push(KeyValue::new(semconv::HTTP_ROUTE, route.to_owned()));
+        }
+        if let Some(version) = version {
+            metric_attributes.push(KeyValue::new(semconv::NETWORK_PROTOCOL_VERSION, version));
+        }
+        // Not attached here: an axum handler and its extractors run when the
+        // response future is polled (inside the span's context, below).
         let inner = self.inner.call(request);
         ResponseFuture {
             inner,
             state: Some(Finish {
-                span,
+                cx,
                 start,
                 metric_attributes,
                 duration: self.duration.clone(),
@@ -111,15 +144,17 @@ where
 }
 
 struct Finish {
-    span: tracing::Span,
+    /// The context holding the server span; `None` when no tracer is
+    /// installed (telemetry off), and then nothing is traced.
+    cx: Option<opentelemetry::Context>,
     start: Instant,
     metric_attributes: Vec<KeyValue>,
     duration: Histogram<f64>,
 }
 
 pin_project_lite::pin_project! {
-    /// Future of [`HttpServerService`]: polls the inner future inside the
-    /// server span, then records status and duration.
+    /// Future of [`HttpServerService`]: polls the inner future with the server
+    /// span's context attached, then records status and duration.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
@@ -136,7 +171,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = {
-            let _entered = this.state.as_ref().map(|s| s.span.enter());
+            let _attached = this
+                .state
+                .as_ref()
+                .and_then(|s| s.cx.clone())
+                .map(opentelemetry::Context::attach);
             ready!(this.inner.poll(cx))
         };
         if let Some(finish) = this.state.take() {
@@ -148,115 +187,141 @@ where
 
 impl Finish {
     /// `status` is `None` when the inner service failed without a response.
+    /// A request dropped before it finished (the client went away) records
+    /// no duration; its span ends when the context is dropped.
     fn record(mut self, status: Option<u16>) {
         let elapsed = self.start.elapsed().as_secs_f64();
+        let span = self.cx.as_ref().map(|cx| cx.span());
+        let span = span.as_ref();
         match status {
             Some(code) => {
-                self.span
-                    .record(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(code));
+                let code_value = i64::from(code);
+                if let Some(span) = span {
+                    span.set_attribute(KeyValue::new(
+                        semconv::HTTP_RESPONSE_STATUS_CODE,
+                        code_value,
+                    ));
+                }
                 self.metric_attributes.push(KeyValue::new(
                     semconv::HTTP_RESPONSE_STATUS_CODE,
-                    i64::from(code),
+                    code_value,
                 ));
                 if code >= 500 {
                     let code = code.to_string();
-                    self.span.record(semconv::ERROR_TYPE, code.as_str());
-                    self.span.set_status(Status::error(format!("HTTP {code}")));
+                    if let Some(span) = span {
+                        span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, code.clone()));
+                        span.set_status(Status::error(format!("HTTP {code}")));
+                    }
                     self.metric_attributes
                         .push(KeyValue::new(semconv::ERROR_TYPE, code));
                 }
             }
             None => {
                 // No response and no low-cardinality error name to give: semconv's fallback.
-                self.span.record(semconv::ERROR_TYPE, "_OTHER");
-                self.span
-                    .set_status(Status::error("the service failed without a response"));
+                if let Some(span) = span {
+                    span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, "_OTHER"));
+                    span.set_status(Status::error("the service failed without a response"));
+                }
                 self.metric_attributes
                     .push(KeyValue::new(semconv::ERROR_TYPE, "_OTHER"));
             }
+        }
+        if let Some(span) = span {
+            span.end();
         }
         self.duration.record(elapsed, &self.metric_attributes);
     }
 }
 
-/// Builds the server span (parented on the extracted remote context) and the
-/// request-side metric attributes.
-fn request_span<B>(request: &Request<B>) -> (tracing::Span, Vec<KeyValue>) {
-    let method = Method::new(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(MatchedPath::as_str);
+/// The URL scheme of the request. Origin-form requests carry none; this
+/// server speaks plain HTTP (TLS terminates in front of it), so that is the
+/// scheme of the peer request.
+fn scheme<B>(request: &Request<B>) -> &str {
+    request.uri().scheme_str().unwrap_or("http")
+}
+
+/// Starts the SERVER span, parented on the extracted remote context, and
+/// returns that context with the span in it.
+fn start_span<B>(
+    tracer: &SdkTracer,
+    request: &Request<B>,
+    method: Method<'_>,
+    route: Option<&str>,
+    scheme: &str,
+    version: Option<&'static str>,
+) -> opentelemetry::Context {
     let uri = request.uri();
-    // Origin-form requests carry no scheme; this server speaks plain HTTP
-    // (TLS terminates in front of it), so that is the scheme of the peer request.
-    let scheme = uri.scheme_str().unwrap_or("http");
     let (host, port) = server_host_port(request);
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
-    // Formatted once for both attributes that carry it.
-    let peer_ip = peer.map(|p| p.ip().to_string());
-    let version = protocol_version(request.version());
-    let query = uri
-        .query()
-        .map(|q| redact_query(q).map_or(Cow::Borrowed(q), Cow::Owned));
-    let user_agent = request
-        .headers()
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
 
-    let name = match route {
-        Some(route) => format!("{} {route}", method.for_span_name()),
-        None => method.for_span_name().to_owned(),
-    };
-    let span = tracing::info_span!(
-        target: "parker_telemetry::http::server",
-        // A server span's parent is only ever the remote caller, never
-        // whatever span happens to be current in this process.
-        parent: None,
-        "HTTP request",
-        otel.name = name,
-        otel.kind = "server",
-        http.request.method = method.normalized,
-        http.request.method_original = method.original,
-        http.route = route,
-        url.path = uri.path(),
-        url.query = query.as_deref(),
-        url.scheme = scheme,
-        server.address = host,
-        server.port = port.map(i64::from),
-        client.address = peer_ip.as_deref(),
-        network.peer.address = peer_ip.as_deref(),
-        network.peer.port = peer.map(|p| i64::from(p.port())),
-        network.protocol.version = version,
-        user_agent.original = user_agent,
-        http.response.status_code = tracing::field::Empty,
-        error.type = tracing::field::Empty,
-    );
-    if let Some(remote) = remote_context(request.headers()) {
-        let _ = span.set_parent(remote);
+    let mut name = String::with_capacity(8 + route.map_or(0, str::len));
+    name.push_str(method.for_span_name());
+    if let Some(route) = route {
+        name.push(' ');
+        name.push_str(route);
     }
 
-    let mut attributes = Vec::with_capacity(7);
-    attributes.push(KeyValue::new(
-        semconv::HTTP_REQUEST_METHOD,
-        method.normalized,
-    ));
-    let scheme = match scheme {
-        "http" => Value::from("http"),
-        "https" => Value::from("https"),
-        other => Value::from(other.to_owned()),
-    };
-    attributes.push(KeyValue::new(semconv::URL_SCHEME, scheme));
+    let mut attributes = Vec::with_capacity(16);
+    let mut add = |key: &'static str, value: Value| attributes.push(KeyValue::new(key, value));
+    add(semconv::HTTP_REQUEST_METHOD, method.normalized.into());
+    if let Some(original) = method.original {
+        add(
+            semconv::HTTP_REQUEST_METHOD_ORIGINAL,
+            original.to_owned().into(),
+        );
+    }
     if let Some(route) = route {
-        attributes.push(KeyValue::new(semconv::HTTP_ROUTE, route.to_owned()));
+        add(semconv::HTTP_ROUTE, route.to_owned().into());
+    }
+    add(semconv::URL_PATH, uri.path().to_owned().into());
+    if let Some(query) = uri.query() {
+        let query = redact_query(query).unwrap_or_else(|| query.to_owned());
+        add(semconv::URL_QUERY, query.into());
+    }
+    add(
+        semconv::URL_SCHEME,
+        match scheme {
+            "http" => "http".into(),
+            "https" => "https".into(),
+            other => other.to_owned().into(),
+        },
+    );
+    if let Some(host) = host {
+        add(semconv::SERVER_ADDRESS, host.to_owned().into());
+    }
+    if let Some(port) = port {
+        add(semconv::SERVER_PORT, i64::from(port).into());
+    }
+    if let Some(peer) = peer {
+        // One string shared by both attributes that carry the address.
+        let ip: Arc<str> = peer.ip().to_string().into();
+        add(semconv::CLIENT_ADDRESS, Value::String(ip.clone().into()));
+        add(semconv::NETWORK_PEER_ADDRESS, Value::String(ip.into()));
+        add(semconv::NETWORK_PEER_PORT, i64::from(peer.port()).into());
     }
     if let Some(version) = version {
-        attributes.push(KeyValue::new(semconv::NETWORK_PROTOCOL_VERSION, version));
+        add(semconv::NETWORK_PROTOCOL_VERSION, version.into());
     }
-    (span, attributes)
+    if let Some(user_agent) = request
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        add(semconv::USER_AGENT_ORIGINAL, user_agent.to_owned().into());
+    }
+
+    // A server span's parent is only ever the remote caller, never whatever
+    // context happens to be current in this process.
+    let parent = remote_context(request.headers()).unwrap_or_default();
+    let span = tracer
+        .span_builder(name)
+        .with_kind(SpanKind::Server)
+        .with_attributes(attributes)
+        .start_with_context(tracer, &parent);
+    parent.with_span(span)
 }
 
 /// The caller's context, when the request carries any header the
