@@ -5,6 +5,8 @@
 mod otlp;
 mod queue;
 mod runtime;
+mod traces;
+pub mod wire;
 
 pub use queue::dropped_spans;
 
@@ -18,7 +20,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter};
 use queue::{CountingProcessor, SpanQueue};
 use runtime::OnRuntime;
 use tokio::runtime::Handle;
@@ -86,22 +88,24 @@ pub(crate) fn tracer_provider(
     let processor = match config.traces.exporter {
         ExporterKind::None => return Ok(builder.build()),
         ExporterKind::Otlp => {
-            let exporter =
-                otlp::span_exporter(&config.traces.otlp, &config.retry, b.export_timeout)?;
-            let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout)
-                .with_queue(queue.clone());
-            BatchSpanProcessor::builder(exporter)
-                .with_batch_config(span_batch(b))
-                .build()
+            match otlp::span_exporter(&config.traces.otlp, &config.retry, b.export_timeout)? {
+                otlp::OtlpSpanExporter::Wire(e) => {
+                    batch_processor(on_runtime_of(e, handle, b, &queue), b)
+                }
+                otlp::OtlpSpanExporter::Json(e) => {
+                    batch_processor(on_runtime_of(e, handle, b, &queue), b)
+                }
+            }
         }
-        ExporterKind::Console => {
-            let exporter = opentelemetry_stdout::SpanExporter::default();
-            let exporter = OnRuntime::new(exporter, handle.clone(), b.export_timeout)
-                .with_queue(queue.clone());
-            BatchSpanProcessor::builder(exporter)
-                .with_batch_config(span_batch(b))
-                .build()
-        }
+        ExporterKind::Console => batch_processor(
+            on_runtime_of(
+                opentelemetry_stdout::SpanExporter::default(),
+                handle,
+                b,
+                &queue,
+            ),
+            b,
+        ),
     };
     Ok(builder
         .with_span_processor(CountingProcessor {
@@ -109,6 +113,21 @@ pub(crate) fn tracer_provider(
             queue,
         })
         .build())
+}
+
+fn on_runtime_of<E>(
+    exporter: E,
+    handle: &Handle,
+    b: &BatchConfig,
+    queue: &std::sync::Arc<SpanQueue>,
+) -> OnRuntime<E> {
+    OnRuntime::new(exporter, handle.clone(), b.export_timeout).with_queue(queue.clone())
+}
+
+fn batch_processor<E: SpanExporter + 'static>(exporter: E, b: &BatchConfig) -> BatchSpanProcessor {
+    BatchSpanProcessor::builder(exporter)
+        .with_batch_config(span_batch(b))
+        .build()
 }
 
 /// Must run inside `handle`'s context.

@@ -2,6 +2,7 @@
 //! (endpoint, protocol, timeout, headers/metadata, compression, TLS, retry)
 //! so the env file behaves exactly like the real environment.
 
+use super::traces::{TraceExporter, Transport, backoff_from_policy};
 use crate::InitError;
 use crate::config::{Compression, OtlpConfig, PemFile, Protocol, Signal};
 use opentelemetry_http::hyper::HyperClient;
@@ -96,14 +97,8 @@ fn exporter_error(signal: Signal, e: opentelemetry_otlp::ExporterBuildError) -> 
     }
 }
 
-fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
-    builder: B,
-    cfg: &OtlpConfig,
-    tls: &Tls,
-    retry: &RetryPolicy,
-    export_timeout: Duration,
-    signal: Signal,
-) -> Result<B, InitError> {
+/// The configured headers (already percent-decoded), as sent.
+fn header_map(cfg: &OtlpConfig) -> http::HeaderMap {
     let mut headers = http::HeaderMap::new();
     for (k, v) in cfg.headers.iter() {
         // Validated when the config was parsed.
@@ -114,6 +109,18 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
             headers.append(name, value);
         }
     }
+    headers
+}
+
+fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
+    builder: B,
+    cfg: &OtlpConfig,
+    tls: &Tls,
+    retry: &RetryPolicy,
+    export_timeout: Duration,
+    signal: Signal,
+) -> Result<B, InitError> {
+    let headers = header_map(cfg);
     // Metadata, compression and the retry policy apply to a channel we
     // supply as to one the SDK builds; the endpoint and TLS do not (they
     // are the channel's), see `grpc_channel`.
@@ -252,33 +259,55 @@ fn http_client(
     Ok(HyperClient::new(connector, cfg.timeout, None))
 }
 
+/// A span exporter: ours (`traces.rs`, `wire.rs`) for gRPC and
+/// HTTP/protobuf, opentelemetry-otlp's for HTTP/JSON (not a hot path).
+pub(crate) enum OtlpSpanExporter {
+    Wire(TraceExporter),
+    Json(SpanExporter),
+}
+
 pub(crate) fn span_exporter(
     cfg: &OtlpConfig,
     retry: &RetryPolicy,
     export_timeout: Duration,
-) -> Result<SpanExporter, InitError> {
+) -> Result<OtlpSpanExporter, InitError> {
     let tls = load_tls(cfg)?;
     tls.validate()?;
-    let built = match cfg.protocol {
-        Protocol::Grpc => tonic_builder(
-            SpanExporter::builder().with_tonic(),
-            cfg,
-            &tls,
-            retry,
-            export_timeout,
-            Signal::Traces,
-        )?
-        .build(),
-        _ => http_builder(
-            SpanExporter::builder().with_http(),
-            cfg,
-            &tls,
-            retry,
-            export_timeout,
-        )?
-        .build(),
+    let gzip = cfg.compression == Compression::Gzip;
+    let transport = match cfg.protocol {
+        Protocol::Grpc => Transport::Grpc {
+            channel: grpc_channel(cfg, &tls, Signal::Traces)?,
+            metadata: MetadataMap::from_headers(header_map(cfg)),
+            gzip,
+        },
+        Protocol::HttpProtobuf => Transport::HttpProtobuf {
+            client: Arc::new(http_client(cfg, &tls)?),
+            uri: cfg.endpoint.parse().map_err(|e| InitError::Exporter {
+                signal: Signal::Traces,
+                message: format!("invalid endpoint '{}': {e}", cfg.endpoint),
+            })?,
+            headers: header_map(cfg),
+            gzip,
+        },
+        Protocol::HttpJson => {
+            return http_builder(
+                SpanExporter::builder().with_http(),
+                cfg,
+                &tls,
+                retry,
+                export_timeout,
+            )?
+            .build()
+            .map(OtlpSpanExporter::Json)
+            .map_err(|e| exporter_error(Signal::Traces, e));
+        }
     };
-    built.map_err(|e| exporter_error(Signal::Traces, e))
+    Ok(OtlpSpanExporter::Wire(TraceExporter::new(
+        transport,
+        cfg.endpoint.clone(),
+        backoff_from_policy(retry),
+        retry_budget(cfg, export_timeout),
+    )))
 }
 
 pub(crate) fn metric_exporter(
