@@ -261,6 +261,9 @@ fn http_client(
 
 /// A span exporter: ours (`traces.rs`, `wire.rs`) for gRPC and
 /// HTTP/protobuf, opentelemetry-otlp's for HTTP/JSON (not a hot path).
+/// Made once at init and moved straight into the batch processor, so
+/// its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum OtlpSpanExporter {
     Wire(TraceExporter),
     Json(SpanExporter),

@@ -17,6 +17,7 @@
 //! oneof and message fields always written); `tests/export_wire.rs` checks
 //! that against the reference for every field and value kind.
 
+use bytes::BufMut;
 use opentelemetry::trace::{SpanKind, Status, TraceState};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
@@ -40,9 +41,39 @@ pub struct TraceEncoder {
     resource_schema_url: String,
     /// One entry per `ScopeSpans`, in order of first appearance.
     groups: Vec<Group>,
-    /// Per span of the batch: its group and its `Span` message length.
-    span_group: Vec<usize>,
-    span_len: Vec<usize>,
+    /// Per span of the batch, what the size pass learnt.
+    spans: Vec<SpanInfo>,
+    /// Per attribute of every span, in order: its lengths.
+    attrs: Vec<KvLen>,
+}
+
+/// What the write pass of a span reuses from the size pass.
+#[derive(Debug)]
+struct SpanInfo {
+    group: usize,
+    /// Length of the `Span` message body.
+    len: usize,
+    /// Index of the span's first attribute in `TraceEncoder::attrs`.
+    attrs_at: usize,
+    start: u64,
+    end: u64,
+}
+
+/// Lengths of a `KeyValue` message body and of its `AnyValue` body.
+#[derive(Clone, Copy, Debug)]
+struct KvLen {
+    body: usize,
+    value: usize,
+}
+
+impl KvLen {
+    fn of(key: &str, value: &Value) -> KvLen {
+        let value = any_value_len(value);
+        KvLen {
+            body: str_len(1, key) + ld_len(2, value),
+            value,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -61,10 +92,17 @@ impl TraceEncoder {
 
     /// Encodes `resource` once; every later batch copies these bytes.
     pub fn set_resource(&mut self, resource: &Resource) {
+        let len = resource
+            .iter()
+            .map(|(k, v)| ld_len(1, kv_len(k.as_str(), v)))
+            .sum();
         self.resource.clear();
+        self.resource.resize(len, 0);
+        let mut out = Out::new(&mut self.resource);
         for (key, value) in resource.iter() {
-            put_kv(1, key.as_str(), value, &mut self.resource);
+            put_kv(1, key.as_str(), value, &mut out);
         }
+        debug_assert!(out.is_full(), "size pass and write pass disagree");
         self.resource_schema_url.clear();
         self.resource_schema_url
             .push_str(resource.schema_url().unwrap_or_default());
@@ -74,18 +112,31 @@ impl TraceEncoder {
     /// `ResourceSpans`, one `ScopeSpans` per distinct instrumentation scope
     /// (in order of first appearance), spans in batch order within each.
     pub fn encode(&mut self, spans: &[SpanData], out: &mut Vec<u8>) {
-        out.clear();
         self.groups.clear();
-        self.span_group.clear();
-        self.span_len.clear();
+        self.spans.clear();
+        self.attrs.clear();
 
-        // Size pass.
+        // Size pass. Span attributes are the bulk of a batch: their lengths
+        // are kept for the write pass rather than computed twice.
         for (i, span) in spans.iter().enumerate() {
             let group = self.group_of(spans, i);
-            let len = span_len(span);
+            let attrs_at = self.attrs.len();
+            let mut attrs_len = 0;
+            for kv in &span.attributes {
+                let l = KvLen::of(kv.key.as_str(), &kv.value);
+                attrs_len += ld_len(9, l.body);
+                self.attrs.push(l);
+            }
+            let (start, end) = (to_nanos(span.start_time), to_nanos(span.end_time));
+            let len = span_len(span, attrs_len, start, end);
             self.groups[group].len += ld_len(2, len);
-            self.span_group.push(group);
-            self.span_len.push(len);
+            self.spans.push(SpanInfo {
+                group,
+                len,
+                attrs_at,
+                start,
+                end,
+            });
         }
         let mut resource_spans_len =
             ld_len(1, self.resource.len()) + str_len(3, &self.resource_schema_url);
@@ -96,7 +147,10 @@ impl TraceEncoder {
             resource_spans_len += ld_len(2, group.len);
         }
         let total = ld_len(1, resource_spans_len);
-        out.reserve(total);
+        // Every byte gets written: only growth needs initialising.
+        out.resize(total, 0);
+        let mut cursor = Out::new(out);
+        let out = &mut cursor;
 
         // Write pass, fields in tag order.
         put_header(1, resource_spans_len, out);
@@ -106,16 +160,15 @@ impl TraceEncoder {
             let scope = &spans[group.first].instrumentation_scope;
             put_header(1, scope_len(scope), out);
             put_scope(scope, out);
-            for i in group.first..spans.len() {
-                if self.span_group[i] == g {
-                    put_header(2, self.span_len[i], out);
-                    put_span(&spans[i], out);
-                }
+            let members = spans.iter().zip(&self.spans).skip(group.first);
+            for (span, info) in members.filter(|(_, info)| info.group == g) {
+                put_header(2, info.len, out);
+                put_span(span, info, &self.attrs[info.attrs_at..], out);
             }
             put_str(3, scope.schema_url().unwrap_or_default(), out);
         }
         put_str(3, &self.resource_schema_url, out);
-        debug_assert_eq!(out.len(), total, "size pass and write pass disagree");
+        debug_assert!(out.is_full(), "size pass and write pass disagree");
     }
 
     /// The group of span `i`, creating it on the scope's first appearance.
@@ -123,7 +176,7 @@ impl TraceEncoder {
     /// group before scanning.
     fn group_of(&mut self, spans: &[SpanData], i: usize) -> usize {
         let scope = &spans[i].instrumentation_scope;
-        if let Some(&last) = self.span_group.last()
+        if let Some(last) = self.spans.last().map(|info| info.group)
             && same_scope(&spans[self.groups[last].first].instrumentation_scope, scope)
         {
             return last;
@@ -297,7 +350,8 @@ fn status_len(s: &Status) -> usize {
     str_len(2, message) + varint_len(3, code)
 }
 
-fn span_len(s: &SpanData) -> usize {
+/// `attrs_len`: the attributes' fields; `start`, `end`: the times in ns.
+fn span_len(s: &SpanData, attrs_len: usize, start: u64, end: u64) -> usize {
     let cx = &s.span_context;
     let parent = if s.parent_span_id == opentelemetry::trace::SpanId::INVALID {
         0
@@ -310,9 +364,9 @@ fn span_len(s: &SpanData) -> usize {
         + parent
         + str_len(5, &s.name)
         + varint_len(6, span_kind(&s.span_kind))
-        + fixed64_len(7, to_nanos(s.start_time))
-        + fixed64_len(8, to_nanos(s.end_time))
-        + attrs_len(9, &s.attributes)
+        + fixed64_len(7, start)
+        + fixed64_len(8, end)
+        + attrs_len
         + varint_len(10, s.dropped_attributes_count.into())
         + s.events
             .iter()
@@ -330,45 +384,103 @@ fn span_len(s: &SpanData) -> usize {
 
 // ---- writes: mirror the lengths above field for field ----
 
-fn put_header(tag: u32, len: usize, out: &mut Vec<u8>) {
+/// The write pass fills a buffer the size pass sized exactly. A byte
+/// written here is an indexed store (`Vec::push` also checks capacity and
+/// may grow, which keeps prost's `encode_varint` from being inlined).
+struct Out<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl<'a> Out<'a> {
+    fn new(buf: &'a mut [u8]) -> Self {
+        Out { buf, pos: 0 }
+    }
+
+    fn is_full(&self) -> bool {
+        self.pos == self.buf.len()
+    }
+}
+
+// SAFETY: `chunk_mut` is the unwritten rest of `buf`, `remaining_mut` its
+// length, and `advance_mut` moves past bytes `chunk_mut` handed out.
+unsafe impl BufMut for Out<'_> {
+    fn remaining_mut(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    unsafe fn advance_mut(&mut self, cnt: usize) {
+        assert!(cnt <= self.remaining_mut(), "wire: size pass too small");
+        self.pos += cnt;
+    }
+
+    fn chunk_mut(&mut self) -> &mut bytes::buf::UninitSlice {
+        bytes::buf::UninitSlice::new(&mut self.buf[self.pos..])
+    }
+
+    #[inline]
+    fn put_u8(&mut self, n: u8) {
+        self.buf[self.pos] = n;
+        self.pos += 1;
+    }
+
+    #[inline]
+    fn put_slice(&mut self, src: &[u8]) {
+        self.buf[self.pos..self.pos + src.len()].copy_from_slice(src);
+        self.pos += src.len();
+    }
+}
+
+/// A length below 0x80 (nearly every one here) is a single byte that is
+/// its own varint; prost's `encode_varint` writes all others.
+#[inline(always)]
+fn varint(v: u64, out: &mut Out<'_>) {
+    if v < 0x80 {
+        out.put_u8(v as u8);
+    } else {
+        encode_varint(v, out);
+    }
+}
+
+fn put_header(tag: u32, len: usize, out: &mut Out<'_>) {
     encode_key(tag, WireType::LengthDelimited, out);
-    encode_varint(len as u64, out);
+    varint(len as u64, out);
 }
 
 /// A length-delimited field, written even when empty.
-fn put_bytes(tag: u32, bytes: &[u8], out: &mut Vec<u8>) {
+fn put_bytes(tag: u32, bytes: &[u8], out: &mut Out<'_>) {
     put_header(tag, bytes.len(), out);
-    out.extend_from_slice(bytes);
+    out.put_slice(bytes);
 }
 
-fn put_str(tag: u32, s: &str, out: &mut Vec<u8>) {
+fn put_str(tag: u32, s: &str, out: &mut Out<'_>) {
     if !s.is_empty() {
         put_bytes(tag, s.as_bytes(), out);
     }
 }
 
-fn put_varint(tag: u32, v: u64, out: &mut Vec<u8>) {
+fn put_varint(tag: u32, v: u64, out: &mut Out<'_>) {
     if v != 0 {
         encode_key(tag, WireType::Varint, out);
         encode_varint(v, out);
     }
 }
 
-fn put_fixed64(tag: u32, v: u64, out: &mut Vec<u8>) {
+fn put_fixed64(tag: u32, v: u64, out: &mut Out<'_>) {
     if v != 0 {
         encode_key(tag, WireType::SixtyFourBit, out);
-        out.extend_from_slice(&v.to_le_bytes());
+        out.put_slice(&v.to_le_bytes());
     }
 }
 
-fn put_fixed32(tag: u32, v: u32, out: &mut Vec<u8>) {
+fn put_fixed32(tag: u32, v: u32, out: &mut Out<'_>) {
     if v != 0 {
         encode_key(tag, WireType::ThirtyTwoBit, out);
-        out.extend_from_slice(&v.to_le_bytes());
+        out.put_slice(&v.to_le_bytes());
     }
 }
 
-fn put_trace_state(tag: u32, ts: &TraceState, out: &mut Vec<u8>) {
+fn put_trace_state(tag: u32, ts: &TraceState, out: &mut Out<'_>) {
     let len = trace_state_len(ts);
     if len == 0 {
         return;
@@ -376,15 +488,15 @@ fn put_trace_state(tag: u32, ts: &TraceState, out: &mut Vec<u8>) {
     put_header(tag, len, out);
     for (i, (k, v)) in ts.into_iter().enumerate() {
         if i > 0 {
-            out.push(b',');
+            out.put_u8(b',');
         }
-        out.extend_from_slice(k.as_bytes());
-        out.push(b'=');
-        out.extend_from_slice(v.as_bytes());
+        out.put_slice(k.as_bytes());
+        out.put_u8(b'=');
+        out.put_slice(v.as_bytes());
     }
 }
 
-fn put_any_value(value: &Value, out: &mut Vec<u8>) {
+fn put_any_value(value: &Value, out: &mut Out<'_>) {
     match value {
         Value::Bool(b) => put_oneof_bool(*b, out),
         Value::I64(i) => put_oneof_int(*i, out),
@@ -398,22 +510,22 @@ fn put_any_value(value: &Value, out: &mut Vec<u8>) {
     }
 }
 
-fn put_oneof_bool(b: bool, out: &mut Vec<u8>) {
+fn put_oneof_bool(b: bool, out: &mut Out<'_>) {
     encode_key(2, WireType::Varint, out);
-    out.push(u8::from(b));
+    out.put_u8(u8::from(b));
 }
 
-fn put_oneof_int(i: i64, out: &mut Vec<u8>) {
+fn put_oneof_int(i: i64, out: &mut Out<'_>) {
     encode_key(3, WireType::Varint, out);
     encode_varint(i as u64, out);
 }
 
-fn put_oneof_double(f: f64, out: &mut Vec<u8>) {
+fn put_oneof_double(f: f64, out: &mut Out<'_>) {
     encode_key(4, WireType::SixtyFourBit, out);
-    out.extend_from_slice(&f.to_le_bytes());
+    out.put_slice(&f.to_le_bytes());
 }
 
-fn put_array(array: &Array, out: &mut Vec<u8>) {
+fn put_array(array: &Array, out: &mut Out<'_>) {
     match array {
         Array::Bool(v) => v.iter().for_each(|b| {
             put_header(1, key_len(2) + 1, out);
@@ -436,33 +548,37 @@ fn put_array(array: &Array, out: &mut Vec<u8>) {
 }
 
 /// A `KeyValue` message as field `tag` of its parent.
-fn put_kv(tag: u32, key: &str, value: &Value, out: &mut Vec<u8>) {
-    put_header(tag, kv_len(key, value), out);
+fn put_kv(tag: u32, key: &str, value: &Value, out: &mut Out<'_>) {
+    put_kv_sized(tag, key, value, KvLen::of(key, value), out);
+}
+
+fn put_kv_sized(tag: u32, key: &str, value: &Value, len: KvLen, out: &mut Out<'_>) {
+    put_header(tag, len.body, out);
     put_str(1, key, out);
-    put_header(2, any_value_len(value), out);
+    put_header(2, len.value, out);
     put_any_value(value, out);
 }
 
-fn put_attrs<'a>(tag: u32, attrs: impl IntoIterator<Item = &'a KeyValue>, out: &mut Vec<u8>) {
+fn put_attrs<'a>(tag: u32, attrs: impl IntoIterator<Item = &'a KeyValue>, out: &mut Out<'_>) {
     for kv in attrs {
         put_kv(tag, kv.key.as_str(), &kv.value, out);
     }
 }
 
-fn put_scope(scope: &InstrumentationScope, out: &mut Vec<u8>) {
+fn put_scope(scope: &InstrumentationScope, out: &mut Out<'_>) {
     put_str(1, scope.name(), out);
     put_str(2, scope.version().unwrap_or_default(), out);
     put_attrs(3, scope.attributes(), out);
 }
 
-fn put_event(e: &opentelemetry::trace::Event, out: &mut Vec<u8>) {
+fn put_event(e: &opentelemetry::trace::Event, out: &mut Out<'_>) {
     put_fixed64(1, to_nanos(e.timestamp), out);
     put_str(2, &e.name, out);
     put_attrs(3, &e.attributes, out);
     put_varint(4, e.dropped_attributes_count.into(), out);
 }
 
-fn put_link(l: &opentelemetry::trace::Link, out: &mut Vec<u8>) {
+fn put_link(l: &opentelemetry::trace::Link, out: &mut Out<'_>) {
     let cx = &l.span_context;
     put_bytes(1, &cx.trace_id().to_bytes(), out);
     put_bytes(2, &cx.span_id().to_bytes(), out);
@@ -472,7 +588,8 @@ fn put_link(l: &opentelemetry::trace::Link, out: &mut Vec<u8>) {
     put_fixed32(6, flags(cx.trace_flags().to_u8(), cx.is_remote()), out);
 }
 
-fn put_span(s: &SpanData, out: &mut Vec<u8>) {
+/// `attrs`: the lengths of `s`'s attributes (and of later spans').
+fn put_span(s: &SpanData, info: &SpanInfo, attrs: &[KvLen], out: &mut Out<'_>) {
     let cx = &s.span_context;
     put_bytes(1, &cx.trace_id().to_bytes(), out);
     put_bytes(2, &cx.span_id().to_bytes(), out);
@@ -482,9 +599,11 @@ fn put_span(s: &SpanData, out: &mut Vec<u8>) {
     }
     put_str(5, &s.name, out);
     put_varint(6, span_kind(&s.span_kind), out);
-    put_fixed64(7, to_nanos(s.start_time), out);
-    put_fixed64(8, to_nanos(s.end_time), out);
-    put_attrs(9, &s.attributes, out);
+    put_fixed64(7, info.start, out);
+    put_fixed64(8, info.end, out);
+    for (kv, &len) in s.attributes.iter().zip(attrs) {
+        put_kv_sized(9, kv.key.as_str(), &kv.value, len, out);
+    }
     put_varint(10, s.dropped_attributes_count.into(), out);
     for e in s.events.iter() {
         put_header(11, event_len(e), out);
