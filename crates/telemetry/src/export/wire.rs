@@ -442,17 +442,20 @@ fn varint(v: u64, out: &mut Out<'_>) {
     }
 }
 
+#[inline]
 fn put_header(tag: u32, len: usize, out: &mut Out<'_>) {
     encode_key(tag, WireType::LengthDelimited, out);
     varint(len as u64, out);
 }
 
 /// A length-delimited field, written even when empty.
+#[inline]
 fn put_bytes(tag: u32, bytes: &[u8], out: &mut Out<'_>) {
     put_header(tag, bytes.len(), out);
     out.put_slice(bytes);
 }
 
+#[inline]
 fn put_str(tag: u32, s: &str, out: &mut Out<'_>) {
     if !s.is_empty() {
         put_bytes(tag, s.as_bytes(), out);
@@ -496,6 +499,7 @@ fn put_trace_state(tag: u32, ts: &TraceState, out: &mut Out<'_>) {
     }
 }
 
+#[inline]
 fn put_any_value(value: &Value, out: &mut Out<'_>) {
     match value {
         Value::Bool(b) => put_oneof_bool(*b, out),
@@ -510,16 +514,19 @@ fn put_any_value(value: &Value, out: &mut Out<'_>) {
     }
 }
 
+#[inline]
 fn put_oneof_bool(b: bool, out: &mut Out<'_>) {
     encode_key(2, WireType::Varint, out);
     out.put_u8(u8::from(b));
 }
 
+#[inline]
 fn put_oneof_int(i: i64, out: &mut Out<'_>) {
     encode_key(3, WireType::Varint, out);
     encode_varint(i as u64, out);
 }
 
+#[inline]
 fn put_oneof_double(f: f64, out: &mut Out<'_>) {
     encode_key(4, WireType::SixtyFourBit, out);
     out.put_slice(&f.to_le_bytes());
@@ -552,6 +559,7 @@ fn put_kv(tag: u32, key: &str, value: &Value, out: &mut Out<'_>) {
     put_kv_sized(tag, key, value, KvLen::of(key, value), out);
 }
 
+#[inline(always)]
 fn put_kv_sized(tag: u32, key: &str, value: &Value, len: KvLen, out: &mut Out<'_>) {
     put_header(tag, len.body, out);
     put_str(1, key, out);
