@@ -32,14 +32,15 @@
 
 #[path = "api_throughput/callgrind.rs"]
 mod callgrind;
+#[path = "api_throughput/load.rs"]
+mod load;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parker_telemetry::testing::OtlpSink;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const CONCURRENCY: usize = 32;
 
@@ -114,64 +115,14 @@ fn start(
     (Service(child), url)
 }
 
-fn body(i: usize) -> Value {
-    let from = jiff::tz::TimeZone::UTC
-        .to_datetime(jiff::Timestamp::now())
-        .date()
-        .checked_add(jiff::Span::new().days(30))
-        .expect("date in range")
-        .to_string();
-    json!({
-        "traveller": { "name": "Bench Traveller", "email": "bench@example.com" },
-        "origin": "JFK", "destination": "LHR",
-        "departure": { "from": from, "to": from },
-        "max_price": { "amount": format!("{}.00", 100 + i % 900), "currency": "EUR" },
-        "cabin": "economy", "passengers": 1
-    })
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client builds")
-}
-
-/// One request of the mix: a POST when `i` is even or no booking exists
-/// yet, else a GET of this worker's last booking. Returns whether it
-/// succeeded.
-async fn one_request(
-    client: &reqwest::Client,
-    url: &str,
-    i: usize,
-    last_id: &mut Option<String>,
-) -> bool {
-    match (&*last_id, i % 2) {
-        (Some(id), 1) => client
-            .get(format!("{url}/v1/bookings/{id}"))
-            .send()
-            .await
-            .map(|r| r.status().is_success())
-            .unwrap_or(false),
-        _ => match client
-            .post(format!("{url}/v1/bookings"))
-            .json(&body(i))
-            .send()
-            .await
-        {
-            Ok(r) if r.status().as_u16() == 202 => {
-                let v: Value = r.json().await.unwrap_or(Value::Null);
-                *last_id = v["id"].as_str().map(str::to_owned);
-                true
-            }
-            _ => false,
-        },
-    }
-}
-
 struct Figures {
     rps: f64,
+    /// CPU time (user + system, all threads) the service spent per request
+    /// in the measured window: its cost, whatever the neighbours do.
+    cpu_per_request: Duration,
+    /// The service's CPU time over the window's wall time (1.0 = one core
+    /// busy throughout: with the service pinned, it is the bottleneck).
+    cpu_share: f64,
     p50: Duration,
     p99: Duration,
     errors: usize,
@@ -182,24 +133,24 @@ struct Figures {
     spans: Option<(usize, u64)>,
 }
 
-async fn drive(url: &str, secs: u64) -> Figures {
-    let client = client();
-    let url = Arc::new(url.to_owned());
+async fn drive(url: &str, pid: u32, secs: u64) -> Figures {
+    let target = load::Target::new(url);
     let mut requests = 0;
     // Warm up connections and allocator for a second, then measure.
     for (phase, seconds) in [("warmup", 1), ("measure", secs)] {
         let deadline = Instant::now() + Duration::from_secs(seconds);
+        let cpu_before = cpu_time(pid);
         let mut tasks = tokio::task::JoinSet::new();
         for worker in 0..CONCURRENCY {
-            let (client, url) = (client.clone(), url.clone());
+            let target = target.clone();
             tasks.spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0;
-                let mut last_id: Option<String> = None;
+                let mut client = target.connect().await;
                 let mut i = worker;
                 while Instant::now() < deadline {
                     let started = Instant::now();
-                    let ok = one_request(&client, &url, i, &mut last_id).await;
+                    let ok = client.one_request(i).await;
                     latencies.push(started.elapsed());
                     errors += usize::from(!ok);
                     i += 1;
@@ -215,6 +166,7 @@ async fn drive(url: &str, secs: u64) -> Figures {
             errors += e;
         }
         requests += latencies.len();
+        let cpu = cpu_time(pid).saturating_sub(cpu_before);
         if phase == "measure" {
             latencies.sort();
             let at = |q: f64| {
@@ -222,6 +174,8 @@ async fn drive(url: &str, secs: u64) -> Figures {
             };
             return Figures {
                 rps: latencies.len() as f64 / seconds as f64,
+                cpu_per_request: cpu / latencies.len().max(1) as u32,
+                cpu_share: cpu.as_secs_f64() / seconds as f64,
                 p50: at(0.50),
                 p99: at(0.99),
                 errors,
@@ -235,10 +189,12 @@ async fn drive(url: &str, secs: u64) -> Figures {
 
 fn print(label: &str, f: &Figures) {
     print!(
-        "{label:<34} {:>7.0} req/s  p50 {:>5.2} ms  p99 {:>6.2} ms  errors {}",
+        "{label:<34} {:>7.0} req/s  p50 {:>5.2} ms  p99 {:>6.2} ms  CPU {:>5.1} µs/req ({:.0} % of a core)  errors {}",
         f.rps,
         f.p50.as_secs_f64() * 1e3,
         f.p99.as_secs_f64() * 1e3,
+        f.cpu_per_request.as_secs_f64() * 1e6,
+        f.cpu_share * 100.0,
         f.errors
     );
     match f.spans {
@@ -273,7 +229,8 @@ async fn main() {
     }
     let var = |name: &str| std::env::var(name).ok();
     if let Some(n) = var("PARKER_BENCH_CALLGRIND").and_then(|s| s.parse().ok()) {
-        callgrind::run(n).await;
+        let redis = var("PARKER_BENCH_STORES").is_some_and(|s| s.trim() == "redis");
+        callgrind::run(n, redis).await;
         return;
     }
     let secs: u64 = var("PARKER_BENCH_SECS")
@@ -283,49 +240,92 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
     let stores = var("PARKER_BENCH_STORES").unwrap_or_else(|| "embedded,redis".into());
+    let pin = pin_cpus();
     println!(
-        "{rounds} rounds x {secs} s per phase, {CONCURRENCY} clients; medians by throughput; load average {}",
+        "{rounds} rounds x {secs} s per phase, {CONCURRENCY} clients; medians by throughput; {}; load average {}",
+        match &pin {
+            Some(_) => "service pinned to CPU 0, load generator, sink and Redis on the others",
+            None => "nothing pinned",
+        },
         load_average()
     );
+    let pin = pin.as_deref();
 
     if stores.contains("embedded") {
         println!("embedded store:");
-        compare(None, secs, rounds).await;
+        compare(None, secs, rounds, pin).await;
     }
     if !stores.contains("redis") {
         return;
     }
-    match redis_server() {
-        Some(path) => {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free loopback port")
-                .port();
-            let redis = Service(
-                Command::new(path)
-                    .args([
-                        "--port",
-                        &port.to_string(),
-                        "--bind",
-                        "127.0.0.1",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                    ])
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .expect("spawning redis-server"),
-            );
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+    match start_redis() {
+        Some((redis, url)) => {
             println!("Redis store:");
-            compare(Some(&format!("redis://127.0.0.1:{port}/0")), secs, rounds).await;
+            compare(Some(&url), secs, rounds, pin).await;
             drop(redis);
         }
         None => println!("Redis store: skipped (no redis-server; ./scripts/test installs it)"),
     }
+}
+
+/// A redis-server of its own on a free loopback port, and its URL; `None`
+/// when there is no redis-server.
+fn start_redis() -> Option<(Service, String)> {
+    let path = redis_server()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let redis = Service(
+        Command::new(path)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawning redis-server"),
+    );
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some((redis, format!("redis://127.0.0.1:{port}/0")))
+}
+
+/// Pins this process (load generator, sink, and the Redis it starts) to
+/// CPUs 1.. and returns the wrapper that starts the service on CPU 0, so
+/// the service has a core of its own: throughput then measures the
+/// service, not how the scheduler shared two cores between it and its
+/// load. `PARKER_BENCH_PIN=0`, or a single CPU, turns it off.
+fn pin_cpus() -> Option<Vec<String>> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 || std::env::var("PARKER_BENCH_PIN").as_deref() == Ok("0") {
+        return None;
+    }
+    let pinned = Command::new("taskset")
+        .args(["-a", "-p", "-c", &format!("1-{}", cpus - 1)])
+        .arg(std::process::id().to_string())
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    pinned.then(|| ["taskset", "-c", "0"].map(str::to_owned).to_vec())
+}
+
+/// CPU time (user + system) process `pid` has used, from /proc (zero
+/// where there is no /proc).
+fn cpu_time(pid: u32) -> Duration {
+    // Linux reports utime and stime in clock ticks of 1/100 s (USER_HZ).
+    const TICK: Duration = Duration::from_millis(10);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold
+    // spaces: state is field 3, utime 14, stime 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    TICK * (ticks(11) + ticks(12))
 }
 
 fn load_average() -> String {
@@ -385,6 +385,18 @@ fn phase_env(sampler: Option<&str>, sink: Option<&OtlpSink>) -> Vec<(&'static st
     }
 }
 
+/// SERVER spans in the sink: one per request served.
+fn server_spans(sink: &OtlpSink) -> usize {
+    const SPAN_KIND_SERVER: i32 = 2;
+    sink.trace_requests()
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+        .filter(|s| s.kind == SPAN_KIND_SERVER)
+        .count()
+}
+
 /// Spans in the sink, and the service's last reported drop count.
 fn sink_counts(sink: &OtlpSink) -> (usize, u64) {
     let spans = sink
@@ -434,7 +446,7 @@ fn dropped_from_metrics(sink: &OtlpSink) -> u64 {
 /// Runs the phases in rounds (off, unsampled, on; unsampled, on, off; …)
 /// and reports each phase's median round, so background load on a shared
 /// machine hits every phase alike instead of skewing one.
-async fn compare(redis_url: Option<&str>, secs: u64, rounds: usize) {
+async fn compare(redis_url: Option<&str>, secs: u64, rounds: usize, pin: Option<&[String]>) {
     let phases = phases();
     let mut results: Vec<Vec<Figures>> = phases.iter().map(|_| Vec::new()).collect();
     for round in 0..rounds {
@@ -448,8 +460,8 @@ async fn compare(redis_url: Option<&str>, secs: u64, rounds: usize) {
                 Some(_) => Some(OtlpSink::start().await),
                 None => None,
             };
-            let (mut svc, url) = start(redis_url, &phase_env(*sampler, sink.as_ref()), None);
-            let mut figures = drive(&url, secs).await;
+            let (mut svc, url) = start(redis_url, &phase_env(*sampler, sink.as_ref()), pin);
+            let mut figures = drive(&url, svc.0.id(), secs).await;
             if let Some(sink) = &sink {
                 if !svc.terminate(Duration::from_secs(15)) {
                     println!("  (the service did not stop within 15 s; counts are partial)");
@@ -459,6 +471,15 @@ async fn compare(redis_url: Option<&str>, secs: u64, rounds: usize) {
             results[i].push(figures);
         }
     }
+    // The median CPU cost per request of each phase, taken on its own.
+    let cpu: Vec<Duration> = results
+        .iter()
+        .map(|r| {
+            let mut c: Vec<Duration> = r.iter().map(|f| f.cpu_per_request).collect();
+            c.sort();
+            c[c.len() / 2]
+        })
+        .collect();
     let medians: Vec<Figures> = results
         .into_iter()
         .map(|mut r| {
@@ -470,9 +491,16 @@ async fn compare(redis_url: Option<&str>, secs: u64, rounds: usize) {
         print(label, f);
     }
     let ratio = medians[2].rps / medians[0].rps;
+    let cpu_ratio = cpu[2].as_secs_f64() / cpu[0].as_secs_f64();
     println!(
-        "  throughput ratio on/off: {ratio:.3} (telemetry cost {:.1} %; target <= 3 %); load average {}",
+        "  throughput ratio on/off: {ratio:.3} (telemetry cost {:.1} %; target <= 3 %)",
         (1.0 - ratio) * 100.0,
+    );
+    println!(
+        "  CPU per request on/off (medians): {:.1} / {:.1} µs = {cpu_ratio:.3} ({:+.1} %); load average {}",
+        cpu[2].as_secs_f64() * 1e6,
+        cpu[0].as_secs_f64() * 1e6,
+        (cpu_ratio - 1.0) * 100.0,
         load_average()
     );
 }

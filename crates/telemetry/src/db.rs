@@ -5,6 +5,14 @@
 //! ids too, so nothing but the command survives.
 
 use std::error::Error;
+use std::future::Future;
+
+use opentelemetry::context::{FutureExt, WithContext};
+use opentelemetry::trace::{SpanKind, SpanRef, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute as semconv;
+
+use crate::{current_tracer, exception, propagation};
 
 /// The Redis server a connection talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,24 +25,74 @@ pub struct RedisTarget {
     pub database: i64,
 }
 
-/// A CLIENT span for one Redis command; enter it (or `.instrument` the future)
-/// around the call. `command` is kept as the application wrote it (semconv:
-/// no case normalisation); `args` only count for `db.query.text`.
-pub fn redis_span(command: &str, args: &[&str], target: &RedisTarget) -> tracing::Span {
-    tracing::info_span!(
-        target: "parker_telemetry::db",
-        "redis",
-        otel.name = command,
-        otel.kind = "client",
-        db.system.name = "redis",
-        db.operation.name = command,
-        db.namespace = target.database.to_string(),
-        db.query.text = redis_query_text(command, args),
-        server.address = target.address.as_str(),
-        server.port = i64::from(target.port),
-        db.response.status_code = tracing::field::Empty,
-        error.type = tracing::field::Empty,
-    )
+/// The CLIENT span of one Redis command: run the call through
+/// [`RedisSpan::wrap`]; the span ends when this is dropped.
+///
+/// Made with the OpenTelemetry API by the current subscriber's tracer, not
+/// as a `tracing` span, for the same reason as the HTTP server span (see
+/// [`crate::current_tracer`]): a store call may issue several commands per
+/// request, each with a span. Its parent is the current span (`tracing` or
+/// OpenTelemetry). With no tracer installed it records nothing.
+#[must_use = "the span ends when dropped; run the command's future through `wrap`"]
+pub struct RedisSpan {
+    cx: Option<Context>,
+}
+
+/// A CLIENT span for one Redis command. `command` is kept as the application
+/// wrote it (semconv: no case normalisation); `args` only count for
+/// `db.query.text`.
+pub fn redis_span(command: &str, args: &[&str], target: &RedisTarget) -> RedisSpan {
+    let cx = current_tracer::with_current_tracer(|tracer| {
+        let attributes = vec![
+            KeyValue::new(semconv::DB_SYSTEM_NAME, "redis"),
+            KeyValue::new(semconv::DB_OPERATION_NAME, command.to_owned()),
+            KeyValue::new(semconv::DB_NAMESPACE, target.database.to_string()),
+            KeyValue::new(semconv::DB_QUERY_TEXT, redis_query_text(command, args)),
+            KeyValue::new(semconv::SERVER_ADDRESS, target.address.clone()),
+            KeyValue::new(semconv::SERVER_PORT, i64::from(target.port)),
+        ];
+        let parent = propagation::current_context();
+        let span = tracer
+            .span_builder(command.to_owned())
+            .with_kind(SpanKind::Client)
+            .with_attributes(attributes)
+            .start_with_context(tracer, &parent);
+        parent.with_span(span)
+    });
+    RedisSpan { cx }
+}
+
+impl RedisSpan {
+    /// `fut`, polled with this span's context current (so spans and log
+    /// records inside are its children).
+    pub fn wrap<F: Future>(&self, fut: F) -> WithContext<F> {
+        fut.with_context(self.cx.clone().unwrap_or_else(Context::current))
+    }
+
+    /// Runs `f` with this span's context current.
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _attached = self.cx.clone().map(Context::attach);
+        f()
+    }
+
+    /// The span, to record on it (a no-op span when nothing is traced).
+    pub fn span(&self) -> SpanRef<'_> {
+        match &self.cx {
+            Some(cx) => cx.span(),
+            None => NOOP.span(),
+        }
+    }
+}
+
+/// A context without a span: [`RedisSpan::span`] of an untraced call.
+static NOOP: std::sync::LazyLock<Context> = std::sync::LazyLock::new(Context::new);
+
+impl Drop for RedisSpan {
+    fn drop(&mut self) {
+        if let Some(cx) = &self.cx {
+            cx.span().end();
+        }
+    }
 }
 
 /// `db.query.text` for a Redis command: the command, then `?` per argument.
@@ -53,9 +111,13 @@ pub fn redis_query_text(command: &str, args: &[&str]) -> String {
 /// `db.response.status_code` and `error.type`; `err` becomes an `exception`
 /// event and the status message. Semconv counts every Redis error prefix as an
 /// error. For failures without a reply (I/O, timeouts) use
-/// [`crate::exception::record_error`].
-pub fn record_redis_error(span: &tracing::Span, prefix: &str, err: &(dyn Error + 'static)) {
-    span.record("db.response.status_code", prefix);
-    span.record("error.type", prefix);
-    crate::exception::record_error(span, err);
+/// [`crate::exception::record_error_on`] with [`RedisSpan::span`].
+pub fn record_redis_error(span: &RedisSpan, prefix: &str, err: &(dyn Error + 'static)) {
+    let otel = span.span();
+    otel.set_attribute(KeyValue::new(
+        semconv::DB_RESPONSE_STATUS_CODE,
+        prefix.to_owned(),
+    ));
+    otel.set_attribute(KeyValue::new(semconv::ERROR_TYPE, prefix.to_owned()));
+    exception::record_error_on(&otel, err);
 }

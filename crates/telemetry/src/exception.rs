@@ -6,7 +6,7 @@ use std::backtrace::{Backtrace, BacktraceStatus};
 use std::error::Error;
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::trace::{SpanRef, Status, TraceContextExt};
 use opentelemetry_semantic_conventions::attribute as semconv;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -61,9 +61,43 @@ pub(crate) fn record_message(
     message: String,
     backtrace: &Backtrace,
 ) {
+    // A span made with the OpenTelemetry API (the HTTP server span) is not a
+    // `tracing` span: when `span` carries no OpenTelemetry context, the event
+    // goes to the current OpenTelemetry span, if any.
+    let cx = span.context();
+    if cx.span().span_context().is_valid() {
+        span.add_event("exception", attributes(ty, &message, backtrace));
+        span.set_status(Status::error(message));
+    } else {
+        record_on(
+            &opentelemetry::Context::current().span(),
+            ty,
+            message,
+            backtrace,
+        );
+    }
+}
+
+/// [`record_error`] for a span made with the OpenTelemetry API (e.g.
+/// [`crate::db::RedisSpan::span`]).
+pub fn record_error_on(span: &SpanRef<'_>, err: &(dyn Error + 'static)) {
+    record_on(
+        span,
+        UNKNOWN_ERROR_TYPE,
+        error_chain(err),
+        &Backtrace::capture(),
+    );
+}
+
+fn record_on(span: &SpanRef<'_>, ty: &str, message: String, backtrace: &Backtrace) {
+    span.add_event("exception", attributes(ty, &message, backtrace));
+    span.set_status(Status::error(message));
+}
+
+fn attributes(ty: &str, message: &str, backtrace: &Backtrace) -> Vec<KeyValue> {
     let mut attributes = vec![
         KeyValue::new(semconv::EXCEPTION_TYPE, ty.to_owned()),
-        KeyValue::new(semconv::EXCEPTION_MESSAGE, message.clone()),
+        KeyValue::new(semconv::EXCEPTION_MESSAGE, message.to_owned()),
     ];
     if backtrace.status() == BacktraceStatus::Captured {
         attributes.push(KeyValue::new(
@@ -71,16 +105,5 @@ pub(crate) fn record_message(
             backtrace.to_string(),
         ));
     }
-    // A span made with the OpenTelemetry API (the HTTP server span) is not a
-    // `tracing` span: when `span` carries no OpenTelemetry context, the event
-    // goes to the current OpenTelemetry span, if any.
-    if span.context().span().span_context().is_valid() {
-        span.add_event("exception", attributes);
-        span.set_status(Status::error(message));
-    } else {
-        let cx = opentelemetry::Context::current();
-        let current = cx.span();
-        current.add_event("exception", attributes);
-        current.set_status(Status::error(message));
-    }
+    attributes
 }

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use opentelemetry::trace::{SpanKind, Status};
 use parker_telemetry::db::{RedisTarget, record_redis_error, redis_span};
 use parker_telemetry::testing::{Capture, SpanDataExt, find};
-use tracing::Instrument;
 
 /// A redis-server child on a free loopback port, killed on drop.
 struct RedisServer {
@@ -86,10 +85,10 @@ async fn traced_hset_against_real_redis_records_semconv_span() {
     };
 
     let args = ["booking:42", "status", "confirmed"];
-    let added: i64 = redis::cmd("HSET")
-        .arg(&args)
-        .query_async(&mut con)
-        .instrument(redis_span("HSET", &args, &target))
+    let mut hset = redis::cmd("HSET");
+    hset.arg(&args);
+    let added: i64 = redis_span("HSET", &args, &target)
+        .wrap(hset.query_async(&mut con))
         .await
         .unwrap();
     assert_eq!(added, 1);
@@ -126,10 +125,8 @@ async fn real_wrongtype_reply_marks_the_span_failed() {
         .unwrap();
 
     let span = redis_span("INCR", &["fare:1"], &target);
-    let result: redis::RedisResult<i64> = redis::cmd("INCR")
-        .arg("fare:1")
-        .query_async(&mut con)
-        .instrument(span.clone())
+    let result: redis::RedisResult<i64> = span
+        .wrap(redis::cmd("INCR").arg("fare:1").query_async(&mut con))
         .await;
     let err = result.expect_err("INCR on a hash is a WRONGTYPE error");
     record_redis_error(&span, err.code().unwrap_or("ERR"), &err);

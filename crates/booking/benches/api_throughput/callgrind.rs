@@ -16,17 +16,32 @@ use std::time::{Duration, Instant};
 
 use parker_telemetry::testing::OtlpSink;
 
-use super::{client, one_request, phase_env, phases, sink_counts, start};
+use super::load::Target;
+use super::{Service, phase_env, phases, server_spans, start, start_redis};
 
 const WARMUP: usize = 300;
 const CLIENTS: usize = 4;
 
-pub async fn run(requests: usize) {
+/// `redis`: count against a Redis store of its own rather than the
+/// embedded one.
+pub async fn run(requests: usize, redis: bool) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("api-throughput-callgrind");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("creating the callgrind output directory");
+    let store: Option<(Service, String)> = match redis {
+        true => match start_redis() {
+            Some(redis) => Some(redis),
+            None => {
+                println!("callgrind: no redis-server (./scripts/test installs it)");
+                return;
+            }
+        },
+        false => None,
+    };
+    let redis_url = store.as_ref().map(|(_, url)| url.as_str());
     println!(
-        "callgrind: {requests} requests per phase after {WARMUP} warm-up, {CLIENTS} clients, embedded store"
+        "callgrind: {requests} requests per phase after {WARMUP} warm-up, {CLIENTS} clients, {} store",
+        if redis { "Redis" } else { "embedded" }
     );
     let mut off = None;
     for (label, sampler) in phases() {
@@ -44,7 +59,11 @@ pub async fn run(requests: usize) {
             "--tool=callgrind".to_owned(),
             format!("--callgrind-out-file={}", out.display()),
         ];
-        let (svc, url) = start(None, &phase_env(sampler, sink.as_ref()), Some(&wrapper));
+        let (svc, url) = start(
+            redis_url,
+            &phase_env(sampler, sink.as_ref()),
+            Some(&wrapper),
+        );
         let pid = svc.0.id().to_string();
         let exporting = sampler == Some("always_on");
         drive_n(&url, WARMUP).await;
@@ -79,25 +98,26 @@ pub async fn run(requests: usize) {
 }
 
 async fn drive_n(url: &str, n: usize) {
-    let client = client();
+    let target = Target::new(url);
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..CLIENTS {
-        let (client, url) = (client.clone(), url.to_owned());
+        let target = target.clone();
         let share = n / CLIENTS + usize::from(worker < n % CLIENTS);
         tasks.spawn(async move {
-            let mut last_id = None;
+            let mut client = target.connect().await;
             for i in 0..share {
-                one_request(&client, &url, worker + i, &mut last_id).await;
+                client.one_request(worker + i).await;
             }
         });
     }
     while tasks.join_next().await.is_some() {}
 }
 
-/// Waits (bounded) until the sink holds `n` spans.
+/// Waits (bounded) until the sink holds the SERVER spans of `n` requests
+/// (a request's Redis spans end, and queue, before its server span).
 async fn wait_for_spans(sink: &OtlpSink, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while sink_counts(sink).0 < n && Instant::now() < deadline {
+    while server_spans(sink) < n && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

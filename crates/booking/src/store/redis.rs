@@ -24,7 +24,6 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
-use tracing::Instrument;
 
 use parker_telemetry::db::{RedisTarget, redis_span};
 
@@ -173,14 +172,14 @@ impl RedisStore {
         fut: impl Future<Output = Result<T, RedisError>>,
     ) -> Result<T, StoreError> {
         let span = redis_span(command, args, &self.target);
-        match tokio::time::timeout(COMMAND_TIMEOUT, fut.instrument(span.clone())).await {
+        match tokio::time::timeout(COMMAND_TIMEOUT, span.wrap(fut)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
                 // A server error reply (e.g. `BUSY`, `OOM`) also gets
                 // `db.response.status_code`; transport errors only the exception.
                 match e.code() {
                     Some(prefix) => parker_telemetry::db::record_redis_error(&span, prefix, &e),
-                    None => parker_telemetry::exception::record_error(&span, &e),
+                    None => parker_telemetry::exception::record_error_on(&span.span(), &e),
                 }
                 Err(unavailable(e))
             }
@@ -188,7 +187,7 @@ impl RedisStore {
                 let err = StoreError::Unavailable(format!(
                     "{command} took longer than {COMMAND_TIMEOUT:?}"
                 ));
-                parker_telemetry::exception::record_error(&span, &err);
+                parker_telemetry::exception::record_error_on(&span.span(), &err);
                 Err(err)
             }
         }

@@ -17,6 +17,7 @@
 
 mod client;
 mod server;
+mod server_duration;
 
 pub use client::TracedClient;
 pub use server::{HttpServerLayer, HttpServerService, ResponseFuture};
