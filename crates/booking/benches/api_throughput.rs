@@ -2,33 +2,40 @@
 //! binary on loopback in interleaved rounds — telemetry off
 //! (`OTEL_SDK_DISABLED=true`), SDK on with no span sampled, and on (100 %
 //! sampling, OTLP/gRPC export to a local `OtlpSink`) — and prints
-//! requests/s, p50/p99 latency, the throughput ratio, and for the exporting
-//! phase the spans received against the requests served and the spans the
-//! service counted as dropped. Target: telemetry costs at most 3 % of
-//! throughput.
+//! requests/s, p50/p99 latency, the service's CPU time per request, the
+//! throughput and CPU ratios, and for the exporting phase the spans received
+//! against the requests served and the spans the service counted as
+//! dropped. Target: telemetry costs at most 3 % of throughput.
 //!
 //! Run: `cargo bench -p parker-booking --bench api_throughput`
 //! (`PARKER_BENCH_SECS`: measured seconds per phase, default 3;
 //! `PARKER_BENCH_ROUNDS`: rounds of all phases, default 3;
 //! `PARKER_BENCH_STORES`: `embedded`, `redis` or both (default);
+//! `PARKER_BENCH_PIN=0`: do not pin (see below);
 //! `OTEL_BSP_*` set for the bench are passed on to the service).
 //!
+//! Pinning: with two or more CPUs the service runs on CPU 0 and this process
+//! (load generator, sink, Redis) on the others, so the service has a core of
+//! its own and its export thread competes with its request handling, as in
+//! production; the report says how busy that core was (near 100 %: the
+//! service set the pace). Unpinned, the service, the load and the sink share
+//! the cores as the scheduler likes, as with `oha` on one machine.
+//!
 //! `PARKER_BENCH_CALLGRIND=N` instead counts instructions per request under
-//! valgrind's callgrind for N requests per phase (see `callgrind`): on a
-//! shared machine throughput moves with the neighbours' load, instruction
-//! counts do not.
+//! valgrind's callgrind for N requests per phase (see `callgrind`; with
+//! `PARKER_BENCH_STORES=redis`, against Redis): on a shared machine
+//! throughput moves with the neighbours' load, instruction counts do not.
 //!
 //! Drops: with the spec's batch defaults (queue 2048, batch 512, 5 s) a
-//! 2048-span queue holds ~70 ms of spans at 30k spans/s, and on a loaded
-//! 2-core machine the export path (OTLP conversion and encoding, ~24k
-//! instructions per span) falls behind: the service sheds spans rather
-//! than slow requests, which makes that phase look cheaper than it is.
+//! 2048-span queue holds ~70 ms of spans at 30k spans/s; when the export
+//! thread falls behind, the service sheds spans rather than slow requests,
+//! which makes that phase look cheaper than it is (the report says how many).
 //! `OTEL_BSP_MAX_QUEUE_SIZE=16384 OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2048`
 //! exports every span.
 //!
 //! Workload: half `POST /v1/bookings`, half `GET /v1/bookings/{id}`, 32
-//! concurrent keep-alive clients, worker off (the fare provider is not part
-//! of what is measured).
+//! concurrent keep-alive connections, worker off (the fare provider is not
+//! part of what is measured).
 
 #[path = "api_throughput/callgrind.rs"]
 mod callgrind;

@@ -8,7 +8,7 @@ use std::error::Error;
 use std::future::Future;
 
 use opentelemetry::context::{FutureExt, WithContext};
-use opentelemetry::trace::{SpanKind, SpanRef, TraceContextExt, Tracer};
+use opentelemetry::trace::{Span as _, SpanKind, SpanRef, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute as semconv;
 
@@ -43,20 +43,24 @@ pub struct RedisSpan {
 /// `db.query.text`.
 pub fn redis_span(command: &str, args: &[&str], target: &RedisTarget) -> RedisSpan {
     let cx = current_tracer::with_current_tracer(|tracer| {
-        let attributes = vec![
-            KeyValue::new(semconv::DB_SYSTEM_NAME, "redis"),
-            KeyValue::new(semconv::DB_OPERATION_NAME, command.to_owned()),
-            KeyValue::new(semconv::DB_NAMESPACE, target.database.to_string()),
-            KeyValue::new(semconv::DB_QUERY_TEXT, redis_query_text(command, args)),
-            KeyValue::new(semconv::SERVER_ADDRESS, target.address.clone()),
-            KeyValue::new(semconv::SERVER_PORT, i64::from(target.port)),
-        ];
         let parent = propagation::current_context();
-        let span = tracer
+        let mut span = tracer
             .span_builder(command.to_owned())
             .with_kind(SpanKind::Client)
-            .with_attributes(attributes)
+            // Room for every attribute (see the server span).
+            .with_attributes(Vec::with_capacity(8))
             .start_with_context(tracer, &parent);
+        // Attributes only for a span that records (see the server span).
+        if span.is_recording() {
+            span.set_attributes([
+                KeyValue::new(semconv::DB_SYSTEM_NAME, "redis"),
+                KeyValue::new(semconv::DB_OPERATION_NAME, command.to_owned()),
+                KeyValue::new(semconv::DB_NAMESPACE, target.database.to_string()),
+                KeyValue::new(semconv::DB_QUERY_TEXT, redis_query_text(command, args)),
+                KeyValue::new(semconv::SERVER_ADDRESS, target.address.clone()),
+                KeyValue::new(semconv::SERVER_PORT, i64::from(target.port)),
+            ]);
+        }
         parent.with_span(span)
     });
     RedisSpan { cx }

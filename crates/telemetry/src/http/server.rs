@@ -11,7 +11,7 @@ use std::time::Instant;
 use axum::extract::{ConnectInfo, MatchedPath};
 use http::{Request, Response};
 use opentelemetry::metrics::Meter;
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute as semconv;
@@ -222,6 +222,10 @@ fn scheme<B>(request: &Request<B>) -> &str {
     request.uri().scheme_str().unwrap_or("http")
 }
 
+/// The most attributes a server span gets (status code and error type
+/// included).
+const SERVER_SPAN_ATTRIBUTES: usize = 17;
+
 /// Starts the SERVER span, parented on the extracted remote context, and
 /// returns that context with the span in it.
 fn start_span<B>(
@@ -246,63 +250,70 @@ fn start_span<B>(
         name.push_str(route);
     }
 
-    let mut attributes = Vec::with_capacity(16);
-    let mut add = |key: &'static str, value: Value| attributes.push(KeyValue::new(key, value));
-    add(semconv::HTTP_REQUEST_METHOD, method.normalized.into());
-    if let Some(original) = method.original {
-        add(
-            semconv::HTTP_REQUEST_METHOD_ORIGINAL,
-            original.to_owned().into(),
-        );
-    }
-    if let Some(route) = route {
-        add(semconv::HTTP_ROUTE, route.to_owned().into());
-    }
-    add(semconv::URL_PATH, uri.path().to_owned().into());
-    if let Some(query) = uri.query() {
-        let query = redact_query(query).unwrap_or_else(|| query.to_owned());
-        add(semconv::URL_QUERY, query.into());
-    }
-    add(
-        semconv::URL_SCHEME,
-        match scheme {
-            "http" => "http".into(),
-            "https" => "https".into(),
-            other => other.to_owned().into(),
-        },
-    );
-    if let Some(host) = host {
-        add(semconv::SERVER_ADDRESS, host.to_owned().into());
-    }
-    if let Some(port) = port {
-        add(semconv::SERVER_PORT, i64::from(port).into());
-    }
-    if let Some(peer) = peer {
-        // One string shared by both attributes that carry the address.
-        let ip: Arc<str> = ip_string(peer.ip()).into();
-        add(semconv::CLIENT_ADDRESS, Value::String(ip.clone().into()));
-        add(semconv::NETWORK_PEER_ADDRESS, Value::String(ip.into()));
-        add(semconv::NETWORK_PEER_PORT, i64::from(peer.port()).into());
-    }
-    if let Some(version) = version {
-        add(semconv::NETWORK_PROTOCOL_VERSION, version.into());
-    }
-    if let Some(user_agent) = request
-        .headers()
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-    {
-        add(semconv::USER_AGENT_ORIGINAL, user_agent.to_owned().into());
-    }
-
     // A server span's parent is only ever the remote caller, never whatever
     // context happens to be current in this process.
     let parent = remote_context(request.headers()).unwrap_or_default();
-    let span = tracer
+    // Room for every attribute up front: the SDK keeps this vector, and
+    // growing it attribute by attribute costs more than the pushes.
+    let mut span = tracer
         .span_builder(name)
         .with_kind(SpanKind::Server)
-        .with_attributes(attributes)
+        .with_attributes(Vec::with_capacity(SERVER_SPAN_ATTRIBUTES))
         .start_with_context(tracer, &parent);
+    // Attributes only for a span that records: an unsampled request should
+    // not pay for a dozen strings. The samplers `init` configures decide on
+    // the trace id and parent alone, so they miss nothing by not seeing them.
+    if span.is_recording() {
+        let mut attributes = Vec::with_capacity(SERVER_SPAN_ATTRIBUTES);
+        let mut add = |key: &'static str, value: Value| attributes.push(KeyValue::new(key, value));
+        add(semconv::HTTP_REQUEST_METHOD, method.normalized.into());
+        if let Some(original) = method.original {
+            add(
+                semconv::HTTP_REQUEST_METHOD_ORIGINAL,
+                original.to_owned().into(),
+            );
+        }
+        if let Some(route) = route {
+            add(semconv::HTTP_ROUTE, route.to_owned().into());
+        }
+        add(semconv::URL_PATH, uri.path().to_owned().into());
+        if let Some(query) = uri.query() {
+            let query = redact_query(query).unwrap_or_else(|| query.to_owned());
+            add(semconv::URL_QUERY, query.into());
+        }
+        add(
+            semconv::URL_SCHEME,
+            match scheme {
+                "http" => "http".into(),
+                "https" => "https".into(),
+                other => other.to_owned().into(),
+            },
+        );
+        if let Some(host) = host {
+            add(semconv::SERVER_ADDRESS, host.to_owned().into());
+        }
+        if let Some(port) = port {
+            add(semconv::SERVER_PORT, i64::from(port).into());
+        }
+        if let Some(peer) = peer {
+            // One string shared by both attributes that carry the address.
+            let ip: Arc<str> = ip_string(peer.ip()).into();
+            add(semconv::CLIENT_ADDRESS, Value::String(ip.clone().into()));
+            add(semconv::NETWORK_PEER_ADDRESS, Value::String(ip.into()));
+            add(semconv::NETWORK_PEER_PORT, i64::from(peer.port()).into());
+        }
+        if let Some(version) = version {
+            add(semconv::NETWORK_PROTOCOL_VERSION, version.into());
+        }
+        if let Some(user_agent) = request
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+        {
+            add(semconv::USER_AGENT_ORIGINAL, user_agent.to_owned().into());
+        }
+        span.set_attributes(attributes);
+    }
     parent.with_span(span)
 }
 
