@@ -400,6 +400,18 @@ impl<'a> Out<'a> {
     fn is_full(&self) -> bool {
         self.pos == self.buf.len()
     }
+
+    /// Moves the cursor out (leaving this one empty) for a hot loop.
+    fn detach(&mut self) -> Out<'a> {
+        Out {
+            buf: std::mem::take(&mut self.buf),
+            pos: self.pos,
+        }
+    }
+
+    fn attach(&mut self, cursor: Out<'a>) {
+        *self = cursor;
+    }
 }
 
 // SAFETY: `chunk_mut` is the unwritten rest of `buf`, `remaining_mut` its
@@ -499,7 +511,7 @@ fn put_trace_state(tag: u32, ts: &TraceState, out: &mut Out<'_>) {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn put_any_value(value: &Value, out: &mut Out<'_>) {
     match value {
         Value::Bool(b) => put_oneof_bool(*b, out),
@@ -609,9 +621,13 @@ fn put_span(s: &SpanData, info: &SpanInfo, attrs: &[KvLen], out: &mut Out<'_>) {
     put_varint(6, span_kind(&s.span_kind), out);
     put_fixed64(7, info.start, out);
     put_fixed64(8, info.end, out);
+    // A local cursor: its position stays in registers, where one behind
+    // `&mut` is reloaded after every byte stored (a `u8` store may alias it).
+    let mut local = out.detach();
     for (kv, &len) in s.attributes.iter().zip(attrs) {
-        put_kv_sized(9, kv.key.as_str(), &kv.value, len, out);
+        put_kv_sized(9, kv.key.as_str(), &kv.value, len, &mut local);
     }
+    out.attach(local);
     put_varint(10, s.dropped_attributes_count.into(), out);
     for e in s.events.iter() {
         put_header(11, event_len(e), out);
