@@ -17,7 +17,14 @@
 //! oneof and message fields always written); `tests/export_wire.rs` checks
 //! that against the reference for every field and value kind.
 
+mod field;
+
 use bytes::BufMut;
+
+use field::{
+    Out, fixed32_len, fixed64_len, ld_len, put_bytes, put_fixed32, put_fixed64, put_header,
+    put_str, put_varint, str_len, varint_len,
+};
 use opentelemetry::trace::{SpanKind, Status, TraceState};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
@@ -231,37 +238,7 @@ fn status(status: &Status) -> (u64, &str) {
 }
 
 // ---- lengths: every function returns a field's full encoded size ----
-
-/// A length-delimited field with a body of `len` bytes.
-fn ld_len(tag: u32, len: usize) -> usize {
-    key_len(tag) + encoded_len_varint(len as u64) + len
-}
-
-/// A proto3 `string`/`bytes` field (skipped when empty).
-fn str_len(tag: u32, s: &str) -> usize {
-    if s.is_empty() {
-        0
-    } else {
-        ld_len(tag, s.len())
-    }
-}
-
-fn varint_len(tag: u32, v: u64) -> usize {
-    if v == 0 {
-        0
-    } else {
-        key_len(tag) + encoded_len_varint(v)
-    }
-}
-
-fn fixed64_len(tag: u32, v: u64) -> usize {
-    if v == 0 { 0 } else { key_len(tag) + 8 }
-}
-
-fn fixed32_len(tag: u32, v: u32) -> usize {
-    if v == 0 { 0 } else { key_len(tag) + 4 }
-}
-
+// (scalar and string fields: see `field`)
 /// `TraceState::header()` without building the string: `k=v` joined by `,`.
 fn trace_state_len(ts: &TraceState) -> usize {
     let mut n: usize = 0;
@@ -383,118 +360,7 @@ fn span_len(s: &SpanData, attrs_len: usize, start: u64, end: u64) -> usize {
 }
 
 // ---- writes: mirror the lengths above field for field ----
-
-/// The write pass fills a buffer the size pass sized exactly. A byte
-/// written here is an indexed store (`Vec::push` also checks capacity and
-/// may grow, which keeps prost's `encode_varint` from being inlined).
-struct Out<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
-}
-
-impl<'a> Out<'a> {
-    fn new(buf: &'a mut [u8]) -> Self {
-        Out { buf, pos: 0 }
-    }
-
-    fn is_full(&self) -> bool {
-        self.pos == self.buf.len()
-    }
-
-    /// Moves the cursor out (leaving this one empty) for a hot loop.
-    fn detach(&mut self) -> Out<'a> {
-        Out {
-            buf: std::mem::take(&mut self.buf),
-            pos: self.pos,
-        }
-    }
-
-    fn attach(&mut self, cursor: Out<'a>) {
-        *self = cursor;
-    }
-}
-
-// SAFETY: `chunk_mut` is the unwritten rest of `buf`, `remaining_mut` its
-// length, and `advance_mut` moves past bytes `chunk_mut` handed out.
-unsafe impl BufMut for Out<'_> {
-    fn remaining_mut(&self) -> usize {
-        self.buf.len() - self.pos
-    }
-
-    unsafe fn advance_mut(&mut self, cnt: usize) {
-        assert!(cnt <= self.remaining_mut(), "wire: size pass too small");
-        self.pos += cnt;
-    }
-
-    fn chunk_mut(&mut self) -> &mut bytes::buf::UninitSlice {
-        bytes::buf::UninitSlice::new(&mut self.buf[self.pos..])
-    }
-
-    #[inline]
-    fn put_u8(&mut self, n: u8) {
-        self.buf[self.pos] = n;
-        self.pos += 1;
-    }
-
-    #[inline]
-    fn put_slice(&mut self, src: &[u8]) {
-        self.buf[self.pos..self.pos + src.len()].copy_from_slice(src);
-        self.pos += src.len();
-    }
-}
-
-/// A length below 0x80 (nearly every one here) is a single byte that is
-/// its own varint; prost's `encode_varint` writes all others.
-#[inline(always)]
-fn varint(v: u64, out: &mut Out<'_>) {
-    if v < 0x80 {
-        out.put_u8(v as u8);
-    } else {
-        encode_varint(v, out);
-    }
-}
-
-#[inline]
-fn put_header(tag: u32, len: usize, out: &mut Out<'_>) {
-    encode_key(tag, WireType::LengthDelimited, out);
-    varint(len as u64, out);
-}
-
-/// A length-delimited field, written even when empty.
-#[inline]
-fn put_bytes(tag: u32, bytes: &[u8], out: &mut Out<'_>) {
-    put_header(tag, bytes.len(), out);
-    out.put_slice(bytes);
-}
-
-#[inline]
-fn put_str(tag: u32, s: &str, out: &mut Out<'_>) {
-    if !s.is_empty() {
-        put_bytes(tag, s.as_bytes(), out);
-    }
-}
-
-fn put_varint(tag: u32, v: u64, out: &mut Out<'_>) {
-    if v != 0 {
-        encode_key(tag, WireType::Varint, out);
-        encode_varint(v, out);
-    }
-}
-
-fn put_fixed64(tag: u32, v: u64, out: &mut Out<'_>) {
-    if v != 0 {
-        encode_key(tag, WireType::SixtyFourBit, out);
-        out.put_slice(&v.to_le_bytes());
-    }
-}
-
-fn put_fixed32(tag: u32, v: u32, out: &mut Out<'_>) {
-    if v != 0 {
-        encode_key(tag, WireType::ThirtyTwoBit, out);
-        out.put_slice(&v.to_le_bytes());
-    }
-}
-
+// (scalar and string fields, and the cursor: see `field`)
 fn put_trace_state(tag: u32, ts: &TraceState, out: &mut Out<'_>) {
     let len = trace_state_len(ts);
     if len == 0 {
