@@ -51,10 +51,23 @@ pub(crate) enum Transport {
     },
 }
 
+/// A ready-to-use [`Transport`].
+enum Sender {
+    Grpc {
+        client: tonic::client::Grpc<Channel>,
+        metadata: MetadataMap,
+    },
+    Http {
+        client: Arc<dyn HttpClient>,
+        uri: http::Uri,
+        headers: http::HeaderMap,
+        gzip: bool,
+    },
+}
+
 /// The span exporter; build with [`TraceExporter::new`].
 pub(crate) struct TraceExporter {
-    transport: Transport,
-    grpc: Option<tonic::client::Grpc<Channel>>,
+    sender: Sender,
     /// The configured endpoint, for messages.
     endpoint: String,
     backoff: Backoff,
@@ -89,21 +102,34 @@ impl TraceExporter {
         backoff: Backoff,
         budget: Duration,
     ) -> Self {
-        let grpc = match &transport {
-            Transport::Grpc { channel, gzip, .. } => {
-                let mut grpc = tonic::client::Grpc::new(channel.clone());
-                if *gzip {
-                    grpc = grpc
+        let sender = match transport {
+            Transport::Grpc {
+                channel,
+                metadata,
+                gzip,
+            } => {
+                let mut client = tonic::client::Grpc::new(channel);
+                if gzip {
+                    client = client
                         .send_compressed(tonic::codec::CompressionEncoding::Gzip)
                         .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
                 }
-                Some(grpc)
+                Sender::Grpc { client, metadata }
             }
-            Transport::HttpProtobuf { .. } => None,
+            Transport::HttpProtobuf {
+                client,
+                uri,
+                headers,
+                gzip,
+            } => Sender::Http {
+                client,
+                uri,
+                headers,
+                gzip,
+            },
         };
         TraceExporter {
-            transport,
-            grpc,
+            sender,
             endpoint,
             backoff,
             budget,
@@ -126,7 +152,7 @@ impl TraceExporter {
             gzip,
         } = &mut *buffers;
         encoder.encode(batch, body);
-        if let Transport::HttpProtobuf { gzip: true, .. } = self.transport {
+        if let Sender::Http { gzip: true, .. } = self.sender {
             gzip.clear();
             let mut enc = flate2::write::GzEncoder::new(&mut *gzip, flate2::Compression::default());
             enc.write_all(body)
@@ -137,12 +163,14 @@ impl TraceExporter {
         Ok(Bytes::copy_from_slice(body))
     }
 
-    async fn send_grpc(&self, body: Bytes) -> OTelSdkResult {
-        let (Transport::Grpc { metadata, .. }, Some(grpc)) = (&self.transport, &self.grpc) else {
-            return Err(OTelSdkError::InternalFailure("not a gRPC exporter".into()));
-        };
+    async fn send_grpc(
+        &self,
+        client: &tonic::client::Grpc<Channel>,
+        metadata: &MetadataMap,
+        body: Bytes,
+    ) -> OTelSdkResult {
         let outcome = retry::with_backoff(&self.backoff, self.budget, classify_grpc, || {
-            let mut grpc = grpc.clone();
+            let mut grpc = client.clone();
             let body = body.clone();
             async move {
                 // Only fails once the channel's worker is gone.
@@ -177,16 +205,14 @@ impl TraceExporter {
         }
     }
 
-    async fn send_http(&self, body: Bytes) -> OTelSdkResult {
-        let Transport::HttpProtobuf {
-            client,
-            uri,
-            headers,
-            gzip,
-        } = &self.transport
-        else {
-            return Err(OTelSdkError::InternalFailure("not an HTTP exporter".into()));
-        };
+    async fn send_http(
+        &self,
+        client: &dyn HttpClient,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        gzip: bool,
+        body: Bytes,
+    ) -> OTelSdkResult {
         let outcome = retry::with_backoff(&self.backoff, self.budget, classify_http, || {
             let mut request = http::Request::new(body.clone());
             *request.method_mut() = http::Method::POST;
@@ -197,7 +223,7 @@ impl TraceExporter {
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static("application/x-protobuf"),
             );
-            if *gzip {
+            if gzip {
                 h.insert(
                     http::header::CONTENT_ENCODING,
                     http::HeaderValue::from_static("gzip"),
@@ -252,9 +278,14 @@ impl SpanExporter for TraceExporter {
         }
         let body = self.body(&batch)?;
         drop(batch);
-        match self.transport {
-            Transport::Grpc { .. } => self.send_grpc(body).await,
-            Transport::HttpProtobuf { .. } => self.send_http(body).await,
+        match &self.sender {
+            Sender::Grpc { client, metadata } => self.send_grpc(client, metadata, body).await,
+            Sender::Http {
+                client,
+                uri,
+                headers,
+                gzip,
+            } => self.send_http(&**client, uri, headers, *gzip, body).await,
         }
     }
 
