@@ -7,8 +7,15 @@ use bytes::BufMut;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
 /// A length-delimited field with a body of `len` bytes.
+#[inline]
 pub(super) fn ld_len(tag: u32, len: usize) -> usize {
-    key_len(tag) + encoded_len_varint(len as u64) + len
+    key_len(tag) + varint_size(len as u64) + len
+}
+
+/// As `varint` below: a value below 0x80 is one byte; prost sizes the rest.
+#[inline(always)]
+fn varint_size(v: u64) -> usize {
+    if v < 0x80 { 1 } else { encoded_len_varint(v) }
 }
 
 /// A proto3 `string`/`bytes` field (skipped when empty).
