@@ -10,6 +10,7 @@ mod scripted_receiver;
 
 use opentelemetry::trace::{Tracer, TracerProvider};
 use opentelemetry_otlp::RetryPolicy;
+use parker_telemetry::testing::OtlpSink;
 use parker_telemetry::{ServiceInfo, TelemetryConfig, TelemetryGuard};
 use scripted_receiver::{Reply, ScriptedReceiver};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -255,5 +256,33 @@ async fn a_partial_success_is_logged_once_and_not_retried_over_both_transports()
             .collect();
         assert_eq!(logged.len(), 1, "{protocol}: {logged:#?}");
         assert!(logged[0].contains("rejected_spans=3"), "{}", logged[0]);
+    }
+}
+
+/// OTLP/HTTP requests say who sent them; a configured User-Agent wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_requests_carry_a_user_agent() {
+    for (configured, expected) in [
+        (
+            None,
+            concat!("parker-telemetry/", env!("CARGO_PKG_VERSION")),
+        ),
+        (Some("user-agent=booking-canary"), "booking-canary"),
+    ] {
+        let sink = OtlpSink::start().await;
+        let mut extra = vec![
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ];
+        extra.extend(configured.map(|h| ("OTEL_EXPORTER_OTLP_HEADERS", h)));
+        let config = common::fast_config("http/protobuf", &sink.http_endpoint(), &extra);
+        let guard = parker_telemetry::build(ServiceInfo::new("r", "1"), &config).expect("build");
+        guard.tracer_provider().tracer("ua").start("one");
+        let attempts = sink.wait_for_attempts(1, Duration::from_secs(10)).await;
+        assert_eq!(
+            attempts[0].headers.get("user-agent").map(|v| v.as_bytes()),
+            Some(expected.as_bytes())
+        );
+        shutdown(guard).await;
     }
 }

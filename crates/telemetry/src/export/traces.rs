@@ -31,6 +31,7 @@ use tonic::transport::Channel;
 
 pub(crate) use retry::backoff_from_policy;
 
+const USER_AGENT: &str = concat!("parker-telemetry/", env!("CARGO_PKG_VERSION"));
 const GRPC_SERVICE: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
 const GRPC_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -219,6 +220,9 @@ impl TraceExporter {
             *request.uri_mut() = uri.clone();
             let h = request.headers_mut();
             h.extend(headers.clone());
+            // OTLP exporters identify themselves (configured headers win).
+            h.entry(http::header::USER_AGENT)
+                .or_insert(http::HeaderValue::from_static(USER_AGENT));
             h.insert(
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static("application/x-protobuf"),
