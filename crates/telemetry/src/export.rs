@@ -1,6 +1,8 @@
 //! Export pipelines: OTLP (gRPC, HTTP/protobuf, HTTP/JSON) or console per
 //! signal, batching with a bounded, drop-counting span queue, all exports
-//! on the library's own runtime (see `runtime`).
+//! on the library's own runtime (see `runtime`). Spans over gRPC and
+//! HTTP/protobuf go through our own exporter (`traces`), which encodes
+//! with `wire`; everything else through opentelemetry-otlp (`otlp`).
 
 mod otlp;
 mod queue;
