@@ -47,9 +47,9 @@ pub struct TelemetryConfig {
     pub propagators: Vec<Propagator>,
     /// `RUST_LOG` directives for the fmt subscriber (default `info`).
     pub log_filter: String,
-    /// Retry of failed exports (not an OTEL variable; opentelemetry-otlp
-    /// applies it, honouring Retry-After / RetryInfo).
-    pub retry: opentelemetry_otlp::RetryPolicy,
+    /// Retry of failed exports (not an OTEL variable), honouring
+    /// Retry-After / RetryInfo.
+    pub retry: RetryConfig,
     /// The whole key/value source, for resource detectors (K8S_*, AWS_*, …).
     pub env: EnvVars,
 }
@@ -225,7 +225,7 @@ impl TelemetryConfig {
                 )
             })?,
         };
-        let retry = opentelemetry_otlp::RetryPolicy::recommended();
+        let retry = RetryConfig::default();
         Ok(TelemetryConfig {
             sdk_disabled: src.bool("OTEL_SDK_DISABLED", false)?,
             service_name: src.get("OTEL_SERVICE_NAME").map(str::to_owned),
@@ -509,4 +509,42 @@ fn propagators(src: Source<'_>) -> Result<Vec<Propagator>, ConfigError> {
         }
     }
     Ok(list)
+}
+
+/// How failed exports are retried: exponential backoff from
+/// `initial_delay`, doubling up to `max_delay`, plus up to `max_jitter`,
+/// at most `max_retries` times and never past the batch's export timeout.
+/// Ours rather than opentelemetry-otlp's `RetryPolicy` (whose fields are
+/// private) because our span exporter applies it too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryConfig {
+    pub max_retries: usize,
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+    pub max_jitter: Duration,
+}
+
+impl Default for RetryConfig {
+    /// The OTLP exporters' recommended policy: 3 retries, 100 ms doubling
+    /// up to 1.6 s, up to 100 ms of jitter.
+    fn default() -> Self {
+        RetryConfig {
+            max_retries: 3,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1600),
+            max_jitter: Duration::from_millis(100),
+        }
+    }
+}
+
+impl RetryConfig {
+    /// The same policy for opentelemetry-otlp's exporters (metrics, logs,
+    /// OTLP/HTTP JSON spans).
+    pub(crate) fn otlp_policy(&self) -> opentelemetry_otlp::RetryPolicy {
+        opentelemetry_otlp::RetryPolicy::recommended()
+            .with_max_retries(self.max_retries)
+            .with_initial_delay(self.initial_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_jitter(self.max_jitter)
+    }
 }

@@ -15,7 +15,7 @@
 mod common;
 
 use opentelemetry::trace::{Tracer, TracerProvider};
-use opentelemetry_otlp::RetryPolicy;
+use parker_telemetry::config::RetryConfig;
 use parker_telemetry::{ServiceInfo, TelemetryGuard};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -156,11 +156,12 @@ fn exporter(addr: SocketAddr, otlp_timeout_ms: &str) -> TelemetryGuard {
             ("OTEL_EXPORTER_OTLP_TIMEOUT", otlp_timeout_ms),
         ],
     );
-    config.retry = RetryPolicy::recommended()
-        .with_max_retries(80)
-        .with_initial_delay(Duration::from_millis(100))
-        .with_max_delay(Duration::from_millis(250))
-        .with_max_jitter(Duration::from_millis(10));
+    config.retry = RetryConfig {
+        max_retries: 80,
+        initial_delay: Duration::from_millis(100),
+        max_delay: Duration::from_millis(250),
+        max_jitter: Duration::from_millis(10),
+    };
     parker_telemetry::build(ServiceInfo::new("restart", "1"), &config).expect("build")
 }
 

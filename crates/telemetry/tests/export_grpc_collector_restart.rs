@@ -12,13 +12,13 @@
 mod common;
 
 use opentelemetry::trace::{Tracer, TracerProvider};
-use opentelemetry_otlp::RetryPolicy;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use parker_telemetry::config::RetryConfig;
 use parker_telemetry::{ServiceInfo, TelemetryGuard};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -165,11 +165,12 @@ fn exporter(addr: SocketAddr) -> TelemetryGuard {
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "300"),
         ],
     );
-    config.retry = RetryPolicy::recommended()
-        .with_max_retries(80)
-        .with_initial_delay(Duration::from_millis(100))
-        .with_max_delay(Duration::from_millis(250))
-        .with_max_jitter(Duration::from_millis(10));
+    config.retry = RetryConfig {
+        max_retries: 80,
+        initial_delay: Duration::from_millis(100),
+        max_delay: Duration::from_millis(250),
+        max_jitter: Duration::from_millis(10),
+    };
     parker_telemetry::build(ServiceInfo::new("grpc-restart", "1"), &config).expect("build")
 }
 

@@ -9,7 +9,7 @@ mod common;
 mod scripted_receiver;
 
 use opentelemetry::trace::{Tracer, TracerProvider};
-use opentelemetry_otlp::RetryPolicy;
+use parker_telemetry::config::RetryConfig;
 use parker_telemetry::testing::OtlpSink;
 use parker_telemetry::{ServiceInfo, TelemetryConfig, TelemetryGuard};
 use scripted_receiver::{Reply, ScriptedReceiver};
@@ -37,11 +37,12 @@ fn config(protocol: &str, receiver: &ScriptedReceiver) -> TelemetryConfig {
             ("OTEL_BSP_EXPORT_TIMEOUT", "5000"),
         ],
     );
-    config.retry = RetryPolicy::recommended()
-        .with_max_retries(6)
-        .with_initial_delay(Duration::from_millis(10))
-        .with_max_delay(Duration::from_millis(50))
-        .with_max_jitter(Duration::from_millis(5));
+    config.retry = RetryConfig {
+        max_retries: 6,
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_jitter: Duration::from_millis(5),
+    };
     config
 }
 

@@ -2,15 +2,14 @@
 //! (endpoint, protocol, timeout, headers/metadata, compression, TLS, retry)
 //! so the env file behaves exactly like the real environment.
 
-use super::traces::{TraceExporter, Transport, backoff_from_policy};
+use super::traces::{TraceExporter, Transport};
 use crate::InitError;
-use crate::config::{Compression, OtlpConfig, PemFile, Protocol, Signal};
+use crate::config::{Compression, OtlpConfig, PemFile, Protocol, RetryConfig, Signal};
 use opentelemetry_http::hyper::HyperClient;
 use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
 use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
 use opentelemetry_otlp::{
-    LogExporter, MetricExporter, RetryPolicy, SpanExporter, WithExportConfig, WithHttpConfig,
-    WithTonicConfig,
+    LogExporter, MetricExporter, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -116,7 +115,7 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
     builder: B,
     cfg: &OtlpConfig,
     tls: &Tls,
-    retry: &RetryPolicy,
+    retry: &RetryConfig,
     export_timeout: Duration,
     signal: Signal,
 ) -> Result<B, InitError> {
@@ -128,7 +127,7 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
         .with_endpoint(cfg.endpoint.clone())
         .with_timeout(retry_budget(cfg, export_timeout))
         .with_metadata(MetadataMap::from_headers(headers))
-        .with_retry_policy(retry.clone())
+        .with_retry_policy(retry.otlp_policy())
         .with_channel(grpc_channel(cfg, tls, signal)?);
     if cfg.compression == Compression::Gzip {
         b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
@@ -186,7 +185,7 @@ fn http_builder<B: WithExportConfig + WithHttpConfig>(
     builder: B,
     cfg: &OtlpConfig,
     tls: &Tls,
-    retry: &RetryPolicy,
+    retry: &RetryConfig,
     export_timeout: Duration,
 ) -> Result<B, InitError> {
     let protocol = match cfg.protocol {
@@ -205,7 +204,7 @@ fn http_builder<B: WithExportConfig + WithHttpConfig>(
         .with_protocol(protocol)
         .with_timeout(retry_budget(cfg, export_timeout))
         .with_headers(headers)
-        .with_retry_policy(retry.clone())
+        .with_retry_policy(retry.otlp_policy())
         .with_http_client(http_client(cfg, tls)?);
     if cfg.compression == Compression::Gzip {
         b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
@@ -271,7 +270,7 @@ pub(crate) enum OtlpSpanExporter {
 
 pub(crate) fn span_exporter(
     cfg: &OtlpConfig,
-    retry: &RetryPolicy,
+    retry: &RetryConfig,
     export_timeout: Duration,
 ) -> Result<OtlpSpanExporter, InitError> {
     let tls = load_tls(cfg)?;
@@ -308,14 +307,14 @@ pub(crate) fn span_exporter(
     Ok(OtlpSpanExporter::Wire(TraceExporter::new(
         transport,
         cfg.endpoint.clone(),
-        backoff_from_policy(retry),
+        *retry,
         retry_budget(cfg, export_timeout),
     )))
 }
 
 pub(crate) fn metric_exporter(
     cfg: &OtlpConfig,
-    retry: &RetryPolicy,
+    retry: &RetryConfig,
     export_timeout: Duration,
 ) -> Result<MetricExporter, InitError> {
     let tls = load_tls(cfg)?;
@@ -344,7 +343,7 @@ pub(crate) fn metric_exporter(
 
 pub(crate) fn log_exporter(
     cfg: &OtlpConfig,
-    retry: &RetryPolicy,
+    retry: &RetryConfig,
     export_timeout: Duration,
 ) -> Result<LogExporter, InitError> {
     let tls = load_tls(cfg)?;

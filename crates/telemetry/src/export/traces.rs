@@ -29,8 +29,6 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
-pub(crate) use retry::backoff_from_policy;
-
 const USER_AGENT: &str = concat!("parker-telemetry/", env!("CARGO_PKG_VERSION"));
 const GRPC_SERVICE: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
 const GRPC_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";

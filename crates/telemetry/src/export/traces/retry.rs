@@ -2,29 +2,12 @@
 //! way opentelemetry-otlp retries (same policy fields, same growth, server
 //! delays honoured), for our own span exporter.
 
-use opentelemetry_otlp::RetryPolicy;
 use std::future::Future;
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant, SystemTime};
 
-/// The fields of an opentelemetry-otlp [`RetryPolicy`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Backoff {
-    pub(crate) max_retries: usize,
-    pub(crate) initial_delay: Duration,
-    pub(crate) max_delay: Duration,
-    pub(crate) max_jitter: Duration,
-}
-
-impl Backoff {
-    /// `RetryPolicy::recommended()`.
-    const RECOMMENDED: Backoff = Backoff {
-        max_retries: 3,
-        initial_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(1600),
-        max_jitter: Duration::from_millis(100),
-    };
-}
+/// The policy, as configured.
+pub(crate) type Backoff = crate::config::RetryConfig;
 
 /// What to do after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,54 +18,6 @@ pub(crate) enum Verdict {
     Retry,
     /// Retry, waiting at least this long (Retry-After, RetryInfo).
     After(Duration),
-}
-
-/// The fields of `policy`.
-///
-/// `TelemetryConfig::retry` is opentelemetry-otlp's `RetryPolicy`, whose
-/// fields are private and which has no getters, only a derived `Debug`
-/// (`RetryPolicy { max_retries: 3, initial_delay: 100ms, … }`). Reading
-/// that is the only way to honour a policy set by callers (tests set their
-/// own); should its shape ever change, the recommended policy applies and
-/// the unit tests below fail.
-pub(crate) fn backoff_from_policy(policy: &RetryPolicy) -> Backoff {
-    parse_policy_debug(&format!("{policy:?}")).unwrap_or(Backoff::RECOMMENDED)
-}
-
-fn parse_policy_debug(text: &str) -> Option<Backoff> {
-    let field = |name: &str| -> Option<&str> {
-        let pattern = format!(" {name}: ");
-        let start = text.find(&pattern)? + pattern.len();
-        let rest = &text[start..];
-        Some(&rest[..rest.find([',', ' ', '}'])?])
-    };
-    Some(Backoff {
-        max_retries: field("max_retries")?.parse().ok()?,
-        initial_delay: parse_duration_debug(field("initial_delay")?)?,
-        max_delay: parse_duration_debug(field("max_delay")?)?,
-        max_jitter: parse_duration_debug(field("max_jitter")?)?,
-    })
-}
-
-/// Parses `Duration`'s `Debug` form: `1.6s`, `100ms`, `1.5µs`, `0ns`.
-fn parse_duration_debug(s: &str) -> Option<Duration> {
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-    let (number, unit) = s.split_at(split);
-    let unit_nanos: u128 = match unit {
-        "s" => 1_000_000_000,
-        "ms" => 1_000_000,
-        "µs" => 1_000,
-        "ns" => 1,
-        _ => return None,
-    };
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    let mut nanos = whole.parse::<u128>().ok()?.checked_mul(unit_nanos)?;
-    if !fraction.is_empty() {
-        let scale = 10u128.checked_pow(u32::try_from(fraction.len()).ok()?)?;
-        nanos += fraction.parse::<u128>().ok()? * unit_nanos / scale;
-    }
-    let secs = u64::try_from(nanos / 1_000_000_000).ok()?;
-    Some(Duration::new(secs, (nanos % 1_000_000_000) as u32))
 }
 
 /// Runs `attempt` until it succeeds, fails for good, the policy's retries
@@ -152,54 +87,6 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_every_field_of_a_retry_policy() {
-        let policy = RetryPolicy::recommended()
-            .with_max_retries(40)
-            .with_initial_delay(Duration::from_millis(1500))
-            .with_max_delay(Duration::from_nanos(2_000_000_001))
-            .with_max_jitter(Duration::from_micros(1_500));
-        assert_eq!(
-            backoff_from_policy(&policy),
-            Backoff {
-                max_retries: 40,
-                initial_delay: Duration::from_millis(1500),
-                max_delay: Duration::from_nanos(2_000_000_001),
-                max_jitter: Duration::from_micros(1_500),
-            }
-        );
-        assert_eq!(
-            backoff_from_policy(&RetryPolicy::disabled()),
-            Backoff {
-                max_retries: 0,
-                initial_delay: Duration::ZERO,
-                max_delay: Duration::ZERO,
-                max_jitter: Duration::ZERO,
-            }
-        );
-        assert_eq!(
-            parse_policy_debug(&format!("{:?}", RetryPolicy::recommended())),
-            Some(Backoff::RECOMMENDED)
-        );
-    }
-
-    #[test]
-    fn duration_debug_round_trips() {
-        for d in [
-            Duration::ZERO,
-            Duration::from_nanos(7),
-            Duration::from_nanos(1_234),
-            Duration::from_micros(999),
-            Duration::from_millis(100),
-            Duration::from_millis(1_600),
-            Duration::from_secs(25),
-            Duration::new(3_600, 1),
-        ] {
-            assert_eq!(parse_duration_debug(&format!("{d:?}")), Some(d), "{d:?}");
-        }
-        assert_eq!(parse_duration_debug("12parsecs"), None);
-    }
 
     #[test]
     fn retry_after_takes_seconds_or_an_http_date() {
