@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use opentelemetry::trace::{Span, Tracer, TracerProvider};
-use opentelemetry_otlp::RetryPolicy;
+use parker_telemetry::config::RetryConfig;
 use parker_telemetry::{ServiceInfo, TelemetryGuard};
 use support::artifacts::Artifacts;
 use support::collector::{self, Collector, Ports};
@@ -26,7 +26,7 @@ const REFUSED: &str = "otelcol_receiver_refused_spans";
 const ACCEPTED: &str = "otelcol_receiver_accepted_spans";
 
 /// Traces only, over OTLP/HTTP protobuf, exported only on explicit flush.
-fn exporter(ports: &Ports, queue: usize, retry: RetryPolicy) -> TelemetryGuard {
+fn exporter(ports: &Ports, queue: usize, retry: RetryConfig) -> TelemetryGuard {
     let queue = queue.to_string();
     let endpoint = ports.otlp_http_url();
     let mut config = telemetry::config_from(&[
@@ -104,11 +104,12 @@ async fn refusals_are_reported_retried_and_counted_when_dropped() {
     // 1. Three attempts (1 + 2 retries), every one refused: the exporter
     //    gives up and reports the loss as the flush's error. The batch fits
     //    the queue (40 < 64), so nothing is dropped before the exporter.
-    let few_retries = RetryPolicy::recommended()
-        .with_max_retries(2)
-        .with_initial_delay(Duration::from_millis(50))
-        .with_max_delay(Duration::from_millis(200))
-        .with_max_jitter(Duration::from_millis(10));
+    let few_retries = RetryConfig {
+        max_retries: 2,
+        initial_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(200),
+        max_jitter: Duration::from_millis(10),
+    };
     let guard = exporter(&ports, 64, few_retries);
     let dropped_before = parker_telemetry::export::dropped_spans();
     let first: HashSet<[u8; 8]> = spans(&guard, 40).into_iter().collect();
@@ -181,11 +182,12 @@ async fn refusals_are_reported_retried_and_counted_when_dropped() {
     //    refused again and again; while the export thread is busy retrying
     //    it, batch B (100) meets a queue of 64: 36 are dropped and counted.
     //    Then the collector restarts on the same ports with room.
-    let patient = RetryPolicy::recommended()
-        .with_max_retries(80)
-        .with_initial_delay(Duration::from_millis(100))
-        .with_max_delay(Duration::from_millis(250))
-        .with_max_jitter(Duration::from_millis(10));
+    let patient = RetryConfig {
+        max_retries: 80,
+        initial_delay: Duration::from_millis(100),
+        max_delay: Duration::from_millis(250),
+        max_jitter: Duration::from_millis(10),
+    };
     let guard = exporter(&ports, 64, patient);
     let refused_so_far = page.sum(REFUSED, &[]);
     let batch_a: HashSet<[u8; 8]> = spans(&guard, 64).into_iter().collect();
