@@ -105,10 +105,9 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let start = Instant::now();
         let method = Method::new(request.method());
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(MatchedPath::as_str);
+        // An `Arc<str>` clone: kept for the histogram after the request moves on.
+        let matched = request.extensions().get::<MatchedPath>().cloned();
+        let route = matched.as_ref().map(MatchedPath::as_str);
         let scheme = scheme(&request);
         let version = protocol_version(request.version());
         let cx = current_tracer::with_current_tracer(|tracer| {
@@ -122,7 +121,6 @@ where
             version,
             status: None,
         };
-        let route = request.extensions().get::<MatchedPath>().cloned();
         // Not attached here: an axum handler and its extractors run when the
         // response future is polled (inside the span's context, below).
         let inner = self.inner.call(request);
@@ -131,7 +129,7 @@ where
             state: Some(Finish {
                 cx,
                 start,
-                route,
+                route: matched,
                 shape,
                 duration: self.duration.clone(),
             }),
