@@ -277,11 +277,11 @@ pub(crate) fn span_exporter(
     tls.validate()?;
     let gzip = cfg.compression == Compression::Gzip;
     let transport = match cfg.protocol {
-        Protocol::Grpc => Transport::Grpc {
-            channel: grpc_channel(cfg, &tls, Signal::Traces)?,
-            metadata: MetadataMap::from_headers(header_map(cfg)),
+        Protocol::Grpc => Transport::grpc(
+            grpc_channel(cfg, &tls, Signal::Traces)?,
+            MetadataMap::from_headers(header_map(cfg)),
             gzip,
-        },
+        ),
         Protocol::HttpProtobuf => Transport::HttpProtobuf {
             client: Arc::new(http_client(cfg, &tls)?),
             uri: cfg.endpoint.parse().map_err(|e| InitError::Exporter {

@@ -36,10 +36,9 @@ const GRPC_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Ex
 /// Where and how batches go.
 pub(crate) enum Transport {
     Grpc {
-        channel: Channel,
+        client: tonic::client::Grpc<Channel>,
         /// The configured headers, as gRPC metadata.
         metadata: MetadataMap,
-        gzip: bool,
     },
     HttpProtobuf {
         client: Arc<dyn HttpClient>,
@@ -50,23 +49,22 @@ pub(crate) enum Transport {
     },
 }
 
-/// A ready-to-use [`Transport`].
-enum Sender {
-    Grpc {
-        client: tonic::client::Grpc<Channel>,
-        metadata: MetadataMap,
-    },
-    Http {
-        client: Arc<dyn HttpClient>,
-        uri: http::Uri,
-        headers: http::HeaderMap,
-        gzip: bool,
-    },
+impl Transport {
+    /// OTLP/gRPC over `channel`; tonic compresses the messages when `gzip`.
+    pub(crate) fn grpc(channel: Channel, metadata: MetadataMap, gzip: bool) -> Self {
+        let mut client = tonic::client::Grpc::new(channel);
+        if gzip {
+            client = client
+                .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+                .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        }
+        Transport::Grpc { client, metadata }
+    }
 }
 
 /// The span exporter; build with [`TraceExporter::new`].
 pub(crate) struct TraceExporter {
-    sender: Sender,
+    transport: Transport,
     /// The configured endpoint, for messages.
     endpoint: String,
     backoff: Backoff,
@@ -101,34 +99,8 @@ impl TraceExporter {
         backoff: Backoff,
         budget: Duration,
     ) -> Self {
-        let sender = match transport {
-            Transport::Grpc {
-                channel,
-                metadata,
-                gzip,
-            } => {
-                let mut client = tonic::client::Grpc::new(channel);
-                if gzip {
-                    client = client
-                        .send_compressed(tonic::codec::CompressionEncoding::Gzip)
-                        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
-                }
-                Sender::Grpc { client, metadata }
-            }
-            Transport::HttpProtobuf {
-                client,
-                uri,
-                headers,
-                gzip,
-            } => Sender::Http {
-                client,
-                uri,
-                headers,
-                gzip,
-            },
-        };
         TraceExporter {
-            sender,
+            transport,
             endpoint,
             backoff,
             budget,
@@ -151,7 +123,7 @@ impl TraceExporter {
             gzip,
         } = &mut *buffers;
         encoder.encode(batch, body);
-        if let Sender::Http { gzip: true, .. } = self.sender {
+        if let Transport::HttpProtobuf { gzip: true, .. } = self.transport {
             gzip.clear();
             let mut enc = flate2::write::GzEncoder::new(&mut *gzip, flate2::Compression::default());
             enc.write_all(body)
@@ -280,9 +252,9 @@ impl SpanExporter for TraceExporter {
         }
         let body = self.body(&batch)?;
         drop(batch);
-        match &self.sender {
-            Sender::Grpc { client, metadata } => self.send_grpc(client, metadata, body).await,
-            Sender::Http {
+        match &self.transport {
+            Transport::Grpc { client, metadata } => self.send_grpc(client, metadata, body).await,
+            Transport::HttpProtobuf {
                 client,
                 uri,
                 headers,
