@@ -16,7 +16,7 @@ use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute as semconv;
 
-use super::server_duration::{ServerDuration, Shape};
+use super::server_duration::{ServerDuration, Shape, status_attributes};
 use super::{DURATION_BUCKETS, Method, protocol_version, redact_query};
 use crate::{current_tracer, propagation};
 
@@ -189,22 +189,13 @@ impl Finish {
         self.shape.status = status;
         if let Some(cx) = &self.cx {
             let span = cx.span();
+            for attribute in status_attributes(status) {
+                span.set_attribute(attribute);
+            }
             match status {
-                Some(code) => {
-                    span.set_attribute(KeyValue::new(
-                        semconv::HTTP_RESPONSE_STATUS_CODE,
-                        i64::from(code),
-                    ));
-                    if code >= 500 {
-                        span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, code.to_string()));
-                        span.set_status(Status::error(format!("HTTP {code}")));
-                    }
-                }
-                None => {
-                    // No response and no low-cardinality error name to give: semconv's fallback.
-                    span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, "_OTHER"));
-                    span.set_status(Status::error("the service failed without a response"));
-                }
+                Some(code) if code >= 500 => span.set_status(Status::error(format!("HTTP {code}"))),
+                Some(_) => {}
+                None => span.set_status(Status::error("the service failed without a response")),
             }
             span.end();
         }

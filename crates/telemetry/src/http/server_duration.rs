@@ -40,20 +40,23 @@ impl Shape {
         if let Some(version) = self.version {
             attributes.push(KeyValue::new(semconv::NETWORK_PROTOCOL_VERSION, version));
         }
-        match self.status {
-            Some(code) => {
-                attributes.push(KeyValue::new(
-                    semconv::HTTP_RESPONSE_STATUS_CODE,
-                    i64::from(code),
-                ));
-                if code >= 500 {
-                    attributes.push(KeyValue::new(semconv::ERROR_TYPE, code.to_string()));
-                }
-            }
-            None => attributes.push(KeyValue::new(semconv::ERROR_TYPE, "_OTHER")),
-        }
+        attributes.extend(status_attributes(self.status));
         attributes
     }
+}
+
+/// `http.response.status_code`, and `error.type` for a 5xx (the code) or
+/// for no response at all (`_OTHER`, semconv's fallback): the same on the
+/// server span and on the duration histogram.
+pub(crate) fn status_attributes(status: Option<u16>) -> impl Iterator<Item = KeyValue> {
+    let code =
+        status.map(|code| KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(code)));
+    let error = match status {
+        Some(code) if code >= 500 => Some(KeyValue::new(semconv::ERROR_TYPE, code.to_string())),
+        Some(_) => None,
+        None => Some(KeyValue::new(semconv::ERROR_TYPE, "_OTHER")),
+    };
+    code.into_iter().chain(error)
 }
 
 type Bound = Vec<(Shape, BoundHistogram<f64>)>;
