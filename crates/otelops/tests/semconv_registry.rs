@@ -13,17 +13,10 @@ use otelops::semconv_registry::{
     self, GroupKind, RegistryError, Requirement, ValueType, from_model_dir, render,
 };
 
-/// `/work/shared/semconv/v1.44.0/model`, found from this crate.
+/// The official v1.44.0 model, kept in the repository (see
+/// `registry/PROVENANCE.md`).
 fn model_dir() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/semconv/v1.44.0/model");
-    assert!(
-        dir.is_dir(),
-        "semantic-conventions model not found at {}; the registry test needs the shared \
-         v1.44.0 model (../shared/semconv/v1.44.0/model next to the workspace)",
-        dir.display()
-    );
-    dir
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("registry/model-v1.44.0")
 }
 
 const COMMITTED: &str = include_str!("../registry/semconv-v1.44.0.json");
@@ -35,7 +28,7 @@ fn committed_registry_is_regenerated_from_the_model() {
     assert!(
         rendered == COMMITTED,
         "registry/semconv-v1.44.0.json is stale; regenerate it with\n  otelops check generate-registry \
-         --model ../shared/semconv/v1.44.0/model --out crates/otelops/registry/semconv-v1.44.0.json"
+         --model crates/otelops/registry/model-v1.44.0 --out crates/otelops/registry/semconv-v1.44.0.json"
     );
     assert_eq!(&registry, semconv_registry::embedded());
 }

@@ -6,7 +6,7 @@
 //! (`loader::from_model_dir`); the release we check against (v1.44.0) is
 //! generated once into `registry/semconv-v1.44.0.json` by
 //! `otelops check generate-registry` and embedded in the binary. A test
-//! regenerates it from `/work/shared/semconv/v1.44.0/model` and compares, so
+//! regenerates it from the model kept in `registry/model-v1.44.0/` and compares, so
 //! the committed file can never drift from the model or be edited by hand.
 
 mod loader;
