@@ -346,6 +346,16 @@ pub fn booking_body(origin: &str, destination: &str, max_price: &str) -> Value {
     })
 }
 
+/// `body` with the field at `path` (object keys) set to `value`.
+pub fn with(mut body: Value, path: &[&str], value: Value) -> Value {
+    let mut at = &mut body;
+    for key in &path[..path.len() - 1] {
+        at = &mut at[*key];
+    }
+    at[path[path.len() - 1]] = value;
+    body
+}
+
 pub async fn create(client: &reqwest::Client, base: &str, body: &Value) -> (u16, Value) {
     let r = client
         .post(format!("{base}/v1/bookings"))
