@@ -367,15 +367,20 @@ pub async fn create(client: &reqwest::Client, base: &str, body: &Value) -> (u16,
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-pub async fn get_booking(client: &reqwest::Client, base: &str, id: &str) -> Value {
+/// The JSON body of `GET url`.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
     client
-        .get(format!("{base}/v1/bookings/{id}"))
+        .get(url)
         .send()
         .await
-        .expect("GET /v1/bookings/{id} answers")
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
         .json()
         .await
-        .expect("a booking is JSON")
+        .unwrap_or_else(|e| panic!("GET {url}: the body is not JSON: {e}"))
+}
+
+pub async fn get_booking(client: &reqwest::Client, base: &str, id: &str) -> Value {
+    get_json(client, &format!("{base}/v1/bookings/{id}")).await
 }
 
 pub fn is_final(status: &str) -> bool {
