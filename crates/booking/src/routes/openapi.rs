@@ -128,8 +128,8 @@ fn schemas() -> Value {
     let date = json!({ "type": "string", "format": "date" });
     // What `Money` parses: a positive amount of at most 1000000.00 with at
     // most two decimals, as decimal text (up to nine integer digits) or a
-    // JSON number. Three patterns because ECMA-262 regexes without
-    // look-around cannot say "syntax, and range, and not zero" in one.
+    // JSON number. Three patterns rather than one with look-ahead, which
+    // not every validator's regex engine has (Rust's `regex` has not).
     let amount_text = json!({ "type": "string", "allOf": [
         { "pattern": "^[0-9]{1,9}(\\.[0-9]{1,2})?$" },
         { "pattern": "^0*([0-9]{1,6}(\\.[0-9]*)?|1000000(\\.0*)?)$" },
@@ -148,8 +148,9 @@ fn schemas() -> Value {
     let status =
         json!({ "enum": ["pending", "ordering", "booked", "failed", "expired", "cancelled"] });
     // `Traveller`: trimmed, the name 1 to 100 characters without control
-    // characters; the e-mail at most 254 bytes, `local@domain` with a dot in
-    // the domain and no whitespace or control characters.
+    // characters; the e-mail at most 254 bytes (`maxLength` counts
+    // characters: the same for an ASCII address), `local@domain` with a dot
+    // in the domain and no whitespace or control characters.
     let name = json!({ "type": "string", "minLength": 1, "maxLength": 100,
         "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$" });
     let email = json!({ "type": "string", "format": "email", "maxLength": 254,
