@@ -6,15 +6,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn with(mut body: Value, path: &[&str], value: Value) -> Value {
-    let mut at = &mut body;
-    for key in &path[..path.len() - 1] {
-        at = &mut at[*key];
-    }
-    at[path[path.len() - 1]] = value;
-    body
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_booking_bodies_are_4xx_problems_naming_the_field() {
     let stack = Stack::start(

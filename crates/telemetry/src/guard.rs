@@ -5,13 +5,14 @@
 //! do not need the caller's runtime at all: they run on ours).
 
 use opentelemetry::trace::TracerProvider;
-use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use crate::current_tracer::TracerLayer;
+
+pub(crate) mod log_bridge;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets, filter_fn};
@@ -107,7 +108,9 @@ impl TelemetryGuard {
     /// - the span layer sees every span (the sampler decides what is
     ///   exported, not `RUST_LOG`: `RUST_LOG=warn` must not silence traces)
     ///   and the events `RUST_LOG` lets through (they become span events).
-    /// - the logs bridge sees events only.
+    /// - the logs bridge sees events only; a record carries the event's
+    ///   code location as `code.file.path`/`code.line.number` and its time
+    ///   (see [`log_bridge`]).
     /// - nothing of the export path itself, or every export would produce
     ///   more to export.
     ///
@@ -131,7 +134,7 @@ impl TelemetryGuard {
                 .or(log_filter())
                 .and(no_export_feedback()),
         );
-        let logs = OpenTelemetryTracingBridge::new(&inner.logger).with_filter(
+        let logs = log_bridge::log_bridge(&inner.logger).with_filter(
             filter_fn(|meta| meta.is_event())
                 .and(log_filter())
                 .and(no_export_feedback()),

@@ -144,7 +144,7 @@ pub struct Page {
 }
 
 pub const MAX_PAGE: usize = 100;
-const DEFAULT_PAGE: usize = 20;
+pub const DEFAULT_PAGE: usize = 20;
 
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,

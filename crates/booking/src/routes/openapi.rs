@@ -9,6 +9,9 @@
 use axum::Json;
 use serde_json::{Value, json};
 
+use super::bookings::{DEFAULT_PAGE, MAX_PAGE};
+use crate::domain::DateWindow;
+
 pub async fn document() -> Json<Value> {
     Json(spec())
 }
@@ -20,11 +23,27 @@ fn problem_response(description: &str) -> Value {
     })
 }
 
+/// A booking id as the service parses it (`BookingId`): a UUID, written
+/// here in its hyphenated form (the form the service returns).
+fn uuid_schema() -> Value {
+    json!({ "type": "string", "format": "uuid",
+            "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$" })
+}
+
+/// The document states every constraint `domain.rs` and the handlers
+/// enforce, in JSON Schema where it can say it (lengths, patterns, enums,
+/// ranges) so that generated clients and API fuzzers agree with the
+/// service; rules JSON Schema cannot state (a date not in the past, two
+/// fields that must differ) are in `description` and in `x-parker-*`
+/// extensions that name the rule. `tests/openapi_constraints.rs` sends a
+/// violation of each to the running service and to the schema.
 pub fn spec() -> Value {
     let id_param = json!({
-        "name": "id", "in": "path", "required": true,
-        "schema": { "type": "string", "format": "uuid" }
+        "name": "id", "in": "path", "required": true, "schema": uuid_schema()
     });
+    let mut cursor = uuid_schema();
+    cursor["minLength"] = json!(1);
+    cursor["description"] = json!("`next_cursor` of the previous page");
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -38,8 +57,8 @@ pub fn spec() -> Value {
                     "summary": "Create an auto-booking request",
                     "parameters": [{
                         "name": "Idempotency-Key", "in": "header", "required": false,
-                        "description": "Same key and body → same booking; same key, other body → 422.",
-                        "schema": { "type": "string", "minLength": 1, "maxLength": 255 }
+                        "description": "1 to 255 visible ASCII characters. Same key and body → same booking; same key, other body → 422.",
+                        "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$" }
                     }],
                     "requestBody": { "required": true, "content": { "application/json": {
                         "schema": { "$ref": "#/components/schemas/BookingRequest" } } } },
@@ -56,8 +75,8 @@ pub fn spec() -> Value {
                 "get": {
                     "summary": "List bookings, oldest first",
                     "parameters": [
-                        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 100, "default": 20 } },
-                        { "name": "cursor", "in": "query", "schema": { "type": "string" } }
+                        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE } },
+                        { "name": "cursor", "in": "query", "schema": cursor }
                     ],
                     "responses": {
                         "200": { "description": "A page", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Page" } } } },
@@ -104,28 +123,53 @@ pub fn spec() -> Value {
 }
 
 fn schemas() -> Value {
-    let iata = json!({ "type": "string", "pattern": "^[A-Za-z]{3}$", "examples": ["JFK"] });
+    let iata = json!({ "type": "string", "pattern": "^[A-Za-z]{3}$", "examples": ["JFK"],
+        "description": "IATA airport code, three letters (upper-cased by the service)" });
     let date = json!({ "type": "string", "format": "date" });
+    // What `Money` parses: a positive amount of at most 1000000.00 with at
+    // most two decimals, as decimal text (up to nine integer digits) or a
+    // JSON number. Three patterns rather than one with look-ahead, which
+    // not every validator's regex engine has (Rust's `regex` has not).
+    let amount_text = json!({ "type": "string", "allOf": [
+        { "pattern": "^[0-9]{1,9}(\\.[0-9]{1,2})?$" },
+        { "pattern": "^0*([0-9]{1,6}(\\.[0-9]*)?|1000000(\\.0*)?)$" },
+        { "not": { "pattern": "^0*(\\.0*)?$" } }
+    ] });
+    let amount_number = json!({ "type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000, "multipleOf": 0.01 });
     let money = json!({
         "type": "object", "additionalProperties": false, "required": ["amount", "currency"],
         "properties": {
-            "amount": { "oneOf": [ { "type": "string", "pattern": "^[0-9]{1,9}(\\.[0-9]{1,2})?$" }, { "type": "number", "exclusiveMinimum": 0 } ] },
+            "amount": { "oneOf": [amount_text, amount_number],
+                "description": "Greater than 0 and at most 1000000.00, at most two decimals" },
             "currency": { "enum": ["EUR", "USD", "GBP", "CHF", "CAD", "AUD"] }
         }
     });
     let cabin = json!({ "enum": ["economy", "premium_economy", "business", "first"] });
     let status =
         json!({ "enum": ["pending", "ordering", "booked", "failed", "expired", "cancelled"] });
+    // `Traveller`: trimmed, the name 1 to 100 characters without control
+    // characters; the e-mail at most 254 bytes (`maxLength` counts
+    // characters: the same for an ASCII address), `local@domain` with a dot
+    // in the domain and no whitespace or control characters.
+    let name = json!({ "type": "string", "minLength": 1, "maxLength": 100,
+        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$" });
+    let email = json!({ "type": "string", "format": "email", "maxLength": 254,
+        "pattern": "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^\\s\\x00-\\x1f\\x7f-\\x9f]*\\.[^\\s\\x00-\\x1f\\x7f-\\x9f]*$" });
+    let max_days = DateWindow::MAX_DAYS;
     json!({
         "BookingRequest": {
             "type": "object", "additionalProperties": false,
             "required": ["traveller", "origin", "destination", "departure", "max_price", "cabin", "passengers"],
+            "description": "`origin` and `destination` must be different airports (compared case-insensitively).",
+            "x-parker-distinct": ["origin", "destination"],
             "properties": {
                 "traveller": { "type": "object", "additionalProperties": false, "required": ["name", "email"],
-                    "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 100 }, "email": { "type": "string", "format": "email" } } },
+                    "properties": { "name": name, "email": email } },
                 "origin": iata, "destination": iata,
                 "departure": { "type": "object", "additionalProperties": false, "required": ["from", "to"],
-                    "description": "Inclusive, from today (UTC), at most 14 days",
+                    "description": format!("Departure dates accepted, inclusive: `from` is today (UTC) or later, \
+                        `to` is not before `from`, and the window spans at most {max_days} days."),
+                    "x-parker-date-window": { "from-not-before": "today-utc", "to-not-before": "from", "max-days": max_days },
                     "properties": { "from": date, "to": date } },
                 "max_price": money,
                 "cabin": cabin,

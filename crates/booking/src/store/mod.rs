@@ -149,6 +149,3 @@ pub(crate) fn decode(doc: &str) -> Result<Booking, StoreError> {
 pub(crate) fn encode(booking: &Booking) -> String {
     serde_json::to_string(booking).expect("a booking always serializes")
 }
-
-#[cfg(test)]
-mod tests;

@@ -346,6 +346,16 @@ pub fn booking_body(origin: &str, destination: &str, max_price: &str) -> Value {
     })
 }
 
+/// `body` with the field at `path` (object keys) set to `value`.
+pub fn with(mut body: Value, path: &[&str], value: Value) -> Value {
+    let mut at = &mut body;
+    for key in &path[..path.len() - 1] {
+        at = &mut at[*key];
+    }
+    at[path[path.len() - 1]] = value;
+    body
+}
+
 pub async fn create(client: &reqwest::Client, base: &str, body: &Value) -> (u16, Value) {
     let r = client
         .post(format!("{base}/v1/bookings"))
@@ -357,15 +367,20 @@ pub async fn create(client: &reqwest::Client, base: &str, body: &Value) -> (u16,
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-pub async fn get_booking(client: &reqwest::Client, base: &str, id: &str) -> Value {
+/// The JSON body of `GET url`.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
     client
-        .get(format!("{base}/v1/bookings/{id}"))
+        .get(url)
         .send()
         .await
-        .expect("GET /v1/bookings/{id} answers")
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
         .json()
         .await
-        .expect("a booking is JSON")
+        .unwrap_or_else(|e| panic!("GET {url}: the body is not JSON: {e}"))
+}
+
+pub async fn get_booking(client: &reqwest::Client, base: &str, id: &str) -> Value {
+    get_json(client, &format!("{base}/v1/bookings/{id}")).await
 }
 
 pub fn is_final(status: &str) -> bool {

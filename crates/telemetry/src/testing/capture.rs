@@ -3,7 +3,8 @@
 //! them.
 //!
 //! Spans and logs go through `tracing` exactly as in production (the same
-//! span layer, [`crate::guard::span_layer`], and the logs bridge), but into a subscriber
+//! span layer, [`crate::guard::span_layer`], and the logs bridge,
+//! [`crate::guard::log_bridge`]), but into a subscriber
 //! installed with `tracing::subscriber::set_default`: it applies to the current
 //! thread only, so tests running in parallel do not see each other's spans.
 //! Async tests must therefore run on a current-thread runtime
@@ -18,7 +19,6 @@ use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{KeyValue, Value};
-use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLoggerProvider, SimpleLogProcessor};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
@@ -72,7 +72,7 @@ impl Capture {
         // busy/idle tracking), so captured spans look like exported ones.
         let subscriber = tracing_subscriber::registry()
             .with(crate::guard::span_layer(tracer_provider.tracer("capture")))
-            .with(OpenTelemetryTracingBridge::new(&logger_provider));
+            .with(crate::guard::log_bridge::log_bridge(&logger_provider));
         let _subscriber = tracing::subscriber::set_default(subscriber);
         Capture {
             spans,

@@ -45,6 +45,11 @@ pub struct SinkLog {
     pub body: String,
     pub severity_text: String,
     pub severity_number: i32,
+    /// Empty unless the record is a named event.
+    pub event_name: String,
+    /// 0 when unset.
+    pub time_unix_nano: u64,
+    pub observed_time_unix_nano: u64,
     /// Empty when the record was not emitted inside a span.
     pub trace_id: String,
     pub span_id: String,
@@ -185,6 +190,9 @@ pub fn flatten_logs(requests: &[ExportLogsServiceRequest]) -> Vec<SinkLog> {
                     body: any_value_string(&rec.body),
                     severity_text: rec.severity_text.clone(),
                     severity_number: rec.severity_number,
+                    event_name: rec.event_name.clone(),
+                    time_unix_nano: rec.time_unix_nano,
+                    observed_time_unix_nano: rec.observed_time_unix_nano,
                     trace_id: hex(&rec.trace_id),
                     span_id: hex(&rec.span_id),
                     attributes: attrs(&rec.attributes),

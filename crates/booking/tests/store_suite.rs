@@ -1,14 +1,46 @@
-//! Store semantics on the in-memory store; the integration tests run the
-//! same behaviour against a real Redis through the binary.
+//! The `Store` contract, one suite run on both implementations: the
+//! in-memory store and `RedisStore` against a real `redis-server` (each test
+//! starts its own on a loopback port, so tests cannot see each other's keys).
+
+mod common;
 
 use std::time::Duration;
 
-use super::memory::MemoryStore;
-use super::*;
-use crate::domain::BookingRequest;
+use parker_booking::domain::{Booking, BookingId, BookingRequest, IdempotencyKey, Status};
+use parker_booking::store::memory::MemoryStore;
+use parker_booking::store::redis::RedisStore;
+use parker_booking::store::{Cancelled, Created, Idempotency, Next, Store, StoreError};
+
+/// Generates, for each `async fn $name(impl Store)`, a test on a fresh
+/// `MemoryStore` and one on a fresh `RedisStore` with its own server.
+macro_rules! store_suite {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn memory() {
+                super::$name(super::MemoryStore::new()).await
+            }
+            #[tokio::test]
+            async fn redis() {
+                let server = super::common::Redis::start();
+                let store = super::RedisStore::connect(&server.url(), "suite:")
+                    .await
+                    .expect("connecting to the test's redis-server");
+                super::$name(store).await
+            }
+        }
+    )*};
+}
+
+store_suite!(
+    a_due_booking_is_leased_to_one_worker_only,
+    an_expired_lease_is_taken_over_and_fences_the_old_worker,
+    same_key_same_body_replays_and_other_body_is_refused,
+    only_pending_bookings_cancel_and_listing_pages_in_creation_order,
+);
 
 fn request() -> BookingRequest {
-    let from = crate::domain::today_utc()
+    let from = parker_booking::domain::today_utc()
         .checked_add(jiff::Span::new().days(10))
         .unwrap();
     serde_json::from_value(serde_json::json!({
@@ -23,9 +55,7 @@ fn request() -> BookingRequest {
 
 const LEASE: Duration = Duration::from_secs(5);
 
-#[tokio::test]
-async fn a_due_booking_is_leased_to_one_worker_only() {
-    let store = MemoryStore::new();
+async fn a_due_booking_is_leased_to_one_worker_only(store: impl Store) {
     let b = Booking::new(request(), None);
     store.create(&b, None).await.unwrap();
     let first = store.claim("w1", LEASE, 10).await.unwrap();
@@ -34,9 +64,7 @@ async fn a_due_booking_is_leased_to_one_worker_only() {
     assert!(second.is_empty());
 }
 
-#[tokio::test]
-async fn an_expired_lease_is_taken_over_and_fences_the_old_worker() {
-    let store = MemoryStore::new();
+async fn an_expired_lease_is_taken_over_and_fences_the_old_worker(store: impl Store) {
     let b = Booking::new(request(), None);
     store.create(&b, None).await.unwrap();
     store
@@ -61,9 +89,7 @@ async fn an_expired_lease_is_taken_over_and_fences_the_old_worker() {
     );
 }
 
-#[tokio::test]
-async fn same_key_same_body_replays_and_other_body_is_refused() {
-    let store = MemoryStore::new();
+async fn same_key_same_body_replays_and_other_body_is_refused(store: impl Store) {
     let key: IdempotencyKey = "k-1".parse().unwrap();
     let first = Booking::new(request(), None);
     let idem = || Idempotency {
@@ -85,9 +111,7 @@ async fn same_key_same_body_replays_and_other_body_is_refused() {
     assert_eq!(store.list(None, 10).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn only_pending_bookings_cancel_and_listing_pages_in_creation_order() {
-    let store = MemoryStore::new();
+async fn only_pending_bookings_cancel_and_listing_pages_in_creation_order(store: impl Store) {
     let mut ids = Vec::new();
     for _ in 0..5 {
         let b = Booking::new(request(), None);
