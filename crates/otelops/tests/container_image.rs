@@ -87,7 +87,9 @@ fn image_holds_only_the_static_collector_the_ca_bundle_and_the_non_root_user() {
     ]);
     assert_eq!(
         config.trim(),
-        format!(r#"{UID}:{UID} ["/otelcol-parker"] ["--config","/etc/otelcol-parker/config.yaml"]"#)
+        format!(
+            r#"{UID}:{UID} ["/otelcol-parker"] ["--config","/etc/otelcol-parker/config.yaml"]"#
+        )
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -106,7 +108,12 @@ fn image_holds_only_the_static_collector_the_ca_bundle_and_the_non_root_user() {
             "otelcol-parker"
         ]
     );
-    tar_tool(&["-xf", tar.to_str().unwrap(), "-C", dir.path().to_str().unwrap()]);
+    tar_tool(&[
+        "-xf",
+        tar.to_str().unwrap(),
+        "-C",
+        dir.path().to_str().unwrap(),
+    ]);
     assert!(
         std::fs::read(dir.path().join("otelcol-parker")).unwrap()
             == std::fs::read(otelcol_parker()).unwrap(),
@@ -119,7 +126,9 @@ fn image_holds_only_the_static_collector_the_ca_bundle_and_the_non_root_user() {
     );
     let passwd = std::fs::read_to_string(dir.path().join("etc/passwd")).unwrap();
     assert!(
-        passwd.lines().any(|l| l.starts_with(&format!("nonroot:x:{UID}:{UID}:"))),
+        passwd
+            .lines()
+            .any(|l| l.starts_with(&format!("nonroot:x:{UID}:{UID}:"))),
         "{passwd}"
     );
 
@@ -159,7 +168,13 @@ fn fixed_ports(profile: Profile) -> Vec<u16> {
                 .unwrap_or_else(|_| panic!("{profile}: endpoint {e} has no port"))
         })
         .collect();
-    ports.push(c.service.telemetry.metrics.readers[0].pull.exporter.prometheus.port);
+    ports.push(
+        c.service.telemetry.metrics.readers[0]
+            .pull
+            .exporter
+            .prometheus
+            .port,
+    );
     ports
 }
 
@@ -227,7 +242,11 @@ async fn wait_healthy(container: &Container<'_>, profile: Profile) {
 /// profiles do not configure) must PASS, with exit 0.
 fn assert_health_passes(args: &[&str], skipped: &[&str]) {
     let run = otelops(args);
-    assert_eq!(run.code, 0, "otelops {args:?}\n{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "otelops {args:?}\n{}\n{}",
+        run.stdout, run.stderr
+    );
     for check in ["health", "metrics", "otlp-grpc", "otlp-http", "zpages"] {
         let line = run
             .stdout
@@ -281,9 +300,18 @@ impl ProductionFiles {
         write_private(&tls.join("tls.key"), &key.signing_key.serialize_pem());
         std::fs::write(tls.join("tls.crt"), key.cert.pem()).unwrap();
         std::fs::write(tls.join("backend-ca.crt"), key.cert.pem()).unwrap();
-        for path in [&tls, &tls.join("tls.key"), &tls.join("tls.crt"), &tls.join("backend-ca.crt"), &queue] {
+        for path in [
+            &tls,
+            &tls.join("tls.key"),
+            &tls.join("tls.crt"),
+            &tls.join("backend-ca.crt"),
+            &queue,
+        ] {
             std::os::unix::fs::chown(path, Some(UID), Some(UID)).unwrap_or_else(|e| {
-                panic!("chown {UID} {}: {e} (the test runs as root, as podman here does)", path.display())
+                panic!(
+                    "chown {UID} {}: {e} (the test runs as root, as podman here does)",
+                    path.display()
+                )
             });
         }
         write_private(
@@ -388,23 +416,42 @@ fn readme_documents_the_commands_these_tests_run() {
         "scripts/collector-image-context target/collector-image".to_owned(),
         "CONTAINERS_CONF=\"$PWD/deploy/docker/podman/containers.conf\"".to_owned(),
         format!("podman build -t {TAG} \"$ctx\""),
-        format!("podman run -d --rm --name otelcol-parker {}", RUN_FLAGS.join(" ")),
+        format!(
+            "podman run -d --rm --name otelcol-parker {}",
+            RUN_FLAGS.join(" ")
+        ),
         PRODUCTION_ENV.join(" "),
         "--env-file secrets.env".to_owned(),
         "\"$PWD/tls:/etc/otelcol-parker/tls:ro\"".to_owned(),
         "\"$PWD/queue:/var/lib/otelcol/queue\"".to_owned(),
-        format!("{}.yaml:{CONFIG_MOUNT}\" {TAG}", "deploy/collector/production"),
+        format!(
+            "{}.yaml:{CONFIG_MOUNT}\" {TAG}",
+            "deploy/collector/production"
+        ),
         format!("{}.yaml:{CONFIG_MOUNT}\" {TAG}", "deploy/collector/staging"),
         format!("otelops {}", HEALTH.join(" ")),
-        format!("otelops {} {}", HEALTH.join(" "), PRODUCTION_HEALTH_SKIPS.join(" ")),
+        format!(
+            "otelops {} {}",
+            HEALTH.join(" "),
+            PRODUCTION_HEALTH_SKIPS.join(" ")
+        ),
     ] {
-        assert!(readme.contains(&needed), "deploy/docker/README.md lacks `{needed}`");
+        assert!(
+            readme.contains(&needed),
+            "deploy/docker/README.md lacks `{needed}`"
+        );
     }
     // Every variable production reads is set; tokens only through the env file.
     for var in referenced_env_vars(Profile::Production) {
-        assert!(readme.contains(var), "the README's production run lacks {var}");
+        assert!(
+            readme.contains(var),
+            "the README's production run lacks {var}"
+        );
         if var.ends_with("TOKEN") {
-            assert!(!readme.contains(&format!("-e {var}=")), "{var} on a command line");
+            assert!(
+                !readme.contains(&format!("-e {var}=")),
+                "{var} on a command line"
+            );
         }
     }
 }

@@ -307,20 +307,36 @@ fn docker_run_lines_listen_on_the_host_loopback_only() {
     let readme = read(&deploy("docker/README.md"));
     let runs: Vec<String> = readme
         .split("```sh")
-        .filter(|block| block.contains("podman run"))
-        .map(|block| block.replace("\\\n", " "))
+        .filter_map(|block| block.split("```").next())
+        .flat_map(|block| {
+            let joined = block.replace("\\\n", " ");
+            let runs: Vec<String> = joined
+                .lines()
+                .filter(|line| line.starts_with("podman run"))
+                .map(str::to_owned)
+                .collect();
+            runs
+        })
         .collect();
     assert_eq!(runs.len(), 2, "a development/staging and a production run");
     for run in runs {
         let words: Vec<&str> = run.split_whitespace().collect();
         // Host network: the container's listeners are the host's, so they
         // must bind loopback, and nothing is published.
-        assert!(words.windows(2).any(|w| w == ["--network", "host"]), "{run}");
         assert!(
-            words.windows(2).any(|w| w == ["-e", "OTELCOL_BIND=127.0.0.1"]),
+            words.windows(2).any(|w| w == ["--network", "host"]),
             "{run}"
         );
-        assert!(!words.iter().any(|w| *w == "-p" || *w == "--publish"), "{run}");
+        assert!(
+            words
+                .windows(2)
+                .any(|w| w == ["-e", "OTELCOL_BIND=127.0.0.1"]),
+            "{run}"
+        );
+        assert!(
+            !words.iter().any(|w| *w == "-p" || *w == "--publish"),
+            "{run}"
+        );
     }
 }
 

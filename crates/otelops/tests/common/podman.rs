@@ -100,7 +100,12 @@ impl Podman {
             Some(context.as_path()),
             "the script prints the context directory last"
         );
-        self.run(&[OsStr::new("build"), "-t".as_ref(), tag.as_ref(), context.as_ref()]);
+        self.run(&[
+            OsStr::new("build"),
+            "-t".as_ref(),
+            tag.as_ref(),
+            context.as_ref(),
+        ]);
     }
 
     /// `podman run -d --name NAME ARGS…`; the container is removed when the
