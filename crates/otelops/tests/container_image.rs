@@ -2,7 +2,9 @@
 //! run with the real podman exactly as deploy/docker/README.md says: the
 //! image holds only the static collector, the CA bundle and the non-root
 //! user; each rendered profile starts in it (read-only, 1 GiB memory limit,
-//! host network) and `otelops health --collector 127.0.0.1` passes against it.
+//! host network) and `otelops health --collector 127.0.0.1` passes against it;
+//! in production, a service's spans go through it from TLS + token in to
+//! TLS + token out.
 //!
 //! The containers share the host's network, so the profiles listen on the
 //! host's loopback on their fixed ports (4317, 4318, 13133, 8888, 55679,
@@ -13,6 +15,8 @@
 mod common;
 #[path = "common/podman.rs"]
 mod podman;
+#[path = "common/telemetry.rs"]
+mod telemetry;
 
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
@@ -21,7 +25,10 @@ use std::time::{Duration, Instant};
 use common::{closed_port, otelcol_parker, otelops, repo_root};
 use otelops::collector_config::model::CollectorConfig;
 use otelops::collector_config::profile::{Profile, referenced_env_vars, render};
+use parker_telemetry::ServiceInfo;
+use parker_telemetry::testing::{OtlpSink, SinkTls};
 use podman::{Container, Podman};
+use telemetry::config_from;
 
 const TAG: &str = "otelcol-parker:0.165.1-parker";
 /// The image's user (distroless "nonroot", the Deployment's runAsUser).
@@ -60,9 +67,13 @@ static FIXED_PORTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A podman with the image built, or `None` (and why, on stderr) when
 /// podman is not installed.
-fn podman_with_image(test: &str) -> Option<Podman> {
+fn podman_with_image() -> Option<Podman> {
     let Some(bin) = podman::find() else {
-        eprintln!(
+        // Straight to stderr, past the test harness's capture, so the skip shows.
+        use std::io::Write;
+        let test = std::thread::current().name().unwrap_or("?").to_owned();
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED {test}: podman is not installed (PODMAN unset, none on PATH); \
              ./scripts/test installs it (Debian packages podman and runc)"
         );
@@ -75,7 +86,7 @@ fn podman_with_image(test: &str) -> Option<Podman> {
 
 #[test]
 fn image_holds_only_the_static_collector_the_ca_bundle_and_the_non_root_user() {
-    let Some(podman) = podman_with_image("image_holds_only_…") else {
+    let Some(podman) = podman_with_image() else {
         return;
     };
     let config = podman.run(&[
@@ -189,14 +200,25 @@ fn assert_ports_free(profile: Profile) {
     }
 }
 
+/// A loopback backend address nothing listens on: the exporter retries
+/// quietly there.
+fn no_backend() -> String {
+    format!("127.0.0.1:{}", closed_port())
+}
+
 /// Runs the committed `deploy/collector/<profile>.yaml` in the image with
-/// the README's flags plus `extra`, and waits for health_check to answer.
-async fn start_profile<'p>(podman: &'p Podman, profile: Profile, extra: &[&str]) -> Container<'p> {
+/// the README's flags, `backend` as OTELCOL_EXPORT_ENDPOINT and `extra`,
+/// and waits for health_check to answer.
+async fn start_profile<'p>(
+    podman: &'p Podman,
+    profile: Profile,
+    backend: &str,
+    extra: &[&str],
+) -> Container<'p> {
     assert_ports_free(profile);
     let config = repo_root().join(format!("deploy/collector/{profile}.yaml"));
     let mount = format!("{}:{CONFIG_MOUNT}", config.display());
-    // Nothing listens there: the exporter retries quietly on loopback.
-    let export = format!("OTELCOL_EXPORT_ENDPOINT=127.0.0.1:{}", closed_port());
+    let export = format!("OTELCOL_EXPORT_ENDPOINT={backend}");
     let mut args: Vec<&str> = RUN_FLAGS.to_vec();
     args.extend(["-e", &export]);
     args.extend(extra);
@@ -264,21 +286,21 @@ fn assert_health_passes(args: &[&str], skipped: &[&str]) {
 
 #[tokio::test]
 async fn development_profile_runs_in_the_image_and_passes_every_health_check() {
-    let Some(podman) = podman_with_image("development_profile_…") else {
+    let Some(podman) = podman_with_image() else {
         return;
     };
     let _turn = FIXED_PORTS.lock().await;
-    let _collector = start_profile(&podman, Profile::Development, &[]).await;
+    let _collector = start_profile(&podman, Profile::Development, &no_backend(), &[]).await;
     assert_health_passes(HEALTH, &[]);
 }
 
 #[tokio::test]
 async fn staging_profile_runs_in_the_image_and_passes_every_health_check() {
-    let Some(podman) = podman_with_image("staging_profile_…") else {
+    let Some(podman) = podman_with_image() else {
         return;
     };
     let _turn = FIXED_PORTS.lock().await;
-    let _collector = start_profile(&podman, Profile::Staging, &[]).await;
+    let _collector = start_profile(&podman, Profile::Staging, &no_backend(), &[]).await;
     assert_health_passes(HEALTH, &[]);
 }
 
@@ -287,6 +309,10 @@ async fn staging_profile_runs_in_the_image_and_passes_every_health_check() {
 /// the tokens in an env file of mode 0600 (never on a command line).
 struct ProductionFiles {
     dir: tempfile::TempDir,
+    /// The self-signed certificate (for 127.0.0.1) of the receivers, also
+    /// the backend's: the test's backend serves it too.
+    cert_pem: String,
+    key_pem: String,
 }
 
 impl ProductionFiles {
@@ -297,9 +323,10 @@ impl ProductionFiles {
         std::fs::create_dir(&tls).unwrap();
         std::fs::create_dir(&queue).unwrap();
         let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-        write_private(&tls.join("tls.key"), &key.signing_key.serialize_pem());
-        std::fs::write(tls.join("tls.crt"), key.cert.pem()).unwrap();
-        std::fs::write(tls.join("backend-ca.crt"), key.cert.pem()).unwrap();
+        let (cert_pem, key_pem) = (key.cert.pem(), key.signing_key.serialize_pem());
+        write_private(&tls.join("tls.key"), &key_pem);
+        std::fs::write(tls.join("tls.crt"), &cert_pem).unwrap();
+        std::fs::write(tls.join("backend-ca.crt"), &cert_pem).unwrap();
         for path in [
             &tls,
             &tls.join("tls.key"),
@@ -316,15 +343,32 @@ impl ProductionFiles {
         }
         write_private(
             &dir.path().join("secrets.env"),
-            "OTELCOL_INGEST_TOKEN=test-ingest-token\nOTELCOL_EXPORT_TOKEN=test-export-token\n",
+            &format!("OTELCOL_INGEST_TOKEN={INGEST_TOKEN}\nOTELCOL_EXPORT_TOKEN={EXPORT_TOKEN}\n"),
         );
-        ProductionFiles { dir }
+        ProductionFiles {
+            dir,
+            cert_pem,
+            key_pem,
+        }
     }
 
     fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
+
+    /// The README's production run, exporting to `backend`.
+    async fn start<'p>(&self, podman: &'p Podman, backend: &str) -> Container<'p> {
+        let tls = format!("{}:/etc/otelcol-parker/tls:ro", self.path("tls"));
+        let queue = format!("{}:/var/lib/otelcol/queue", self.path("queue"));
+        let secrets = self.path("secrets.env");
+        let mut extra: Vec<&str> = PRODUCTION_ENV.to_vec();
+        extra.extend(["--env-file", &secrets, "-v", &tls, "-v", &queue]);
+        start_profile(podman, Profile::Production, backend, &extra).await
+    }
 }
+
+const INGEST_TOKEN: &str = "test-ingest-token";
+const EXPORT_TOKEN: &str = "test-export-token";
 
 fn write_private(path: &Path, text: &str) {
     use std::io::Write;
@@ -339,18 +383,12 @@ fn write_private(path: &Path, text: &str) {
 
 #[tokio::test]
 async fn production_profile_runs_in_the_image_with_tls_tokens_queue_and_memory_limit() {
-    let Some(podman) = podman_with_image("production_profile_…") else {
+    let Some(podman) = podman_with_image() else {
         return;
     };
     let files = ProductionFiles::write();
-    let tls = format!("{}:/etc/otelcol-parker/tls:ro", files.path("tls"));
-    let queue = format!("{}:/var/lib/otelcol/queue", files.path("queue"));
-    let secrets = files.path("secrets.env");
-    let mut extra: Vec<&str> = PRODUCTION_ENV.to_vec();
-    extra.extend(["--env-file", &secrets, "-v", &tls, "-v", &queue]);
-
     let _turn = FIXED_PORTS.lock().await;
-    let collector = start_profile(&podman, Profile::Production, &extra).await;
+    let collector = files.start(&podman, &no_backend()).await;
     let health = [HEALTH, PRODUCTION_HEALTH_SKIPS].concat();
     assert_health_passes(&health, &["otlp-grpc", "otlp-http"]);
 
@@ -386,7 +424,11 @@ async fn production_profile_runs_in_the_image_with_tls_tokens_queue_and_memory_l
         assert_eq!(entry.metadata().unwrap().uid(), UID, "{:?}", entry.path());
     }
     assert_eq!(
-        std::fs::metadata(&secrets).unwrap().permissions().mode() & 0o777,
+        std::fs::metadata(files.path("secrets.env"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
         0o600
     );
 
@@ -397,6 +439,80 @@ async fn production_profile_runs_in_the_image_with_tls_tokens_queue_and_memory_l
         "memory_limiter did not see the 1 GiB limit:\n{logs}"
     );
     assert!(collector.top(&["user"]).contains("nonroot"));
+}
+
+/// End to end through the image: a service's spans go in over TLS with
+/// the ingest token, and the collector sends what it samples to the backend
+/// over TLS (verified against the mounted CA) with the export token.
+// Several threads: the backend keeps serving while the test blocks on podman.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_image_takes_spans_with_tls_and_token_and_exports_them_with_tls_and_token() {
+    let Some(podman) = podman_with_image() else {
+        return;
+    };
+    let files = ProductionFiles::write();
+    let backend = OtlpSink::start_tls(SinkTls {
+        cert_pem: files.cert_pem.clone(),
+        key_pem: files.key_pem.clone(),
+        client_ca_pem: None,
+    })
+    .await;
+    let backend_addr = backend
+        .grpc_endpoint()
+        .trim_start_matches("https://")
+        .to_owned();
+    let _turn = FIXED_PORTS.lock().await;
+    let _collector = files.start(&podman, &backend_addr).await;
+
+    // A service's own pipeline (parker-telemetry), trusting the receivers'
+    // certificate and sending the ingest token.
+    const SENT: usize = 200;
+    let telemetry = config_from(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://127.0.0.1:4317"),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", &files.path("tls/tls.crt")),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            &format!("authorization=Bearer%20{INGEST_TOKEN}"),
+        ),
+        ("OTEL_TRACES_SAMPLER", "always_on"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("OTEL_LOGS_EXPORTER", "none"),
+    ]);
+    let guard = parker_telemetry::build(ServiceInfo::new("parker-booking", "0.1.0"), &telemetry)
+        .expect("pipeline");
+    tracing::subscriber::with_default(guard.subscriber(), || {
+        // One trace each: the profile keeps 10 % of traces.
+        for n in 0..SENT {
+            tracing::info_span!("container.image.probe", probe.n = n).in_scope(|| {});
+        }
+    });
+    tokio::task::spawn_blocking(move || guard.shutdown())
+        .await
+        .unwrap()
+        .expect("the pipeline flushes and shuts down");
+
+    // batch timeout is 5 s in production.
+    let spans = backend
+        .wait_for_spans(|s| !s.is_empty(), Duration::from_secs(30))
+        .await;
+    assert!(spans.iter().all(|s| s.name == "container.image.probe"));
+    // 10 % of 200 traces: none or all kept has odds below 1e-9.
+    assert!(spans.len() < SENT, "sampled {} of {SENT}", spans.len());
+    let authorization: Vec<_> = backend
+        .attempts()
+        .iter()
+        .map(|a| a.headers.get("authorization").cloned())
+        .collect();
+    let expected = format!("Bearer {EXPORT_TOKEN}");
+    assert!(
+        authorization
+            .iter()
+            .all(|h| h.as_ref().is_some_and(|v| v == expected.as_str())),
+        "every export carries the export token ({} exports)",
+        authorization.len()
+    );
 }
 
 /// README text with line continuations joined and runs of blanks collapsed.
