@@ -260,8 +260,8 @@ async fn wait_healthy(container: &Container<'_>, profile: Profile) {
     );
 }
 
-/// `otelops ARGS…`; every check but `skipped` (and health-v2, which the
-/// profiles do not configure) must PASS, with exit 0.
+/// `otelops ARGS…`; every check but `skipped` must PASS (health-v2 too:
+/// the health_check extension answers its /status), with exit 0.
 fn assert_health_passes(args: &[&str], skipped: &[&str]) {
     let run = otelops(args);
     assert_eq!(
@@ -269,7 +269,14 @@ fn assert_health_passes(args: &[&str], skipped: &[&str]) {
         "otelops {args:?}\n{}\n{}",
         run.stdout, run.stderr
     );
-    for check in ["health", "metrics", "otlp-grpc", "otlp-http", "zpages"] {
+    for check in [
+        "health",
+        "health-v2",
+        "metrics",
+        "otlp-grpc",
+        "otlp-http",
+        "zpages",
+    ] {
         let line = run
             .stdout
             .lines()
@@ -504,6 +511,30 @@ async fn production_image_takes_spans_with_tls_and_token_and_exports_them_with_t
             .all(|h| h.as_ref().is_some_and(|v| v == expected.as_str())),
         "every export carries the export token ({} exports)",
         authorization.len()
+    );
+}
+
+#[test]
+fn image_context_refuses_a_dynamically_linked_collector() {
+    let dir = tempfile::tempdir().unwrap();
+    // This test binary links glibc dynamically; the image has no libc.
+    let dynamic = std::env::current_exe().unwrap();
+    let out = common::run_bounded(
+        std::process::Command::new(repo_root().join("scripts/collector-image-context"))
+            .arg(dir.path())
+            .env("OTELCOL_PARKER", &dynamic),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{} is dynamically linked", dynamic.display()))
+            && stderr.contains("CGO_ENABLED=0"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("otelcol-parker").exists(),
+        "nothing is copied"
     );
 }
 
