@@ -22,9 +22,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use clap::ValueEnum;
 use common::{closed_port, otelcol_parker, otelops, repo_root};
 use otelops::collector_config::model::CollectorConfig;
 use otelops::collector_config::profile::{Profile, referenced_env_vars, render};
+use otelops::health::CheckKind;
 use parker_telemetry::ServiceInfo;
 use parker_telemetry::testing::{OtlpSink, SinkTls};
 use podman::{Container, Podman};
@@ -269,14 +271,7 @@ fn assert_health_passes(args: &[&str], skipped: &[&str]) {
         "otelops {args:?}\n{}\n{}",
         run.stdout, run.stderr
     );
-    for check in [
-        "health",
-        "health-v2",
-        "metrics",
-        "otlp-grpc",
-        "otlp-http",
-        "zpages",
-    ] {
+    for check in CheckKind::value_variants().iter().map(|k| k.name()) {
         let line = run
             .stdout
             .lines()
