@@ -280,10 +280,17 @@ fn compose_runs_the_four_services_and_publishes_on_loopback_only() {
             );
         }
     }
+    // The collector's build context is the one scripts/collector-image-context
+    // makes (the README's build step), holding the Dockerfile.
     let collector = services.get("collector").unwrap();
     assert_eq!(
-        str_at(collector, &["build", "dockerfile"]),
-        "deploy/docker/Dockerfile"
+        str_at(collector, &["build", "context"]),
+        "../../target/collector-image"
+    );
+    assert_eq!(str_at(collector, &["build", "dockerfile"]), "Dockerfile");
+    assert!(
+        read(&deploy("docker/README.md"))
+            .contains("scripts/collector-image-context target/collector-image")
     );
     let mounted = collector.get("volumes").unwrap().as_seq().unwrap()[0]
         .as_str()
@@ -296,23 +303,40 @@ fn compose_runs_the_four_services_and_publishes_on_loopback_only() {
 }
 
 #[test]
-fn docker_run_line_publishes_on_loopback_only() {
+fn docker_run_lines_listen_on_the_host_loopback_only() {
     let readme = read(&deploy("docker/README.md"));
-    let run_block: String = readme
+    let runs: Vec<String> = readme
         .split("```sh")
-        .find(|block| block.contains("docker run --rm"))
-        .expect("README has a docker run block")
-        .to_owned();
-    let published: Vec<&str> = run_block
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .windows(2)
-        .filter(|w| w[0] == "-p")
-        .map(|w| w[1])
+        .filter_map(|block| block.split("```").next())
+        .flat_map(|block| {
+            let joined = block.replace("\\\n", " ");
+            let runs: Vec<String> = joined
+                .lines()
+                .filter(|line| line.starts_with("podman run"))
+                .map(str::to_owned)
+                .collect();
+            runs
+        })
         .collect();
-    assert!(published.len() >= 4, "{published:?}");
-    for p in published {
-        assert!(p.starts_with("127.0.0.1:"), "{p}");
+    assert_eq!(runs.len(), 2, "a development/staging and a production run");
+    for run in runs {
+        let words: Vec<&str> = run.split_whitespace().collect();
+        // Host network: the container's listeners are the host's, so they
+        // must bind loopback, and nothing is published.
+        assert!(
+            words.windows(2).any(|w| w == ["--network", "host"]),
+            "{run}"
+        );
+        assert!(
+            words
+                .windows(2)
+                .any(|w| w == ["-e", "OTELCOL_BIND=127.0.0.1"]),
+            "{run}"
+        );
+        assert!(
+            !words.iter().any(|w| *w == "-p" || *w == "--publish"),
+            "{run}"
+        );
     }
 }
 

@@ -11,6 +11,8 @@
 //! - `check.rs`: a known-good OTLP-JSON request to mutate, for `check_*`;
 //! - `config.rs`: deploy paths, `otelcol-parker validate`, the config corpus;
 //! - `receive.rs`: the real `otelops receive` as a child, OTLP builders;
+//! - `podman.rs`: podman with a storage root of the test's own, the
+//!   collector image built as deploy/docker/README.md says;
 //! - `telemetry.rs`: parker-telemetry's SDK pipeline configured for a test;
 //! - `collector/`: the harness around the real `otelcol-parker` (and the
 //!   real services and rotel-agent) for the `collector_*` scenarios.
