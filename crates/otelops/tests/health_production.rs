@@ -126,6 +126,10 @@ fn assert_otlp_failed(run: &common::Run, why: &str) {
     for check in ["otlp-grpc", "otlp-http"] {
         let l = line(run, check);
         assert!(l.starts_with("FAIL") && l.contains(why), "{check}: {l}");
+        assert!(
+            !l.chars().any(char::is_control),
+            "{check}: raw bytes in {l:?}"
+        );
     }
     for check in ["health", "metrics", "zpages"] {
         assert!(line(run, check).starts_with("PASS"), "{}", run.stdout);
@@ -188,6 +192,10 @@ async fn health_passes_on_the_production_profile_with_ca_and_token_and_fails_cle
         &run,
         "TLS handshake failed: invalid peer certificate: UnknownIssuer",
     );
+    assert_otlp_failed(
+        &run,
+        "is --cacert the CA that signed the server's certificate?",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,6 +212,7 @@ async fn health_fails_clearly_when_the_collector_certificate_has_expired() {
     .await;
     assert_otlp_failed(
         &run,
-        "TLS handshake failed: invalid peer certificate: Expired",
+        "TLS handshake failed: invalid peer certificate: certificate expired",
     );
+    assert_otlp_failed(&run, "the server's certificate has expired");
 }

@@ -9,7 +9,7 @@ use prost::Message;
 use serde_json::Value;
 
 use super::{CheckKind, CheckResult, Outcome};
-use crate::http_client::{HttpClient, HttpError, Url, truncate};
+use crate::http_client::{HttpClient, HttpError, Response, Url, truncate};
 
 fn result(
     check: CheckKind,
@@ -302,7 +302,7 @@ pub async fn otlp_http(client: &HttpClient, url: &Url) -> CheckResult {
             "empty trace export accepted".into(),
         ),
         Ok(resp) => {
-            let what = format!("HTTP {}: {}", resp.status, truncate(&resp.text(), 120));
+            let what = format!("HTTP {}: {}", resp.status, otlp_error_message(&resp));
             result(
                 k,
                 url,
@@ -311,6 +311,30 @@ pub async fn otlp_http(client: &HttpClient, url: &Url) -> CheckResult {
                 refused(client, &what, resp.status == 401),
             )
         }
+    }
+}
+
+/// `google.rpc.Status`, which OTLP/HTTP answers a protobuf request's failure
+/// with; only its message is wanted.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+/// The message of an OTLP/HTTP error answer: decoded from its protobuf
+/// `Status` body when it is one, else the body's first characters.
+fn otlp_error_message(resp: &Response) -> String {
+    let protobuf = resp
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-protobuf"));
+    match RpcStatus::decode(resp.body.clone()) {
+        Ok(status) if protobuf && !status.message.is_empty() => truncate(&status.message, 200),
+        _ => truncate(&resp.text(), 120),
     }
 }
 
@@ -344,6 +368,34 @@ pub async fn zpages(client: &HttpClient, base: &Url) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn answer(content_type: &'static str, body: Vec<u8>) -> Response {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(content_type),
+        );
+        Response {
+            status: 401,
+            headers,
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn otlp_http_errors_show_the_status_message_not_protobuf_bytes() {
+        let status = RpcStatus {
+            code: 16,
+            message: "missing or empty authorization header".into(),
+        };
+        let pb = answer("application/x-protobuf", status.encode_to_vec());
+        assert_eq!(
+            otlp_error_message(&pb),
+            "missing or empty authorization header"
+        );
+        let text = answer("text/plain", b"Unauthorized".to_vec());
+        assert_eq!(otlp_error_message(&text), "Unauthorized");
+    }
 
     #[test]
     fn unhealthy_names_failing_leaf_components() {

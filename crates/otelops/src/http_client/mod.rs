@@ -53,9 +53,7 @@ pub enum HttpError {
     Timeout { url: String, timeout: Duration },
     #[error("{url}: cannot connect ({reason})")]
     Connect { url: String, reason: String },
-    #[error(
-        "{url}: TLS handshake failed: {reason} (is --cacert the CA that signed the server's certificate?)"
-    )]
+    #[error("{url}: TLS handshake failed: {reason}")]
     Tls { url: String, reason: String },
     #[error(
         "refusing to send the bearer token from the {token_source} to `{url}` over plain http: \

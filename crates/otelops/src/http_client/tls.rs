@@ -130,24 +130,51 @@ impl TlsFiles {
 }
 
 /// The rustls error somewhere in `e`'s chain, if the failure was TLS.
-/// rustls errors arrive wrapped in `io::Error`, whose `source()` skips the
-/// wrapped error, so each link is also opened with `get_ref`.
+/// rustls errors arrive wrapped in `io::Error`s (hyper-rustls wraps tokio-
+/// rustls' one again), whose `source()` skips the wrapped error, so each
+/// link is also opened with `get_ref`.
 pub(crate) fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-            return Some(tls.to_string());
+            return Some(match hint(tls) {
+                Some(hint) => format!("{tls} ({hint})"),
+                None => tls.to_string(),
+            });
         }
-        if let Some(tls) = err
+        cur = match err
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         {
-            return Some(tls.to_string());
-        }
-        cur = err.source();
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
     }
     None
+}
+
+/// What the operator can do about the usual handshake failures.
+fn hint(e: &rustls::Error) -> Option<&'static str> {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer | C::BadSignature => {
+                Some("is --cacert the CA that signed the server's certificate?")
+            }
+            C::Expired | C::ExpiredContext { .. } => Some("the server's certificate has expired"),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                Some("the server's certificate is not valid yet; check the clocks")
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                Some("the server's certificate does not name this host")
+            }
+            _ => None,
+        },
+        rustls::Error::AlertReceived(_) => {
+            Some("the server refused the handshake; does it want --client-cert and --client-key?")
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
