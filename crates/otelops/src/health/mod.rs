@@ -215,6 +215,25 @@ mod tests {
     }
 
     #[test]
+    fn with_tls_the_otlp_defaults_and_scheme_less_targets_are_https() {
+        let tls = TargetFlags {
+            otlp_tls: true,
+            otlp_http: Some("127.0.0.1:14318".into()),
+            ..flags()
+        };
+        let t = Targets::from_flags(&tls).unwrap();
+        assert_eq!(t.otlp_grpc.as_str(), "https://127.0.0.1:4317/");
+        assert_eq!(t.otlp_http.as_str(), "https://127.0.0.1:14318/v1/traces");
+        // The other endpoints stay plain http (the profiles serve them so).
+        assert_eq!(t.health.as_str(), "http://127.0.0.1:13133/");
+        let explicit = Targets::from_flags(&TargetFlags {
+            otlp_grpc: Some("http://127.0.0.1:4317".into()),
+            ..tls
+        });
+        assert_eq!(explicit.unwrap().otlp_grpc.scheme(), "http");
+    }
+
+    #[test]
     fn any_remote_target_is_refused_without_allow_remote() {
         let remote = TargetFlags {
             zpages_url: Some("http://203.0.113.9:55679".into()),
