@@ -393,28 +393,26 @@ fn environment_proxies_are_ignored_unless_proxy_from_env() {
 #[test]
 fn token_sources_that_cannot_be_read_are_usage_errors_naming_the_source() {
     let s = server::TestServer::start(vec![common::fixture_text("otelcol-v0.165-metrics.prom")]);
-    let mut args = vec!["health".to_owned()];
-    args.extend(s.health_flags());
-
     let var = "OTELOPS_TEST_HTTP_CLIENT_TOKEN_UNSET";
-    let mut unset = args.clone();
-    unset.extend(["--token-env".to_owned(), var.to_owned()]);
-    let run = common::otelops(&unset);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains(var), "{}", run.stderr);
-
     let missing = "/nonexistent/otelops/token";
-    let mut file = args.clone();
-    file.extend(["--token-file".to_owned(), missing.to_owned()]);
-    let run = common::otelops(&file);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains(missing), "{}", run.stderr);
-
-    let mut both = args;
-    both.extend(["--client-cert".to_owned(), missing.to_owned()]);
-    let run = common::otelops(&both);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("--client-key"), "{}", run.stderr);
+    // Each is refused before any request, naming what is wrong.
+    for (flag, value, named) in [
+        ("--token-env", var, var),
+        ("--token-file", missing, missing),
+        ("--client-cert", missing, "--client-key"),
+    ] {
+        let mut args = vec!["health".to_owned()];
+        args.extend(s.health_flags());
+        args.extend([flag.to_owned(), value.to_owned()]);
+        let run = common::otelops(&args);
+        assert_eq!(run.code, 2, "{flag}: {}", run.stderr);
+        assert!(run.stderr.contains(named), "{flag}: {}", run.stderr);
+    }
+    assert_eq!(
+        s.behaviour.metrics_hits.load(Ordering::SeqCst),
+        0,
+        "no check ran"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@ use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 /// a "remote" target that is really 127.0.0.1).
 pub const LOOPBACK_NAMES: [&str; 4] = ["127.0.0.1", "localhost", "::1", "::ffff:127.0.0.1"];
 
-/// A server certificate and key, as PEM and as files.
+/// A certificate and its key, as PEM and as files.
 pub struct ServerCert {
     pub cert_pem: String,
     pub key_pem: String,
@@ -75,16 +75,28 @@ impl Pki {
     /// A server certificate for [`LOOPBACK_NAMES`]; `expired` makes one
     /// that ran out in 2021.
     pub fn server(&self, file_stem: &str, expired: bool) -> ServerCert {
-        let key = KeyPair::generate().expect("server key");
         let mut params =
             CertificateParams::new(LOOPBACK_NAMES.map(str::to_owned).to_vec()).expect("params");
         if expired {
             params.not_before = rcgen::date_time_ymd(2020, 1, 1);
             params.not_after = rcgen::date_time_ymd(2021, 1, 1);
         }
+        self.issue(params, file_stem)
+    }
+
+    /// A client certificate (for mTLS) and its key, as files.
+    pub fn client(&self, file_stem: &str) -> (PathBuf, PathBuf) {
+        let params = CertificateParams::new(vec!["otelops".to_owned()]).expect("params");
+        let issued = self.issue(params, file_stem);
+        (issued.cert_file, issued.key_file)
+    }
+
+    /// Signs `params` with a fresh key and writes `<stem>.crt`/`<stem>.key`.
+    fn issue(&self, params: CertificateParams, file_stem: &str) -> ServerCert {
+        let key = KeyPair::generate().expect("key");
         let cert = params
             .signed_by(&key, &Issuer::from_params(&self.params, &self.key))
-            .expect("server certificate");
+            .expect("certificate");
         let cert_file = self.dir.path().join(format!("{file_stem}.crt"));
         let key_file = self.dir.path().join(format!("{file_stem}.key"));
         std::fs::write(&cert_file, cert.pem()).expect("write cert");
@@ -95,20 +107,6 @@ impl Pki {
             cert_file,
             key_file,
         }
-    }
-
-    /// A client certificate (for mTLS) and its key, as files.
-    pub fn client(&self, file_stem: &str) -> (PathBuf, PathBuf) {
-        let key = KeyPair::generate().expect("client key");
-        let cert = CertificateParams::new(vec!["otelops".to_owned()])
-            .expect("params")
-            .signed_by(&key, &Issuer::from_params(&self.params, &self.key))
-            .expect("client certificate");
-        let cert_file = self.dir.path().join(format!("{file_stem}.crt"));
-        let key_file = self.dir.path().join(format!("{file_stem}.key"));
-        std::fs::write(&cert_file, cert.pem()).expect("write cert");
-        write_private(&key_file, &key.serialize_pem());
-        (cert_file, key_file)
     }
 
     /// A token file (mode 0600, as an operator would keep it).
