@@ -60,3 +60,49 @@ impl HttpArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        http: HttpArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<HttpArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("otelops").chain(args.iter().copied())).map(|c| c.http)
+    }
+
+    #[test]
+    fn flags_become_client_options() {
+        let a = parse(&[
+            "--cacert",
+            "ca.pem",
+            "--token-env",
+            "INGEST_TOKEN",
+            "--allow-remote",
+        ])
+        .unwrap();
+        assert!(a.wants_tls());
+        let o = a.options(Duration::from_secs(3));
+        assert_eq!(o.tls.ca, Some(PathBuf::from("ca.pem")));
+        assert_eq!(o.token, Some(TokenSource::Env("INGEST_TOKEN".into())));
+        assert!(o.allow_remote && !o.proxy_from_env);
+        assert_eq!(
+            (o.timeout, o.connect_timeout),
+            (Duration::from_secs(3), Duration::from_secs(3))
+        );
+        assert!(!parse(&[]).unwrap().wants_tls());
+    }
+
+    #[test]
+    fn half_an_identity_or_two_token_sources_are_usage_errors() {
+        let err = parse(&["--client-cert", "c.pem"]).unwrap_err();
+        assert!(err.to_string().contains("--client-key"), "{err}");
+        let err = parse(&["--token-file", "t", "--token-env", "T"]).unwrap_err();
+        assert!(err.to_string().contains("cannot be used with"), "{err}");
+    }
+}
