@@ -449,3 +449,31 @@ async fn health_checks_otlp_grpc_and_http_over_mtls_with_the_token_from_env() {
         assert_eq!(authorizations(&sink, transport), [bearer.as_str()]);
     }
 }
+
+#[test]
+fn traces_refuses_a_remote_receiver_and_keeps_its_token_off_plain_http() {
+    let listener = Counting::start();
+    let receiver = format!("http://[::ffff:127.0.0.1]:{}", listener.addr.port());
+    let traces = |extra: &[&str]| {
+        let mut cmd = common::otelops_command();
+        cmd.args(["traces", "list", "--receiver", &receiver])
+            .args(extra)
+            .env("OTELOPS_RECEIVER_TOKEN", TOKEN);
+        common::Run::from(common::run_bounded(&mut cmd, Duration::from_secs(60)))
+    };
+    let run = traces(&[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--allow-remote"), "{}", run.stderr);
+
+    let run = traces(&["--allow-remote"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("bearer token from the environment variable OTELOPS_RECEIVER_TOKEN")
+            && run.stderr.contains("over plain http"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(TOKEN));
+    assert_eq!(listener.accepted(), 0, "nothing may reach the remote host");
+}

@@ -16,8 +16,13 @@ use crate::http_client::{HttpClient, HttpError};
 /// Why traces could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("cannot reach the receiver at {url}: {source} (is `otelops receive` running?)")]
-    Unreachable { url: String, source: HttpError },
+    // `error`, not `source`: the message already holds it (and its URL), and
+    // a report of the chain would print it twice.
+    #[error("cannot reach the receiver: {error} (is `otelops receive` running?)")]
+    Unreachable { error: HttpError },
+    /// The client's own rules refused the request (loopback, token).
+    #[error(transparent)]
+    Refused(HttpError),
     #[error("the receiver at {url} answered {status}: {body}")]
     Status {
         url: String,
@@ -101,9 +106,11 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     client: &HttpClient,
     url: &str,
 ) -> Result<Option<T>, SourceError> {
-    let unreachable = |source| SourceError::Unreachable {
-        url: url.to_owned(),
-        source,
+    let unreachable = |error| match error {
+        HttpError::NotLoopback { .. }
+        | HttpError::TokenOverPlainHttp { .. }
+        | HttpError::BadUrl { .. } => SourceError::Refused(error),
+        error => SourceError::Unreachable { error },
     };
     let parsed = client.url(url).map_err(unreachable)?;
     let response = client.get(&parsed).await.map_err(unreachable)?;
