@@ -5,11 +5,11 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
+use http::{HeaderMap, HeaderValue, Method, header};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::http_client::{HttpClient, HttpError};
-use http::{HeaderMap, HeaderValue, Method, header};
 
 /// One traveller's request. Terms are generous on purpose: offers are
 /// deterministic for a route and day, but the days move with the calendar,

@@ -13,9 +13,11 @@
 //!
 //! It is a small hyper client rather than reqwest because reqwest's rustls
 //! features either build aws-lc or (without a provider) make every other
-//! crate's `reqwest::Client` in the workspace panic; see
-//! crates/telemetry/Cargo.toml. The OTLP/gRPC check gets the same rules
-//! through [`HttpClient::grpc_channel`] and [`HttpClient::bearer`].
+//! crate's `reqwest::Client` in the workspace panic, as features unify; see
+//! crates/telemetry/Cargo.toml. hyper-util, hyper-rustls and rustls on ring
+//! are in the tree already (parker-telemetry, reqwest, tonic), so this added
+//! no crate to Cargo.lock. The OTLP/gRPC check gets the same rules through
+//! [`HttpClient::grpc_channel`] and [`HttpClient::bearer`].
 
 mod args;
 mod connector;
@@ -235,10 +237,6 @@ impl HttpClient {
 
     pub fn timeout(&self) -> Duration {
         self.0.timeout
-    }
-
-    pub fn allow_remote(&self) -> bool {
-        self.0.allow_remote
     }
 
     /// Where the token came from, when there is one.
