@@ -111,7 +111,7 @@ const TRACE_CONTEXT_HELP: &str = concat!(
 pub struct TraceContextArgs {
     /// The service's W3C test-service endpoint, e.g. http://127.0.0.1:8080/test.
     #[arg(long, value_name = "URL")]
-    pub target: reqwest::Url,
+    pub target: url::Url,
     /// How long each case may take (request plus callback).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
     pub timeout: Duration,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::exit;
 use crate::health::{self, CheckKind, Outcome, TargetFlags, Targets};
+use crate::http_client::{HttpArgs, HttpClient};
 use crate::output::OutputFormat;
 
 #[derive(Debug, clap::Args)]
@@ -14,9 +15,12 @@ use crate::output::OutputFormat;
   otelops health --skip otlp-grpc --skip zpages
   otelops health --health-v2-url http://127.0.0.1:13133/status
   otelops health --metrics-url http://127.0.0.1:9888/metrics --otlp-http http://127.0.0.1:4318
+  otelops health --cacert ca.pem --token-file ingest.token     (production profile: TLS + bearer auth)
 
 Exit codes: 0 every check passed, 1 a check failed, 2 usage or input error.
-Only loopback targets are contacted unless --allow-remote is given.")]
+Only loopback targets are contacted unless --allow-remote is given.
+With --cacert or --client-cert the OTLP receivers are checked over https (default
+and scheme-less --otlp-grpc/--otlp-http targets); the token goes only to them.")]
 pub struct Args {
     /// Collector host; the default ports (13133, 8888, 4317, 4318, 55679) are used on it.
     #[arg(long, default_value = "127.0.0.1")]
@@ -45,9 +49,8 @@ pub struct Args {
     /// Per-check timeout, e.g. 2s or 500ms.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
-    /// Allow targets that are not loopback addresses.
-    #[arg(long)]
-    pub allow_remote: bool,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
@@ -59,10 +62,12 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         otlp_grpc: args.otlp_grpc,
         otlp_http: args.otlp_http,
         zpages_url: args.zpages_url,
-        allow_remote: args.allow_remote,
+        allow_remote: args.http.allow_remote,
+        otlp_tls: args.http.wants_tls(),
     })?;
+    let client = HttpClient::new(&args.http.options(args.timeout))?;
     let rt = super::runtime()?;
-    let results = rt.block_on(health::run(&targets, &args.skip, args.timeout));
+    let results = rt.block_on(health::run(&targets, &args.skip, &client));
     match output {
         OutputFormat::Json => {
             let doc = serde_json::json!({ "ok": !health::any_failed(&results), "checks": results });

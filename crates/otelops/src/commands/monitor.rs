@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::exit;
+use crate::http_client::{HttpArgs, HttpClient};
 use crate::monitor::watch::{self, WatchOptions};
 use crate::monitor::{self, ReportOptions, Source, Status, Thresholds, render, trends};
 use crate::output::OutputFormat;
@@ -47,9 +48,9 @@ pub struct ScrapeArgs {
     /// Scrape timeout.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
-    /// Allow a metrics URL or webhook that is not on loopback.
-    #[arg(long)]
-    pub allow_remote: bool,
+    /// Client options for the metrics URL and the webhook.
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -226,10 +227,10 @@ fn report(a: ReportArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
         memory_limit_mib: a.judge.memory_limit()?,
     };
     let source = if a.from_file.is_empty() {
-        let url = crate::http_client::checked_url(&a.scrape.metrics_url, a.scrape.allow_remote)?;
+        let client = HttpClient::new(&a.scrape.http.options(a.scrape.timeout))?;
         Source::Url {
-            url,
-            timeout: a.scrape.timeout,
+            url: client.url(&a.scrape.metrics_url)?,
+            client,
         }
     } else {
         Source::Files(a.from_file)
@@ -243,18 +244,15 @@ fn report(a: ReportArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
 }
 
 fn watch(a: WatchArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
-    let webhook = a
-        .webhook
-        .as_deref()
-        .map(|w| crate::http_client::checked_url(w, a.scrape.allow_remote))
-        .transpose()?;
+    let client = HttpClient::new(&a.scrape.http.options(a.scrape.timeout))?;
+    let webhook = a.webhook.as_deref().map(|w| client.url(w)).transpose()?;
     anyhow::ensure!(
         !a.interval.is_zero(),
         "--interval must be greater than zero"
     );
     let opts = WatchOptions {
-        url: crate::http_client::checked_url(&a.scrape.metrics_url, a.scrape.allow_remote)?,
-        timeout: a.scrape.timeout,
+        url: client.url(&a.scrape.metrics_url)?,
+        client,
         interval: a.interval,
         count: if a.once { Some(1) } else { a.count },
         thresholds: a.judge.thresholds()?,

@@ -6,10 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
-
+use crate::http_client::{HttpArgs, HttpClient, TokenSource};
 use crate::output::OutputFormat;
-use crate::receive::Token;
 use crate::receive::client::{Follow, TraceSource};
 use crate::receive::view::{self, Style};
 
@@ -39,9 +37,10 @@ pub struct SourceArgs {
     /// Read an OTLP-JSON lines file instead of a running receiver.
     #[arg(long, value_name = "FILE")]
     pub jsonl: Option<PathBuf>,
-    /// Bearer token, when the receiver requires one. Never printed.
-    #[arg(long, env = "OTELOPS_RECEIVER_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    /// Client options; without --token-file/--token-env the token is read
+    /// from OTELOPS_RECEIVER_TOKEN when that is set.
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,17 +97,27 @@ pub fn exec(cmd: TracesCommand, output: OutputFormat) -> anyhow::Result<ExitCode
     })
 }
 
+/// Bounds connecting to the receiver and each query (they answer from memory).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Where the receiver token is read from when no --token-* flag names it.
+const RECEIVER_TOKEN_ENV: &str = "OTELOPS_RECEIVER_TOKEN";
+
 fn source(args: SourceArgs) -> anyhow::Result<TraceSource> {
     Ok(match args.jsonl {
         Some(path) => TraceSource::File(path),
-        None => TraceSource::Receiver {
-            base_url: args.receiver,
-            token: args
-                .token
-                .map(Token::new)
-                .transpose()
-                .context("--token / OTELOPS_RECEIVER_TOKEN")?,
-        },
+        None => {
+            let mut options = args.http.options(REQUEST_TIMEOUT);
+            if options.token.is_none() && std::env::var_os(RECEIVER_TOKEN_ENV).is_some() {
+                options.token = Some(TokenSource::Env(RECEIVER_TOKEN_ENV.into()));
+            }
+            let client = HttpClient::new(&options)?;
+            // Refuse a remote receiver before the first poll, not inside it.
+            client.url(&args.receiver)?;
+            TraceSource::Receiver {
+                base_url: args.receiver,
+                client,
+            }
+        }
     })
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::exit;
+use crate::http_client::{HttpClient, HttpOptions};
 use crate::monitor::{self, ReportOptions, Source, Thresholds};
 use crate::output::OutputFormat;
 use crate::tune::{self, CollectorConfig, Environment, RuleOptions};
@@ -66,10 +67,16 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
     }
     let cfg = CollectorConfig::load(&args.config)?;
     let source = match (&args.metrics_url, args.from_file.is_empty()) {
-        (Some(u), _) => Some(Source::Url {
-            url: crate::http_client::checked_url(u, args.allow_remote)?,
-            timeout: args.timeout,
-        }),
+        (Some(u), _) => {
+            let client = HttpClient::new(&HttpOptions {
+                allow_remote: args.allow_remote,
+                ..HttpOptions::loopback(args.timeout)
+            })?;
+            Some(Source::Url {
+                url: client.url(u)?,
+                client,
+            })
+        }
         (None, false) => Some(Source::Files(args.from_file.clone())),
         (None, true) => None,
     };

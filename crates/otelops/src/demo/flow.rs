@@ -5,8 +5,11 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
+use http::{HeaderMap, HeaderValue, Method, header};
 use serde::Serialize;
 use serde_json::{Value, json};
+
+use crate::http_client::{HttpClient, HttpError};
 
 /// One traveller's request. Terms are generous on purpose: offers are
 /// deterministic for a route and day, but the days move with the calendar,
@@ -106,7 +109,7 @@ impl BookingOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
     #[error("parker-booking at {url}")]
-    Http { url: String, source: reqwest::Error },
+    Http { url: String, source: HttpError },
     #[error("parker-booking refused {traveller}'s booking ({status}): {body}")]
     Refused {
         traveller: String,
@@ -142,7 +145,7 @@ fn request_body(trip: &Trip) -> Value {
 
 /// Books every trip, then waits (up to `timeout`) until all are final.
 pub async fn run(
-    http: &reqwest::Client,
+    http: &HttpClient,
     booking: SocketAddr,
     trips: &[Trip],
     timeout: Duration,
@@ -151,22 +154,29 @@ pub async fn run(
     for (n, trip) in trips.iter().enumerate() {
         let url = format!("http://{booking}/v1/bookings");
         let body = request_body(trip);
+        let failed = |source| FlowError::Http {
+            url: url.clone(),
+            source,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            "idempotency-key",
+            HeaderValue::from_str(&format!("demo-{}", n + 1)).expect("ASCII digits"),
+        );
+        let target = http.url(&url).map_err(failed)?;
         let response = http
-            .post(&url)
-            .header("idempotency-key", format!("demo-{}", n + 1))
-            .json(&body)
-            .send()
+            .send(Method::POST, &target, headers, body.to_string().into())
             .await
-            .map_err(|source| FlowError::Http {
-                url: url.clone(),
-                source,
-            })?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        if !status.is_success() {
+            .map_err(failed)?;
+        let text = response.text();
+        if !response.is_success() {
             return Err(FlowError::Refused {
                 traveller: trip.name.to_owned(),
-                status: status.as_u16(),
+                status: response.status,
                 body: text,
             });
         }
@@ -219,23 +229,17 @@ pub async fn run(
 }
 
 async fn refresh(
-    http: &reqwest::Client,
+    http: &HttpClient,
     booking: SocketAddr,
     outcome: &mut BookingOutcome,
 ) -> Result<(), FlowError> {
     let url = format!("http://{booking}/v1/bookings/{}", outcome.id);
-    let response = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|source| FlowError::Http {
-            url: url.clone(),
-            source,
-        })?;
-    let text = response.text().await.map_err(|source| FlowError::Http {
+    let failed = |source| FlowError::Http {
         url: url.clone(),
         source,
-    })?;
+    };
+    let target = http.url(&url).map_err(failed)?;
+    let text = http.get(&target).await.map_err(failed)?.text();
     let bad = || FlowError::BadAnswer {
         url: url.clone(),
         body: text.clone(),

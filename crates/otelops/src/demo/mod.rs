@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::check::trace_context::{TraceContextError, TraceContextOptions, run_trace_context};
 use crate::check::{Report, export_format, input, semconv};
+use crate::http_client::HttpClient;
 use crate::receive::{ReceiveError, Receiver, ReceiverConfig, ReceiverHandle, Summary};
 use crate::semconv_registry;
 
@@ -77,8 +78,6 @@ pub enum DemoError {
     Receiver(ReceiveError),
     #[error(transparent)]
     Service(#[from] ServiceError),
-    #[error("cannot build the HTTP client that drives the services: {0}")]
-    Client(reqwest::Error),
     #[error("cannot start the fault relay on loopback: {0}")]
     Relay(std::io::Error),
     #[error("cannot find a free loopback port for {what}: {error}")]
@@ -171,7 +170,7 @@ pub struct Demo {
     fares: Service,
     config: DemoConfig,
     jsonl: PathBuf,
-    http: reqwest::Client,
+    http: HttpClient,
 }
 
 impl Demo {
@@ -205,11 +204,7 @@ impl Demo {
             Protocol::HttpProtobuf => format!("http://{}", receiver.http_addr()),
         };
         let telemetry_env = telemetry_env(&endpoint, config.protocol);
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(DemoError::Client)?;
+        let http = HttpClient::loopback(Duration::from_secs(10));
 
         let fares_listen = concrete(config.fares_listen, "parker-fares")?;
         let mut fares = Service::spawn(ServiceSpec {
@@ -301,7 +296,7 @@ impl Demo {
 
     /// trace-context: the W3C test-service protocol against booking's `/test`.
     async fn trace_context(&self) -> Result<Report, DemoError> {
-        let target = reqwest::Url::parse(&format!("{}/test", self.booking.url()))
+        let target = crate::http_client::Url::parse(&format!("{}/test", self.booking.url()))
             .map_err(|e| DemoError::TraceContext(e.into()))?;
         run_trace_context(&target, &TraceContextOptions::default())
             .await

@@ -7,7 +7,8 @@
 //! *every* booking, which is not the story the demo tells.)
 //!
 //! Hand-written rather than a proxy crate: it is a pass-through of a few
-//! small JSON requests on loopback, which axum and reqwest already cover.
+//! small JSON requests on loopback, which axum and otelops' own http_client
+//! already cover.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,8 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
+
+use crate::http_client::HttpClient;
 
 /// The header and directive parker-fares understands.
 const FAULT_HEADER: &str = "x-parker-fault";
@@ -35,7 +38,7 @@ pub struct InjectedFault {
 #[derive(Debug, Clone)]
 struct Shared {
     fares: SocketAddr,
-    http: reqwest::Client,
+    http: HttpClient,
     injected: Arc<Mutex<Option<InjectedFault>>>,
 }
 
@@ -51,10 +54,9 @@ impl Relay {
     pub async fn start(listen: SocketAddr, fares: SocketAddr) -> std::io::Result<Relay> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let listen = listener.local_addr()?;
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(std::io::Error::other)?;
+        // Generous: the relay must never cut off a slow answer that fares'
+        // own fault flags (`slow-ms`) asked for.
+        let http = HttpClient::loopback(std::time::Duration::from_secs(60));
         let injected = Arc::new(Mutex::new(None));
         let shared = Shared {
             fares,
@@ -96,13 +98,14 @@ async fn relay(shared: &Shared, request: Request) -> Result<Response, String> {
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    let mut outgoing = shared.http.request(
-        parts.method.clone(),
-        format!("http://{}{path}", shared.fares),
-    );
+    let target = shared
+        .http
+        .url(&format!("http://{}{path}", shared.fares))
+        .map_err(|e| format!("relay: {e}"))?;
+    let mut headers = axum::http::HeaderMap::new();
     for (name, value) in &parts.headers {
         if !is_hop_by_hop(name) {
-            outgoing = outgoing.header(name, value);
+            headers.append(name.clone(), value.clone());
         }
     }
     if parts.method == axum::http::Method::POST && parts.uri.path() == "/v1/orders" {
@@ -116,26 +119,22 @@ async fn relay(shared: &Shared, request: Request) -> Result<Response, String> {
                 order_key,
                 status: 503,
             });
-            outgoing = outgoing.header(FAULT_HEADER, FAULT);
+            headers.insert(FAULT_HEADER, axum::http::HeaderValue::from_static(FAULT));
         }
     }
-    let answer = outgoing
-        .body(body)
-        .send()
+    let answer = shared
+        .http
+        .send(parts.method.clone(), &target, headers, body)
         .await
         .map_err(|e| format!("relay: parker-fares at {}: {e}", shared.fares))?;
-    let mut response = Response::builder().status(answer.status());
-    for (name, value) in answer.headers() {
+    let mut response = Response::builder().status(answer.status);
+    for (name, value) in &answer.headers {
         if !is_hop_by_hop(name) {
             response = response.header(name, value);
         }
     }
-    let bytes = answer
-        .bytes()
-        .await
-        .map_err(|e| format!("relay: reading parker-fares' answer: {e}"))?;
     response
-        .body(Body::from(bytes))
+        .body(Body::from(answer.body))
         .map_err(|e| format!("relay: {e}"))
 }
 

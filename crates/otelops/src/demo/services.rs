@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::http_client::HttpClient;
+
 /// What `cargo` has to build for the demo to find its services.
 pub const BUILD_HINT: &str = "cargo build -p parker-fares -p parker-booking";
 /// How long a service may take to answer `/healthz` after it was started.
@@ -157,9 +159,11 @@ impl Service {
 
     /// Waits until `/healthz` answers 2xx; fails early, with the end of the
     /// log, when the process exits instead.
-    pub async fn ready(&mut self, http: &reqwest::Client) -> Result<(), ServiceError> {
+    pub async fn ready(&mut self, http: &HttpClient) -> Result<(), ServiceError> {
         let deadline = Instant::now() + READY_TIMEOUT;
-        let url = format!("{}/healthz", self.url());
+        let url = http
+            .url(&format!("{}/healthz", self.url()))
+            .expect("a service listens on loopback");
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(ServiceError::Exited {
@@ -169,12 +173,9 @@ impl Service {
                     tail: log_tail(&self.log),
                 });
             }
-            let answered = http
-                .get(&url)
-                .timeout(Duration::from_secs(1))
-                .send()
+            let answered = tokio::time::timeout(Duration::from_secs(1), http.get(&url))
                 .await
-                .is_ok_and(|r| r.status().is_success());
+                .is_ok_and(|r| r.is_ok_and(|r| r.is_success()));
             if answered {
                 return Ok(());
             }

@@ -1,16 +1,15 @@
 //! The individual health checks. Each returns a [`CheckResult`]; none panics
 //! or returns early with an error: a failure is a result.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
-use reqwest::Url;
 use serde_json::Value;
 
 use super::{CheckKind, CheckResult, Outcome};
-use crate::http_client::{self, HttpError, truncate};
+use crate::http_client::{HttpClient, HttpError, Response, Url, truncate};
 
 fn result(
     check: CheckKind,
@@ -29,30 +28,17 @@ fn result(
 }
 
 /// GET that keeps non-2xx responses (health endpoints answer 503 with a body).
-async fn get(
-    client: &reqwest::Client,
-    url: &Url,
-    timeout: Duration,
-) -> Result<(u16, String), HttpError> {
-    let resp = client
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|e| http_client::classify(url, timeout, e))?;
-    let status = resp.status().as_u16();
-    let body = resp
-        .text()
-        .await
-        .map_err(|e| http_client::classify(url, timeout, e))?;
-    Ok((status, body))
+async fn get(client: &HttpClient, url: &Url) -> Result<(u16, String), HttpError> {
+    let resp = client.get(url).await?;
+    Ok((resp.status, resp.text()))
 }
 
 /// health_check v1: 200 with `{"status":"Server available",…}`; 503 when
 /// the collector is not ready.
-pub async fn health_v1(client: &reqwest::Client, url: &Url, timeout: Duration) -> CheckResult {
+pub async fn health_v1(client: &HttpClient, url: &Url) -> CheckResult {
     let started = Instant::now();
     let k = CheckKind::Health;
-    let (status, body) = match get(client, url, timeout).await {
+    let (status, body) = match get(client, url).await {
         Ok(x) => x,
         Err(e) => return result(k, url, started, Outcome::Fail, e.to_string()),
     };
@@ -108,15 +94,10 @@ pub async fn health_v1(client: &reqwest::Client, url: &Url, timeout: Duration) -
 /// health_check v2 (`/status`): overall `healthy` and the component tree;
 /// failing components are named. When the URL was not given explicitly a
 /// missing endpoint (404, refused) means "v2 not enabled" and is skipped.
-pub async fn health_v2(
-    client: &reqwest::Client,
-    url: &Url,
-    timeout: Duration,
-    explicit: bool,
-) -> CheckResult {
+pub async fn health_v2(client: &HttpClient, url: &Url, explicit: bool) -> CheckResult {
     let started = Instant::now();
     let k = CheckKind::HealthV2;
-    let (status, body) = match get(client, url, timeout).await {
+    let (status, body) = match get(client, url).await {
         Ok(x) => x,
         Err(e) if !explicit => {
             return result(
@@ -202,10 +183,10 @@ fn unhealthy(node: &Value, path: &str, out: &mut Vec<String>) {
 }
 
 /// The internal metrics page parses and has `otelcol_` series.
-pub async fn metrics(client: &reqwest::Client, url: &Url, timeout: Duration) -> CheckResult {
+pub async fn metrics(client: &HttpClient, url: &Url) -> CheckResult {
     let started = Instant::now();
     let k = CheckKind::Metrics;
-    let text = match http_client::get_text(client, url, timeout).await {
+    let text = match client.get_text(url).await {
         Ok((t, _)) => t,
         Err(e) => return result(k, url, started, Outcome::Fail, e.to_string()),
     };
@@ -247,24 +228,33 @@ pub async fn metrics(client: &reqwest::Client, url: &Url, timeout: Duration) -> 
     }
 }
 
-/// An empty ExportTraceServiceRequest over gRPC: a live OTLP receiver answers OK.
-pub async fn otlp_grpc(url: &Url, timeout: Duration) -> CheckResult {
+/// An empty ExportTraceServiceRequest over gRPC: a live OTLP receiver answers
+/// OK. Over https with the client's CA and certificate, and its bearer token.
+pub async fn otlp_grpc(client: &HttpClient, url: &Url) -> CheckResult {
     let started = Instant::now();
     let k = CheckKind::OtlpGrpc;
+    let timeout = client.timeout();
     let attempt = async {
-        let endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
-            .map_err(|e| format!("invalid endpoint: {e}"))?
-            .connect_timeout(timeout)
-            .timeout(timeout);
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|e| format!("cannot connect: {}", root_cause(&e)))?;
-        let mut client = TraceServiceClient::new(channel);
-        client
-            .export(ExportTraceServiceRequest::default())
-            .await
-            .map_err(|s| format!("gRPC {:?}: {}", s.code(), s.message()))?;
+        let mut request = tonic::Request::new(ExportTraceServiceRequest::default());
+        if let Some(token) = client.bearer(url).map_err(|e| e.to_string())? {
+            let value = tonic::metadata::MetadataValue::try_from(token.header().as_bytes())
+                .map_err(|_| {
+                    format!(
+                        "the token from the {} is not valid gRPC metadata",
+                        token.source()
+                    )
+                })?;
+            request.metadata_mut().insert("authorization", value);
+        }
+        let channel = client.grpc_channel(url).await.map_err(|e| e.to_string())?;
+        let mut grpc = TraceServiceClient::new(channel);
+        grpc.export(request).await.map_err(|s| {
+            refused(
+                client,
+                &format!("gRPC {:?}: {}", s.code(), s.message()),
+                s.code() == tonic::Code::Unauthenticated,
+            )
+        })?;
         Ok::<_, String>(())
     };
     match tokio::time::timeout(timeout, attempt).await {
@@ -286,34 +276,25 @@ pub async fn otlp_grpc(url: &Url, timeout: Duration) -> CheckResult {
     }
 }
 
-fn root_cause(e: &dyn std::error::Error) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
+/// An auth refusal says whether a token was sent, and from where.
+fn refused(client: &HttpClient, what: &str, unauthenticated: bool) -> String {
+    if !unauthenticated {
+        return what.to_string();
     }
-    cur.to_string()
+    match client.token_source() {
+        Some(source) => format!("{what}: the receiver refused the bearer token from the {source}"),
+        None => format!("{what}: the receiver wants a bearer token (--token-file or --token-env)"),
+    }
 }
 
 /// POST an empty protobuf ExportTraceServiceRequest to `/v1/traces`: 200.
-pub async fn otlp_http(client: &reqwest::Client, url: &Url, timeout: Duration) -> CheckResult {
+pub async fn otlp_http(client: &HttpClient, url: &Url) -> CheckResult {
     let started = Instant::now();
     let k = CheckKind::OtlpHttp;
     let body = ExportTraceServiceRequest::default().encode_to_vec();
-    let sent = client
-        .post(url.clone())
-        .header("content-type", "application/x-protobuf")
-        .body(body)
-        .send()
-        .await;
-    match sent {
-        Err(e) => result(
-            k,
-            url,
-            started,
-            Outcome::Fail,
-            http_client::classify(url, timeout, e).to_string(),
-        ),
-        Ok(resp) if resp.status().as_u16() == 200 => result(
+    match client.post(url, "application/x-protobuf", body).await {
+        Err(e) => result(k, url, started, Outcome::Fail, e.to_string()),
+        Ok(resp) if resp.status == 200 => result(
             k,
             url,
             started,
@@ -321,28 +302,51 @@ pub async fn otlp_http(client: &reqwest::Client, url: &Url, timeout: Duration) -
             "empty trace export accepted".into(),
         ),
         Ok(resp) => {
-            let code = resp.status().as_u16();
-            let text = resp.text().await.unwrap_or_default();
+            let what = format!("HTTP {}: {}", resp.status, otlp_error_message(&resp));
             result(
                 k,
                 url,
                 started,
                 Outcome::Fail,
-                format!("HTTP {code}: {}", truncate(&text, 120)),
+                refused(client, &what, resp.status == 401),
             )
         }
     }
 }
 
+/// `google.rpc.Status`, which OTLP/HTTP answers a protobuf request's failure
+/// with; only its message is wanted.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+/// The message of an OTLP/HTTP error answer: decoded from its protobuf
+/// `Status` body when it is one, else the body's first characters.
+fn otlp_error_message(resp: &Response) -> String {
+    let protobuf = resp
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-protobuf"));
+    match RpcStatus::decode(resp.body.clone()) {
+        Ok(status) if protobuf && !status.message.is_empty() => truncate(&status.message, 200),
+        _ => truncate(&resp.text(), 120),
+    }
+}
+
 /// `/debug/servicez` and `/debug/pipelinez` both answer 200.
-pub async fn zpages(client: &reqwest::Client, base: &Url, timeout: Duration) -> CheckResult {
+pub async fn zpages(client: &HttpClient, base: &Url) -> CheckResult {
     let started = Instant::now();
     let k = CheckKind::Zpages;
     let mut failures = Vec::new();
     for page in ["/debug/servicez", "/debug/pipelinez"] {
         let mut u = base.clone();
         u.set_path(page);
-        match get(client, &u, timeout).await {
+        match get(client, &u).await {
             Ok((200, _)) => {}
             Ok((code, _)) => failures.push(format!("{page}: HTTP {code}")),
             Err(e) => failures.push(e.to_string()),
@@ -364,6 +368,34 @@ pub async fn zpages(client: &reqwest::Client, base: &Url, timeout: Duration) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn answer(content_type: &'static str, body: Vec<u8>) -> Response {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(content_type),
+        );
+        Response {
+            status: 401,
+            headers,
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn otlp_http_errors_show_the_status_message_not_protobuf_bytes() {
+        let status = RpcStatus {
+            code: 16,
+            message: "missing or empty authorization header".into(),
+        };
+        let pb = answer("application/x-protobuf", status.encode_to_vec());
+        assert_eq!(
+            otlp_error_message(&pb),
+            "missing or empty authorization header"
+        );
+        let text = answer("text/plain", b"Unauthorized".to_vec());
+        assert_eq!(otlp_error_message(&text), "Unauthorized");
+    }
 
     #[test]
     fn unhealthy_names_failing_leaf_components() {

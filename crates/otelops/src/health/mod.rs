@@ -6,11 +6,9 @@
 
 mod checks;
 
-use std::time::Duration;
-
 use serde::Serialize;
 
-use crate::http_client::{self, HttpError};
+use crate::http_client::{self, HttpClient, HttpError, Url};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -56,13 +54,13 @@ pub struct CheckResult {
 /// Where each check goes; built from `--collector` and the per-check URLs.
 #[derive(Debug, Clone)]
 pub struct Targets {
-    pub health: reqwest::Url,
+    pub health: Url,
     /// Explicit v2 URL; None probes `<health base>/status`.
-    pub health_v2: Option<reqwest::Url>,
-    pub metrics: reqwest::Url,
-    pub otlp_grpc: reqwest::Url,
-    pub otlp_http: reqwest::Url,
-    pub zpages: reqwest::Url,
+    pub health_v2: Option<Url>,
+    pub metrics: Url,
+    pub otlp_grpc: Url,
+    pub otlp_http: Url,
+    pub zpages: Url,
 }
 
 /// Flags as given; None means "derive from the collector host".
@@ -76,22 +74,26 @@ pub struct TargetFlags {
     pub otlp_http: Option<String>,
     pub zpages_url: Option<String>,
     pub allow_remote: bool,
+    /// The OTLP receivers speak TLS: their default and scheme-less targets
+    /// are https.
+    pub otlp_tls: bool,
 }
 
 impl Targets {
     pub fn from_flags(f: &TargetFlags) -> Result<Targets, HttpError> {
         let host = http_client::checked_host(&f.collector, f.allow_remote)?;
-        let url = |given: &Option<String>, default: String| -> Result<reqwest::Url, HttpError> {
+        let otlp = if f.otlp_tls { "https" } else { "http" };
+        let url = |given: &Option<String>, default: String| -> Result<Url, HttpError> {
             let s = given.clone().unwrap_or(default);
             // `host:port` without a scheme is accepted for the OTLP flags.
             let s = if s.contains("://") {
                 s
             } else {
-                format!("http://{s}")
+                format!("{otlp}://{s}")
             };
             http_client::checked_url(&s, f.allow_remote)
         };
-        let mut otlp_http = url(&f.otlp_http, format!("http://{host}:4318"))?;
+        let mut otlp_http = url(&f.otlp_http, format!("{otlp}://{host}:4318"))?;
         if otlp_http.path() == "/" {
             otlp_http.set_path("/v1/traces");
         }
@@ -103,16 +105,19 @@ impl Targets {
                 .map(|u| url(&Some(u.clone()), String::new()))
                 .transpose()?,
             metrics: url(&f.metrics_url, format!("http://{host}:8888/metrics"))?,
-            otlp_grpc: url(&f.otlp_grpc, format!("http://{host}:4317"))?,
+            otlp_grpc: url(&f.otlp_grpc, format!("{otlp}://{host}:4317"))?,
             otlp_http,
             zpages: url(&f.zpages_url, format!("http://{host}:55679"))?,
         })
     }
 }
 
-pub async fn run(targets: &Targets, skip: &[CheckKind], timeout: Duration) -> Vec<CheckResult> {
-    let client = http_client::client(timeout);
-    let skipped = |k: CheckKind, target: &reqwest::Url| CheckResult {
+/// Runs every check not skipped, concurrently. The client's token goes only
+/// to the OTLP receivers (the ones that authenticate); health_check, metrics
+/// and zPages get none.
+pub async fn run(targets: &Targets, skip: &[CheckKind], client: &HttpClient) -> Vec<CheckResult> {
+    let plain = client.without_token();
+    let skipped = |k: CheckKind, target: &Url| CheckResult {
         check: k,
         target: target.to_string(),
         outcome: Outcome::Skipped,
@@ -125,7 +130,7 @@ pub async fn run(targets: &Targets, skip: &[CheckKind], timeout: Duration) -> Ve
         u
     });
     let run_one = |k: CheckKind| {
-        let client = &client;
+        let plain = &plain;
         let v2_target = &v2_target;
         async move {
             let target = match k {
@@ -140,14 +145,14 @@ pub async fn run(targets: &Targets, skip: &[CheckKind], timeout: Duration) -> Ve
                 return skipped(k, target);
             }
             match k {
-                CheckKind::Health => checks::health_v1(client, target, timeout).await,
+                CheckKind::Health => checks::health_v1(plain, target).await,
                 CheckKind::HealthV2 => {
-                    checks::health_v2(client, target, timeout, targets.health_v2.is_some()).await
+                    checks::health_v2(plain, target, targets.health_v2.is_some()).await
                 }
-                CheckKind::Metrics => checks::metrics(client, target, timeout).await,
-                CheckKind::OtlpGrpc => checks::otlp_grpc(target, timeout).await,
-                CheckKind::OtlpHttp => checks::otlp_http(client, target, timeout).await,
-                CheckKind::Zpages => checks::zpages(client, target, timeout).await,
+                CheckKind::Metrics => checks::metrics(plain, target).await,
+                CheckKind::OtlpGrpc => checks::otlp_grpc(client, target).await,
+                CheckKind::OtlpHttp => checks::otlp_http(client, target).await,
+                CheckKind::Zpages => checks::zpages(plain, target).await,
             }
         }
     };
@@ -207,6 +212,25 @@ mod tests {
             ..flags()
         });
         assert_eq!(t.unwrap().otlp_http.path(), "/custom");
+    }
+
+    #[test]
+    fn with_tls_the_otlp_defaults_and_scheme_less_targets_are_https() {
+        let tls = TargetFlags {
+            otlp_tls: true,
+            otlp_http: Some("127.0.0.1:14318".into()),
+            ..flags()
+        };
+        let t = Targets::from_flags(&tls).unwrap();
+        assert_eq!(t.otlp_grpc.as_str(), "https://127.0.0.1:4317/");
+        assert_eq!(t.otlp_http.as_str(), "https://127.0.0.1:14318/v1/traces");
+        // The other endpoints stay plain http (the profiles serve them so).
+        assert_eq!(t.health.as_str(), "http://127.0.0.1:13133/");
+        let explicit = Targets::from_flags(&TargetFlags {
+            otlp_grpc: Some("http://127.0.0.1:4317".into()),
+            ..tls
+        });
+        assert_eq!(explicit.unwrap().otlp_grpc.scheme(), "http");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 pub use evaluate::{Report, Status, Thresholds, evaluate};
 pub use snapshot::{Snapshot, snapshot};
 
-use crate::http_client::{self, HttpError};
+use crate::http_client::{HttpClient, HttpError, Url};
 use crate::prom::{self, Page, ParseError};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,10 +43,7 @@ pub enum MonitorError {
 /// Where pages come from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    Url {
-        url: reqwest::Url,
-        timeout: Duration,
-    },
+    Url { url: Url, client: HttpClient },
     Files(Vec<PathBuf>),
 }
 
@@ -61,12 +58,8 @@ pub fn read_page(path: &Path) -> Result<Page, MonitorError> {
     })
 }
 
-pub async fn scrape(
-    client: &reqwest::Client,
-    url: &reqwest::Url,
-    timeout: Duration,
-) -> Result<Page, MonitorError> {
-    let (text, _) = http_client::get_text(client, url, timeout).await?;
+pub async fn scrape(client: &HttpClient, url: &Url) -> Result<Page, MonitorError> {
+    let (text, _) = client.get_text(url).await?;
     prom::parse(&text).map_err(|source| MonitorError::Parse {
         origin: url.to_string(),
         source,
@@ -107,15 +100,14 @@ pub async fn report(source: &Source, opts: &ReportOptions) -> Result<Report, Mon
                 ));
             }
         },
-        Source::Url { url, timeout } => {
-            let client = http_client::client(*timeout);
+        Source::Url { url, client } => {
             let started = Instant::now();
-            let a = snapshot(&scrape(&client, url, *timeout).await?);
+            let a = snapshot(&scrape(client, url).await?);
             if opts.window.is_zero() {
                 (None, a)
             } else {
                 tokio::time::sleep(opts.window).await;
-                let b = snapshot(&scrape(&client, url, *timeout).await?);
+                let b = snapshot(&scrape(client, url).await?);
                 (Some((a, started.elapsed().as_secs_f64())), b)
             }
         }

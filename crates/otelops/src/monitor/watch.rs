@@ -9,18 +9,19 @@ use super::evaluate::{Inputs, Report, Status, Thresholds, evaluate};
 use super::history::{History, Record};
 use super::webhook::{self, State};
 use super::{MonitorError, Snapshot, scrape, snapshot};
-use crate::http_client;
+use crate::http_client::{HttpClient, Url};
 
 pub struct WatchOptions {
-    pub url: reqwest::Url,
-    pub timeout: Duration,
+    pub url: Url,
+    /// Scrapes the page and posts the webhook (its timeout bounds both).
+    pub client: HttpClient,
     pub interval: Duration,
     /// Rounds to run; None runs until interrupted.
     pub count: Option<u64>,
     pub thresholds: Thresholds,
     pub memory_limit_mib: Option<f64>,
     pub history: PathBuf,
-    pub webhook: Option<reqwest::Url>,
+    pub webhook: Option<Url>,
 }
 
 /// What one round produced, handed to the view.
@@ -50,7 +51,6 @@ pub fn now_ms() -> u64 {
 /// How a watch ended: the last round's status, or None when it failed.
 pub async fn run(opts: &WatchOptions, view: &mut impl View) -> anyhow::Result<Option<Status>> {
     let history = History::open(&opts.history)?;
-    let client = http_client::client(opts.timeout);
     let mut previous: Option<(Snapshot, Instant)> = None;
     let mut state = State::new();
     let mut last_status = Status::Ok;
@@ -61,7 +61,7 @@ pub async fn run(opts: &WatchOptions, view: &mut impl View) -> anyhow::Result<Op
         round += 1;
         let ts = now_ms();
         let started = Instant::now();
-        match scrape(&client, &opts.url, opts.timeout).await {
+        match scrape(&opts.client, &opts.url).await {
             Ok(page) => {
                 let snap = snapshot(&page);
                 let inputs = Inputs {
@@ -80,7 +80,7 @@ pub async fn run(opts: &WatchOptions, view: &mut impl View) -> anyhow::Result<Op
                 }
                 let alert = webhook::changes(&state, last_status, &report, ts);
                 if let (Some(alert), Some(url)) = (alert, &opts.webhook)
-                    && let Err(e) = webhook::post(url, &alert, opts.timeout).await
+                    && let Err(e) = webhook::post(&opts.client, url, &alert).await
                 {
                     eprintln!("otelops: webhook failed: {e}");
                 }

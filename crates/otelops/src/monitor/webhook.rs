@@ -2,12 +2,11 @@
 //! evaluation, and the JSON we POST to a webhook.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::Serialize;
 
 use super::evaluate::{Report, Status};
-use crate::http_client::{self, HttpError};
+use crate::http_client::{HttpClient, HttpError, Url, truncate};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
@@ -89,21 +88,13 @@ pub fn changes(before: &State, before_status: Status, r: &Report, ts_ms: u64) ->
     })
 }
 
-pub async fn post(url: &reqwest::Url, alert: &Alert, timeout: Duration) -> Result<(), HttpError> {
-    let client = http_client::client(timeout);
-    let resp = client
-        .post(url.clone())
-        .json(alert)
-        .send()
-        .await
-        .map_err(|e| http_client::classify(url, timeout, e))?;
-    let status = resp.status();
-    if !status.is_success() {
-        let body = resp.text().await.unwrap_or_default();
+pub async fn post(client: &HttpClient, url: &Url, alert: &Alert) -> Result<(), HttpError> {
+    let resp = client.post_json(url, alert).await?;
+    if !resp.is_success() {
         return Err(HttpError::Status {
             url: url.to_string(),
-            status: status.as_u16(),
-            body,
+            status: resp.status,
+            body: truncate(&resp.text(), 200),
         });
     }
     Ok(())

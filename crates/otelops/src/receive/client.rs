@@ -8,16 +8,21 @@ use std::path::{Path, PathBuf};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
-use super::Token;
 use super::decode::{self, parse_trace_id};
 use super::model::{TraceDetail, TraceListItem};
 use super::store::{OnFull, Store};
+use crate::http_client::{HttpClient, HttpError};
 
 /// Why traces could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("cannot reach the receiver at {url}: {source} (is `otelops receive` running?)")]
-    Unreachable { url: String, source: reqwest::Error },
+    // `error`, not `source`: the message already holds it (and its URL), and
+    // a report of the chain would print it twice.
+    #[error("cannot reach the receiver: {error} (is `otelops receive` running?)")]
+    Unreachable { error: HttpError },
+    /// The client's own rules refused the request (loopback, token).
+    #[error(transparent)]
+    Refused(HttpError),
     #[error("the receiver at {url} answered {status}: {body}")]
     Status {
         url: String,
@@ -25,7 +30,10 @@ pub enum SourceError {
         body: String,
     },
     #[error("the receiver at {url} sent a body that is not the expected JSON: {source}")]
-    BadJson { url: String, source: reqwest::Error },
+    BadJson {
+        url: String,
+        source: serde_json::Error,
+    },
     #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,
@@ -47,7 +55,8 @@ pub enum TraceSource {
     Receiver {
         /// Base URL of the receiver's OTLP/HTTP listener, e.g. `http://127.0.0.1:4318`.
         base_url: String,
-        token: Option<Token>,
+        /// Carries the loopback rule, timeouts, TLS and the receiver's token.
+        client: HttpClient,
     },
     File(PathBuf),
 }
@@ -55,9 +64,9 @@ pub enum TraceSource {
 impl TraceSource {
     pub async fn list(&self) -> Result<Vec<TraceListItem>, SourceError> {
         match self {
-            TraceSource::Receiver { base_url, token } => {
+            TraceSource::Receiver { base_url, client } => {
                 let url = format!("{}/otelops/v1/traces", base_url.trim_end_matches('/'));
-                Ok(get_json(&url, token.as_ref()).await?.unwrap_or_default())
+                Ok(get_json(client, &url).await?.unwrap_or_default())
             }
             TraceSource::File(path) => {
                 let store = load_jsonl(path)?;
@@ -74,13 +83,13 @@ impl TraceSource {
     pub async fn show(&self, id: &str) -> Result<Option<TraceDetail>, SourceError> {
         let trace_id = parse_trace_id(id).ok_or_else(|| SourceError::BadTraceId(id.to_owned()))?;
         match self {
-            TraceSource::Receiver { base_url, token } => {
+            TraceSource::Receiver { base_url, client } => {
                 let url = format!(
                     "{}/otelops/v1/traces/{}",
                     base_url.trim_end_matches('/'),
                     decode::hex(&trace_id)
                 );
-                get_json(&url, token.as_ref()).await
+                get_json(client, &url).await
             }
             TraceSource::File(path) => {
                 let store = load_jsonl(path)?;
@@ -94,36 +103,29 @@ impl TraceSource {
 
 /// GET a JSON body; 404 is `None`.
 async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &HttpClient,
     url: &str,
-    token: Option<&Token>,
 ) -> Result<Option<T>, SourceError> {
-    let client = reqwest::Client::new();
-    let mut request = client.get(url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token.expose());
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|source| SourceError::Unreachable {
-            url: url.to_owned(),
-            source,
-        })?;
-    let status = response.status();
-    if status == reqwest::StatusCode::NOT_FOUND {
+    let unreachable = |error| match error {
+        HttpError::NotLoopback { .. }
+        | HttpError::TokenOverPlainHttp { .. }
+        | HttpError::BadUrl { .. } => SourceError::Refused(error),
+        error => SourceError::Unreachable { error },
+    };
+    let parsed = client.url(url).map_err(unreachable)?;
+    let response = client.get(&parsed).await.map_err(unreachable)?;
+    if response.status == 404 {
         return Ok(None);
     }
-    if !status.is_success() {
-        let body = response.text().await.unwrap_or_default();
+    if !response.is_success() {
         return Err(SourceError::Status {
             url: url.to_owned(),
-            status: status.as_u16(),
-            body,
+            status: response.status,
+            body: response.text(),
         });
     }
     response
         .json()
-        .await
         .map(Some)
         .map_err(|source| SourceError::BadJson {
             url: url.to_owned(),

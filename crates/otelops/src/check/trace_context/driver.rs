@@ -17,12 +17,11 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use reqwest::Url;
 use tokio::sync::oneshot;
 
 use super::{Case, Received, Verdict, cases, judge};
 use crate::check::{Finding, Level, Report, Source};
-use crate::http_client::{self, HttpError};
+use crate::http_client::{self, HttpClient, HttpError, HttpOptions, Url};
 
 /// How long one case may take by default (request plus callback).
 pub const DEFAULT_CASE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -119,16 +118,18 @@ pub async fn run_trace_context(
     let target = http_client::checked_url(target.as_str(), opts.allow_remote)
         .map_err(TraceContextError::Target)?;
     let callbacks = Callbacks::start().await?;
-    let client = http_client::client(opts.case_timeout);
+    let options = HttpOptions {
+        allow_remote: opts.allow_remote,
+        ..HttpOptions::loopback(opts.case_timeout)
+    };
+    let client = HttpClient::new(&options).map_err(TraceContextError::Target)?;
     // HTTP header names are case-insensitive, but `http` lowercases them:
     // title case on the wire is the closest a client can get to `TraceParent`.
-    let title_case = reqwest::Client::builder()
-        .timeout(opts.case_timeout)
-        .connect_timeout(opts.case_timeout)
-        .no_proxy()
-        .http1_title_case_headers()
-        .build()
-        .expect("reqwest client without TLS or proxies always builds");
+    let title_case = HttpClient::new(&HttpOptions {
+        title_case_headers: true,
+        ..options
+    })
+    .map_err(TraceContextError::Target)?;
     let mut verdicts = Vec::new();
     for (index, case) in cases().iter().enumerate() {
         let mixed_case = case
@@ -167,7 +168,7 @@ enum CaseError {
 }
 
 async fn run_case(
-    client: &reqwest::Client,
+    client: &HttpClient,
     target: &Url,
     callbacks: &Callbacks,
     case: &Case,
@@ -175,37 +176,53 @@ async fn run_case(
 ) -> Result<Verdict, CaseError> {
     let arrived = callbacks.expect(case.name);
     let body = serde_json::json!([{ "url": callbacks.url(case.name), "arguments": [] }]);
-    let mut request = client.post(target.clone()).json(&body);
-    for (name, value) in &case.headers {
-        request = request.header(name.as_str(), value.as_str());
-    }
     let failed = |detail: String| Verdict {
         case: case.name,
         rule: case.rule,
         passed: false,
         detail,
     };
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in &case.headers {
+        let parsed = axum::http::HeaderName::try_from(name.as_str()).map_err(|e| e.to_string());
+        let parsed = parsed.and_then(|n| {
+            axum::http::HeaderValue::try_from(value.as_str())
+                .map(|v| (n, v))
+                .map_err(|e| e.to_string())
+        });
+        match parsed {
+            Ok((n, v)) => {
+                headers.append(n, v);
+            }
+            Err(e) => return Ok(failed(format!("cannot send header {name}: {e}"))),
+        }
+    }
     let deadline = tokio::time::Instant::now() + timeout;
-    match request.send().await {
-        Ok(response) if response.status().is_success() => {}
+    let sent = client
+        .send(
+            axum::http::Method::POST,
+            target,
+            headers,
+            body.to_string().into(),
+        )
+        .await;
+    match sent {
+        Ok(response) if response.is_success() => {}
         Ok(response) => {
-            let status = response.status().as_u16();
-            let body = response.text().await.unwrap_or_default();
             return Err(CaseError::Status {
-                status,
-                body: http_client::truncate(body.trim(), 200),
+                status: response.status,
+                body: http_client::truncate(response.text().trim(), 200),
             });
         }
-        Err(err) if err.is_connect() => {
-            return Err(CaseError::Fatal(TraceContextError::Unreachable(
-                http_client::classify(target, timeout, err),
-            )));
+        Err(err @ (HttpError::Connect { .. } | HttpError::Tls { .. })) => {
+            return Err(CaseError::Fatal(TraceContextError::Unreachable(err)));
         }
         Err(err) => {
-            return Ok(failed(format!(
-                "request to the target failed: {}",
-                http_client::classify(target, timeout, err)
-            )));
+            return Ok(failed(format!("request to the target failed: {err}")));
         }
     }
     // The W3C test service calls back before it answers, but a service may

@@ -103,11 +103,24 @@ pub struct Collector {
     child: Option<Child>,
     runs: usize,
     client: reqwest::Client,
+    /// Extra environment for the process (kept across restarts).
+    env: Vec<(String, String)>,
 }
 
 impl Collector {
     /// Starts the collector on `config` (already rendered); does not wait.
     pub fn spawn(config: PathBuf, ports: Ports, art: &Artifacts) -> Collector {
+        Collector::spawn_with_env(config, ports, art, &[])
+    }
+
+    /// As [`Collector::spawn`], with extra environment variables (the
+    /// production profile reads its TLS files and tokens from `OTELCOL_*`).
+    pub fn spawn_with_env(
+        config: PathBuf,
+        ports: Ports,
+        art: &Artifacts,
+        env: &[(&str, String)],
+    ) -> Collector {
         let mut c = Collector {
             config,
             ports,
@@ -118,6 +131,10 @@ impl Collector {
                 .timeout(Duration::from_secs(2))
                 .build()
                 .expect("reqwest client"),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         };
         c.start_process();
         c
@@ -139,6 +156,7 @@ impl Collector {
         let child = Command::new(binary())
             .arg("--config")
             .arg(&self.config)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log handle"))
             .stderr(log)

@@ -1,0 +1,218 @@
+//! `otelops health` against the real otelcol-parker running the production
+//! profile as `otelops config render --profile production` prints it (only
+//! its ports moved to free ones), with its OTLP receivers on TLS (a CA and
+//! server certificate made here) and bearer-token auth: it passes with the
+//! CA and the ingest token, and fails clearly with a wrong token, no token,
+//! an untrusted CA, and an expired server certificate.
+
+mod common;
+#[path = "common/collector/mod.rs"]
+mod support;
+#[path = "common/tls.rs"]
+mod tls_support;
+
+use std::path::{Path, PathBuf};
+
+use support::artifacts::Artifacts;
+use support::collector::{Collector, Ports};
+use tls_support::{Pki, ServerCert};
+
+const INGEST_TOKEN: &str = "ingest-7c1d2e";
+const WRONG_TOKEN: &str = "wrong-94b0aa";
+
+/// The production profile from the CLI, with each fixed port replaced by
+/// `ports`; every replaced string must occur exactly once, so a change to
+/// the profile shows up here instead of as a collector on a default port.
+fn rendered_production(ports: &Ports) -> String {
+    let run = common::otelops(&["config", "render", "--profile", "production"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut text = run.stdout;
+    let bind = "${env:OTELCOL_BIND:-127.0.0.1}";
+    for (from, to) in [
+        (format!("{bind}:13133"), format!("{bind}:{}", ports.health)),
+        (
+            format!("{bind}:4317"),
+            format!("{bind}:{}", ports.otlp_grpc),
+        ),
+        (
+            format!("{bind}:4318"),
+            format!("{bind}:{}", ports.otlp_http),
+        ),
+        (
+            "endpoint: 127.0.0.1:55679".to_owned(),
+            format!("endpoint: 127.0.0.1:{}", ports.zpages),
+        ),
+        ("port: 8888".to_owned(), format!("port: {}", ports.metrics)),
+    ] {
+        assert_eq!(text.matches(&from).count(), 1, "{from:?} in:\n{text}");
+        text = text.replace(&from, &to);
+    }
+    text
+}
+
+/// Every variable the profile reads (its header lists them).
+fn production_env(pki: &Pki, server: &ServerCert, ports: &Ports) -> Vec<(&'static str, String)> {
+    let queue = pki.dir().join("queue");
+    vec![
+        ("OTELCOL_BIND", "127.0.0.1".to_owned()),
+        // Nothing listens there: exports queue up, the receivers still answer.
+        (
+            "OTELCOL_EXPORT_ENDPOINT",
+            format!("127.0.0.1:{}", ports.downstream),
+        ),
+        ("OTELCOL_EXPORT_CA_FILE", path(&pki.ca_file())),
+        ("OTELCOL_EXPORT_TOKEN", "export-token".to_owned()),
+        ("OTELCOL_INGEST_TOKEN", INGEST_TOKEN.to_owned()),
+        ("OTELCOL_TLS_CERT_FILE", path(&server.cert_file)),
+        ("OTELCOL_TLS_KEY_FILE", path(&server.key_file)),
+        ("OTELCOL_QUEUE_DIR", path(&queue)),
+    ]
+}
+
+fn path(p: &Path) -> String {
+    p.to_str().expect("UTF-8 temp path").to_owned()
+}
+
+/// Starts the collector on the rendered production profile with `server`'s
+/// certificate and waits for health_check.
+async fn start_production(pki: &Pki, server: &ServerCert, art: &Artifacts) -> Collector {
+    let ports = Ports::free();
+    let config = art.save("production.yaml", &rendered_production(&ports));
+    let env = production_env(pki, server, &ports);
+    let collector = Collector::spawn_with_env(config, ports, art, &env);
+    collector.wait_healthy().await;
+    collector
+}
+
+/// `otelops health` with every target on `ports` (OTLP over https) and `extra`.
+async fn health(ports: Ports, extra: Vec<String>) -> common::Run {
+    let mut args: Vec<String> = vec![
+        "health".into(),
+        "--health-url".into(),
+        ports.health_url(),
+        "--metrics-url".into(),
+        ports.metrics_url(),
+        "--zpages-url".into(),
+        ports.zpages_url(),
+        "--otlp-grpc".into(),
+        format!("127.0.0.1:{}", ports.otlp_grpc),
+        "--otlp-http".into(),
+        format!("127.0.0.1:{}", ports.otlp_http),
+    ];
+    args.extend(extra);
+    tokio::task::spawn_blocking(move || common::otelops(&args))
+        .await
+        .expect("otelops health")
+}
+
+fn flags(pairs: &[(&str, &Path)]) -> Vec<String> {
+    pairs
+        .iter()
+        .flat_map(|(flag, value)| [flag.to_string(), path(value)])
+        .collect()
+}
+
+fn line<'a>(run: &'a common::Run, check: &str) -> &'a str {
+    run.stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(check))
+        .unwrap_or_else(|| panic!("no line for {check}:\n{}\n{}", run.stdout, run.stderr))
+}
+
+/// The run failed (exit 1) on both OTLP checks, each line saying `why`;
+/// health_check and the metrics page still passed; no token was printed.
+fn assert_otlp_failed(run: &common::Run, why: &str) {
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    for check in ["otlp-grpc", "otlp-http"] {
+        let l = line(run, check);
+        assert!(l.starts_with("FAIL") && l.contains(why), "{check}: {l}");
+        assert!(
+            !l.chars().any(char::is_control),
+            "{check}: raw bytes in {l:?}"
+        );
+    }
+    for check in ["health", "metrics", "zpages"] {
+        assert!(line(run, check).starts_with("PASS"), "{}", run.stdout);
+    }
+    for token in [INGEST_TOKEN, WRONG_TOKEN] {
+        assert!(
+            !run.stdout.contains(token) && !run.stderr.contains(token),
+            "a token was printed:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_passes_on_the_production_profile_with_ca_and_token_and_fails_clearly_without() {
+    let art = Artifacts::new("health_production");
+    let pki = Pki::new("parker");
+    let server = pki.server("server", false);
+    let collector = start_production(&pki, &server, &art).await;
+    let ports = collector.ports;
+    let ca = pki.ca_file();
+    let token = pki.token_file("ingest.token", INGEST_TOKEN);
+    let wrong = pki.token_file("wrong.token", WRONG_TOKEN);
+
+    let ok = health(ports, flags(&[("--cacert", &ca), ("--token-file", &token)])).await;
+    assert_eq!(
+        ok.code,
+        0,
+        "{}\n{}\n{}",
+        ok.stdout,
+        ok.stderr,
+        collector.log()
+    );
+    for check in ["health", "metrics", "otlp-grpc", "otlp-http", "zpages"] {
+        assert!(line(&ok, check).starts_with("PASS"), "{}", ok.stdout);
+    }
+    assert!(line(&ok, "otlp-grpc").contains("https://127.0.0.1"));
+    assert!(!ok.stdout.contains(INGEST_TOKEN) && !ok.stderr.contains(INGEST_TOKEN));
+
+    let run = health(ports, flags(&[("--cacert", &ca), ("--token-file", &wrong)])).await;
+    let refused = format!(
+        "refused the bearer token from the token file {}",
+        path(&wrong)
+    );
+    assert_otlp_failed(&run, &refused);
+    assert!(line(&run, "otlp-http").contains("HTTP 401"));
+    assert!(line(&run, "otlp-grpc").contains("Unauthenticated"));
+
+    let run = health(ports, flags(&[("--cacert", &ca)])).await;
+    assert_otlp_failed(&run, "wants a bearer token (--token-file or --token-env)");
+
+    let other = Pki::new("untrusted");
+    let run = health(
+        ports,
+        flags(&[("--cacert", &other.ca_file()), ("--token-file", &token)]),
+    )
+    .await;
+    assert_otlp_failed(
+        &run,
+        "TLS handshake failed: invalid peer certificate: UnknownIssuer",
+    );
+    assert_otlp_failed(
+        &run,
+        "is --cacert the CA that signed the server's certificate?",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_fails_clearly_when_the_collector_certificate_has_expired() {
+    let art = Artifacts::new("health_production_expired");
+    let pki = Pki::new("parker");
+    let expired = pki.server("expired", true);
+    let collector = start_production(&pki, &expired, &art).await;
+    let token: PathBuf = pki.token_file("ingest.token", INGEST_TOKEN);
+    let run = health(
+        collector.ports,
+        flags(&[("--cacert", &pki.ca_file()), ("--token-file", &token)]),
+    )
+    .await;
+    assert_otlp_failed(
+        &run,
+        "TLS handshake failed: invalid peer certificate: certificate expired",
+    );
+    assert_otlp_failed(&run, "the server's certificate has expired");
+}
