@@ -60,8 +60,11 @@ const PRODUCTION_ENV: &[&str] = &[
     "OTELCOL_QUEUE_DIR=/var/lib/otelcol/queue",
 ];
 const HEALTH: &[&str] = &["health", "--collector", "127.0.0.1"];
-// LEAD: when --cacert/--token-file land, drop the skips (and from the README).
-const PRODUCTION_HEALTH_SKIPS: &[&str] = &["--skip", "otlp-grpc", "--skip", "otlp-http"];
+/// Production's OTLP ports speak TLS and want the ingest token: `otelops
+/// health` trusts the receivers' certificate and reads the token from a
+/// 0600 file (paths relative to the README's working directory).
+const PRODUCTION_HEALTH_FLAGS: &[&str] =
+    &["--cacert", "tls/tls.crt", "--token-file", "ingest.token"];
 
 /// The profiles' ports are fixed and shared through the host network: one
 /// container at a time.
@@ -343,6 +346,7 @@ impl ProductionFiles {
                 )
             });
         }
+        write_private(&dir.path().join("ingest.token"), INGEST_TOKEN);
         write_private(
             &dir.path().join("secrets.env"),
             &format!("OTELCOL_INGEST_TOKEN={INGEST_TOKEN}\nOTELCOL_EXPORT_TOKEN={EXPORT_TOKEN}\n"),
@@ -391,8 +395,16 @@ async fn production_profile_runs_in_the_image_with_tls_tokens_queue_and_memory_l
     let files = ProductionFiles::write();
     let _turn = FIXED_PORTS.lock().await;
     let collector = files.start(&podman, &no_backend()).await;
-    let health = [HEALTH, PRODUCTION_HEALTH_SKIPS].concat();
-    assert_health_passes(&health, &["otlp-grpc", "otlp-http"]);
+    let flags: Vec<String> = PRODUCTION_HEALTH_FLAGS
+        .iter()
+        .map(|f| match *f {
+            "tls/tls.crt" | "ingest.token" => files.path(f),
+            flag => flag.to_owned(),
+        })
+        .collect();
+    let mut health: Vec<&str> = HEALTH.to_vec();
+    health.extend(flags.iter().map(String::as_str));
+    assert_health_passes(&health, &[]);
 
     // The receivers serve TLS with the mounted certificate: Go answers a
     // plain-text request with 400 "Client sent an HTTP request to an HTTPS server".
@@ -567,7 +579,7 @@ fn readme_documents_the_commands_these_tests_run() {
         format!(
             "otelops {} {}",
             HEALTH.join(" "),
-            PRODUCTION_HEALTH_SKIPS.join(" ")
+            PRODUCTION_HEALTH_FLAGS.join(" ")
         ),
     ] {
         assert!(
