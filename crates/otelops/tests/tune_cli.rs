@@ -67,6 +67,80 @@ fn high_queue_in_saved_pages_recommends_a_larger_queue_with_a_diff() {
     );
 }
 
+/// Valid YAML in flow style gets its diff like block style; a setting the
+/// editor cannot write (its parent is an env reference) is still recommended,
+/// without a diff line and saying why.
+const FLOW_CONFIG: &str = "\
+processors:
+  batch: {timeout: 1s}
+  probabilistic_sampler: ${env:SAMPLER_SETTINGS}
+exporters:
+  otlp: {endpoint: 127.0.0.1:4317, sending_queue: {queue_size: 20}}  # flow
+";
+
+#[test]
+fn flow_style_config_gets_its_recommendations_and_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(&dir, "flow.yaml", FLOW_CONFIG);
+    let a = write(&dir, "a.prom", &page(100, 1000, 0, 1000, 0, 50));
+    let b = write(&dir, "b.prom", &page(900, 2000, 0, 2000, 0, 50));
+    let tune = |output: &str| {
+        otelops(&[
+            "--output",
+            output,
+            "tune",
+            "--config",
+            &cfg,
+            "--from-file",
+            &a,
+            "--from-file",
+            &b,
+            "--environment",
+            "production",
+        ])
+    };
+    let run = tune("table");
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("[queue-size] exporters.otlp.sending_queue.queue_size: 20 → 40"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "-  otlp: {endpoint: 127.0.0.1:4317, sending_queue: {queue_size: 20}}  # flow\n\
+             +  otlp: {endpoint: 127.0.0.1:4317, sending_queue: {queue_size: 40}}  # flow"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "[sampling] processors.probabilistic_sampler.sampling_percentage: (unset) → 10"
+        ) && run.stdout.contains(
+            "not in the diff (set it by hand): `probabilistic_sampler` has an inline value"
+        ),
+        "{}",
+        run.stdout
+    );
+
+    let json = tune("json");
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let t = json.json();
+    let recs = t["recommendations"].as_array().unwrap();
+    let queue = recs.iter().find(|r| r["rule"] == "queue-size").unwrap();
+    assert!(queue.get("not_in_diff").is_none(), "{queue}");
+    let sampling = recs.iter().find(|r| r["rule"] == "sampling").unwrap();
+    assert!(
+        sampling["not_in_diff"]
+            .as_str()
+            .unwrap()
+            .contains("${env:SAMPLER_SETTINGS}"),
+        "{sampling}"
+    );
+}
+
 #[test]
 fn json_output_carries_rules_evidence_and_diff() {
     let dir = tempfile::tempdir().unwrap();

@@ -287,7 +287,7 @@ fn header(profile: Profile) -> String {
 }
 
 /// The YAML text of a profile, exactly as committed under deploy/collector/.
-pub fn render_yaml(profile: Profile) -> Result<String, serde_yaml_ng::Error> {
+pub fn render_yaml(profile: Profile) -> Result<String, super::emit::EmitError> {
     let body = render(profile).to_yaml_string()?;
     Ok(format!("{}{body}", header(profile)))
 }

@@ -15,7 +15,8 @@ pub enum ConfigCommand {
     /// Write the collector configuration for a deployment profile.
     #[command(after_help = "Examples:\n  \
         otelops config render --profile development\n  \
-        otelops config render --profile production --out deploy/collector/production.yaml")]
+        otelops config render --profile production --out deploy/collector/production.yaml\n\n\
+        Exit codes: 0 written, 2 usage error or the output file cannot be written.")]
     Render {
         #[arg(long, value_enum)]
         profile: Profile,
@@ -25,12 +26,11 @@ pub enum ConfigCommand {
     },
     /// Check a collector configuration: structure as `otelcol validate` sees
     /// it, plus the operations guide's practices.
-    ///
-    /// Exit status: 0 no errors (warnings may be listed), 1 errors found,
-    /// 2 the file is missing or not YAML.
     #[command(after_help = "Examples:\n  \
         otelops config lint deploy/collector/production.yaml\n  \
-        otelops config lint my-collector.yaml --profile production --output json")]
+        otelops config lint my-collector.yaml --profile production --output json\n\n\
+        Exit codes: 0 no errors (warnings may be listed), 1 errors found, \
+        2 the file is missing or not YAML.")]
     Lint {
         file: PathBuf,
         /// Apply this profile's rules (production adds TLS/auth checks and
@@ -40,6 +40,10 @@ pub enum ConfigCommand {
         profile: Option<Profile>,
     },
     /// List the rules `config lint` applies, with their default severity.
+    #[command(after_help = "Examples:\n  \
+        otelops config rules\n  \
+        otelops config rules --output json\n\n\
+        Exit codes: 0 listed, 2 usage error.")]
     Rules,
 }
 

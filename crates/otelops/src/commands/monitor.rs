@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::collector_config::file::ConfigFile;
+use crate::collector_config::memory::MemorySources;
 use crate::exit;
 use crate::monitor::watch::{self, WatchOptions};
 use crate::monitor::{self, ReportOptions, Source, Status, Thresholds, render, trends};
@@ -35,7 +37,9 @@ Exit codes (of the last round): 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN.")]
     /// Summarise the history: min/avg/max per metric and its direction.
     #[command(after_help = "Examples:
   otelops monitor trends --since 7d
-  otelops monitor trends --since 24h --history /tmp/h.redb --output json")]
+  otelops monitor trends --since 24h --history /tmp/h.redb --output json
+
+Exit codes: 0 summarised, 3 no history or it cannot be read.")]
     Trends(TrendsArgs),
 }
 
@@ -54,12 +58,17 @@ pub struct ScrapeArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct JudgeArgs {
-    /// Memory limit to compare RSS with [default: processors.memory_limiter.limit_mib of --config].
-    #[arg(long)]
-    pub memory_limit_mib: Option<f64>,
-    /// Collector config to read the memory limit from.
+    /// The collector container's memory, which RSS is judged against (as the
+    /// OtelcolMemoryHigh alert is) [default: from --config's memory_limiter].
+    #[arg(long, visible_alias = "memory-limit-mib")]
+    pub container_memory_mib: Option<f64>,
+    /// Collector config: memory_limiter's limit_percentage of the cgroup's
+    /// memory limit (else the host's memory), or its absolute limit_mib.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Where the cgroup (v2 memory.max, v1 memory/memory.limit_in_bytes) is read.
+    #[arg(long, default_value = "/sys/fs/cgroup")]
+    pub cgroup_dir: PathBuf,
     /// Queue utilisation (size/capacity) above which an exporter is WARN.
     #[arg(long, default_value_t = Thresholds::GUIDE.queue_warn_pct)]
     pub queue_warn_pct: f64,
@@ -127,14 +136,22 @@ impl JudgeArgs {
     }
 
     pub fn memory_limit(&self) -> anyhow::Result<Option<f64>> {
-        if let Some(m) = self.memory_limit_mib {
-            anyhow::ensure!(m > 0.0, "--memory-limit-mib must be positive, got {m}");
-            return Ok(Some(m));
+        if let Some(m) = self.container_memory_mib {
+            anyhow::ensure!(
+                m > 0.0 && m.is_finite(),
+                "--container-memory-mib must be positive, got {m}"
+            );
         }
-        match &self.config {
-            Some(path) => Ok(crate::tune::CollectorConfig::load(path)?.memory_limit_mib()),
-            None => Ok(None),
-        }
+        let config = self.config.as_deref().map(ConfigFile::load).transpose()?;
+        let sources = MemorySources {
+            cgroup_dir: self.cgroup_dir.clone(),
+            ..MemorySources::system()
+        };
+        Ok(monitor::memory_limit::memory_limit_mib(
+            self.container_memory_mib,
+            config.as_ref(),
+            &sources,
+        )?)
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 
+use super::Summary;
 use super::model::{SpanView, TraceDetail, TraceListItem};
 
 /// Attributes shown beside each span in the waterfall, in this order.
@@ -208,4 +209,29 @@ fn clip(text: &str, width: usize) -> String {
         clipped.push('…');
         clipped
     }
+}
+
+/// What `otelops receive` prints on exit.
+pub fn summary_table(summary: &Summary) -> String {
+    let services = if summary.services.is_empty() {
+        "-".to_owned()
+    } else {
+        summary.services.join(", ")
+    };
+    let rows = [
+        ("services", services),
+        ("traces", summary.traces.to_string()),
+        ("spans", summary.spans.to_string()),
+        ("errors", summary.errors.to_string()),
+        ("evicted", summary.evicted.to_string()),
+        ("rejected", summary.rejected.to_string()),
+        ("refused", summary.refused.to_string()),
+        ("metric points", summary.metric_points.to_string()),
+        ("log records", summary.log_records.to_string()),
+    ];
+    let mut out = String::from("summary\n");
+    for (name, value) in rows {
+        let _ = writeln!(out, "  {name:<14} {value}");
+    }
+    out
 }
