@@ -1,13 +1,14 @@
-//! otelops's one YAML reader: a tree where every node and key remembers its
-//! line and column, so lint findings (and tune's errors) point at the source.
-//! Typed readers (the profile model, the semantic-conventions model) go
-//! through [`from_node`]; YAML is written by [`super::emit`].
+//! otelops's YAML reader: a tree where every node and key remembers its line
+//! and column, so lint findings (and tune's errors) point at the source.
+//! Typed readers (the profile model) go through [`from_node`]; YAML is
+//! written by [`super::emit`].
 //!
-//! Why saphyr, and only saphyr: lint needs a position for every node, which
-//! saphyr's marked nodes give (and it rejects duplicate keys as the collector
-//! does); serde_yaml_ng has positions only in its errors. The typed side
-//! needs no second parser: a tree converts to a `serde_json::Value` and
-//! serde derives read that.
+//! Why saphyr: lint needs a position for every node, which saphyr's marked
+//! nodes give (and it rejects duplicate keys as the collector does);
+//! serde_yaml_ng has positions only in its errors. The typed side needs no
+//! second parser: a tree converts to a `serde_json::Value` and serde derives
+//! read that. (serde_yaml_ng remains for one input only, the upstream
+//! semantic-conventions model, which needs libyaml's leniency; see Cargo.toml.)
 
 use std::borrow::Cow;
 

@@ -10,9 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_json::Value as Raw;
-
-use crate::collector_config::document;
+use serde_yaml_ng::Value as Yaml;
 
 use super::model::{
     AttributeDef, Deprecation, EnumMember, Group, GroupKind, MemberValue, Registry, Requirement,
@@ -30,8 +28,11 @@ pub enum RegistryError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: not a semantic-conventions model file: {message}")]
-    Yaml { path: PathBuf, message: String },
+    #[error("{path}: not a semantic-conventions model file: {source}")]
+    Yaml {
+        path: PathBuf,
+        source: serde_yaml_ng::Error,
+    },
     #[error("{path}: attribute `{attribute}`: {problem}")]
     Attribute {
         path: PathBuf,
@@ -78,13 +79,13 @@ struct RawAttr {
     #[serde(default)]
     ref_group: Option<String>,
     #[serde(default, rename = "type")]
-    value_type: Option<Raw>,
+    value_type: Option<Yaml>,
     #[serde(default)]
     stability: Option<String>,
     #[serde(default)]
-    requirement_level: Option<Raw>,
+    requirement_level: Option<Yaml>,
     #[serde(default)]
-    deprecated: Option<Raw>,
+    deprecated: Option<Yaml>,
 }
 
 /// Loads and resolves every `*.yaml` file under `dir` (except `manifest.yaml`).
@@ -101,12 +102,11 @@ pub fn from_model_dir(dir: &Path) -> Result<Registry, RegistryError> {
             path: path.clone(),
             source,
         })?;
-        let yaml_error = |message: String| RegistryError::Yaml {
-            path: path.clone(),
-            message,
-        };
-        let node = document::parse(&text).map_err(|e| yaml_error(e.to_string()))?;
-        let file: RawFile = document::from_node(&node).map_err(|e| yaml_error(e.to_string()))?;
+        let file: RawFile =
+            serde_yaml_ng::from_str(&text).map_err(|source| RegistryError::Yaml {
+                path: path.clone(),
+                source,
+            })?;
         groups.extend(file.groups.into_iter().map(|g| (path.clone(), g)));
     }
 
@@ -185,7 +185,7 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RegistryError>
 fn model_version(dir: &Path) -> String {
     let from_manifest = std::fs::read_to_string(dir.join("manifest.yaml"))
         .ok()
-        .and_then(|text| document::parse(&text).ok())
+        .and_then(|text| serde_yaml_ng::from_str::<Yaml>(&text).ok())
         .and_then(|manifest| {
             let url = manifest.get("schema_url")?.as_str()?.to_owned();
             Some(url.rsplit('/').next()?.to_owned())
@@ -209,7 +209,7 @@ fn attribute_def(path: &Path, id: &str, attr: &RawAttr) -> Result<AttributeDef, 
         .as_ref()
         .ok_or_else(|| problem("has no `type`".into()))?;
     let (value_type, template, members) = match raw_type {
-        Raw::String(name) => {
+        Yaml::String(name) => {
             let (inner, template) = match name
                 .strip_prefix("template[")
                 .and_then(|s| s.strip_suffix(']'))
@@ -221,10 +221,10 @@ fn attribute_def(path: &Path, id: &str, attr: &RawAttr) -> Result<AttributeDef, 
                 scalar_type(inner).ok_or_else(|| problem(format!("unknown type `{name}`")))?;
             (value_type, template, Vec::new())
         }
-        Raw::Object(map) => {
+        Yaml::Mapping(map) => {
             let members = map
                 .get("members")
-                .and_then(Raw::as_array)
+                .and_then(Yaml::as_sequence)
                 .ok_or_else(|| problem("enum type without `members`".into()))?;
             let members = members
                 .iter()
@@ -267,11 +267,11 @@ fn scalar_type(name: &str) -> Option<ValueType> {
     })
 }
 
-fn enum_member(raw: &Raw) -> Option<EnumMember> {
+fn enum_member(raw: &Yaml) -> Option<EnumMember> {
     let value = match raw.get("value")? {
-        Raw::String(s) => MemberValue::String(s.clone()),
-        Raw::Bool(b) => MemberValue::Bool(*b),
-        Raw::Number(n) => match n.as_i64() {
+        Yaml::String(s) => MemberValue::String(s.clone()),
+        Yaml::Bool(b) => MemberValue::Bool(*b),
+        Yaml::Number(n) => match n.as_i64() {
             Some(i) => MemberValue::Int(i),
             None => MemberValue::Double(n.as_f64()?),
         },
@@ -279,7 +279,7 @@ fn enum_member(raw: &Raw) -> Option<EnumMember> {
     };
     let stability = raw
         .get("stability")
-        .and_then(Raw::as_str)
+        .and_then(Yaml::as_str)
         .unwrap_or("development")
         .to_owned();
     Some(EnumMember { value, stability })
@@ -287,10 +287,10 @@ fn enum_member(raw: &Raw) -> Option<EnumMember> {
 
 /// Both forms the model has used: `deprecated: {reason, renamed_to, note}`
 /// and the older free text `deprecated: "Replaced by `x`."`.
-fn deprecation(raw: &Raw) -> Deprecation {
-    let text = |key: &str| raw.get(key).and_then(Raw::as_str).map(str::to_owned);
+fn deprecation(raw: &Yaml) -> Deprecation {
+    let text = |key: &str| raw.get(key).and_then(Yaml::as_str).map(str::to_owned);
     match raw {
-        Raw::String(note) => Deprecation {
+        Yaml::String(note) => Deprecation {
             reason: "uncategorized".into(),
             renamed_to: None,
             note: Some(note.trim().to_owned()),
@@ -303,11 +303,10 @@ fn deprecation(raw: &Raw) -> Deprecation {
     }
 }
 
-fn requirement(group: &str, raw: &Raw) -> Result<Requirement, RegistryError> {
+fn requirement(group: &str, raw: &Yaml) -> Result<Requirement, RegistryError> {
     let (key, conditional) = match raw {
-        Raw::String(s) => (s.as_str(), false),
-        // One key: `conditionally_required: <when>`, `recommended: <when>`.
-        Raw::Object(map) => (map.keys().next().map_or("", String::as_str), true),
+        Yaml::String(s) => (s.as_str(), false),
+        Yaml::Mapping(map) => (map.keys().next().and_then(Yaml::as_str).unwrap_or(""), true),
         _ => ("", false),
     };
     Ok(match (key, conditional) {
