@@ -230,16 +230,22 @@ fn production_config_memory_limit_comes_from_the_cgroup() {
     let cgroup = tempfile::tempdir().unwrap();
     std::fs::write(cgroup.path().join("memory.max"), "1073741824\n").unwrap();
     let rss = page_file(450);
-    let run = otelops(&[
-        "monitor",
-        "report",
-        "--config",
-        &production_config(),
-        "--cgroup-dir",
-        cgroup.path().to_str().unwrap(),
-        "--from-file",
-        rss.path().to_str().unwrap(),
-    ]);
+    let config = production_config();
+    let report = |extra: &[&str]| {
+        let mut args = vec![
+            "monitor",
+            "report",
+            "--config",
+            &config,
+            "--cgroup-dir",
+            cgroup.path().to_str().unwrap(),
+            "--from-file",
+            rss.path().to_str().unwrap(),
+        ];
+        args.extend(extra);
+        otelops(&args)
+    };
+    let run = report(&[]);
     assert_eq!(run.code, 0, "450 of 1024 MiB = 44 %: {}", run.stdout);
     assert!(
         !run.stdout.contains("memory limit unknown"),
@@ -248,18 +254,7 @@ fn production_config_memory_limit_comes_from_the_cgroup() {
     );
     assert!(run.stdout.contains("of limit 1024 MiB"), "{}", run.stdout);
     // --container-memory-mib overrides the cgroup.
-    let run = otelops(&[
-        "monitor",
-        "report",
-        "--config",
-        &production_config(),
-        "--cgroup-dir",
-        cgroup.path().to_str().unwrap(),
-        "--container-memory-mib",
-        "480",
-        "--from-file",
-        rss.path().to_str().unwrap(),
-    ]);
+    let run = report(&["--container-memory-mib", "480"]);
     assert_eq!(run.code, 2, "450 of 480 MiB = 94 %: {}", run.stdout);
 }
 

@@ -33,12 +33,19 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
+/// Two saved pages: the otlp queue at 10 % then 90 % of 1000, sends succeeding.
+fn filling_queue_pages(dir: &tempfile::TempDir) -> [String; 2] {
+    [
+        write(dir, "a.prom", &page(100, 1000, 0, 1000, 0, 50)),
+        write(dir, "b.prom", &page(900, 2000, 0, 2000, 0, 50)),
+    ]
+}
+
 #[test]
 fn high_queue_in_saved_pages_recommends_a_larger_queue_with_a_diff() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(&dir, "collector.yaml", CONFIG);
-    let a = write(&dir, "a.prom", &page(100, 1000, 0, 1000, 0, 50));
-    let b = write(&dir, "b.prom", &page(900, 2000, 0, 2000, 0, 50));
+    let [a, b] = filling_queue_pages(&dir);
     let run = otelops(&[
         "tune",
         "--config",
@@ -82,8 +89,7 @@ exporters:
 fn flow_style_config_gets_its_recommendations_and_diff() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(&dir, "flow.yaml", FLOW_CONFIG);
-    let a = write(&dir, "a.prom", &page(100, 1000, 0, 1000, 0, 50));
-    let b = write(&dir, "b.prom", &page(900, 2000, 0, 2000, 0, 50));
+    let [a, b] = filling_queue_pages(&dir);
     let tune = |output: &str| {
         otelops(&[
             "--output",
