@@ -253,6 +253,13 @@ fn production_config_memory_limit_comes_from_the_cgroup() {
         run.stdout
     );
     assert!(run.stdout.contains("of limit 1024 MiB"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("memory limit: the container's memory, 1024 MiB from ")
+            && run.stdout.contains("memory.max; memory_limiter"),
+        "{}",
+        run.stdout
+    );
     // --container-memory-mib overrides the cgroup.
     let run = report(&["--container-memory-mib", "480"]);
     assert_eq!(run.code, 2, "450 of 480 MiB = 94 %: {}", run.stdout);

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::collector_config::file::ConfigFile;
 use crate::collector_config::memory::MemorySources;
 use crate::exit;
+use crate::monitor::memory_limit::{self, MemoryLimit};
 use crate::monitor::watch::{self, WatchOptions};
 use crate::monitor::{self, ReportOptions, Source, Status, Thresholds, render, trends};
 use crate::output::OutputFormat;
@@ -135,7 +136,7 @@ impl JudgeArgs {
         Ok(t)
     }
 
-    pub fn memory_limit(&self) -> anyhow::Result<Option<f64>> {
+    pub fn memory_limit(&self) -> anyhow::Result<Option<MemoryLimit>> {
         if let Some(m) = self.container_memory_mib {
             anyhow::ensure!(
                 m > 0.0 && m.is_finite(),
@@ -147,7 +148,7 @@ impl JudgeArgs {
             cgroup_dir: self.cgroup_dir.clone(),
             ..MemorySources::system()
         };
-        Ok(monitor::memory_limit::memory_limit_mib(
+        Ok(memory_limit::memory_limit(
             self.container_memory_mib,
             config.as_ref(),
             &sources,
@@ -237,10 +238,11 @@ fn default_history() -> anyhow::Result<PathBuf> {
 }
 
 fn report(a: ReportArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let memory = a.judge.memory_limit()?;
     let opts = ReportOptions {
         window: a.window,
         thresholds: a.judge.thresholds()?,
-        memory_limit_mib: a.judge.memory_limit()?,
+        memory_limit_mib: memory.as_ref().map(|m| m.mib),
     };
     let source = if a.from_file.is_empty() {
         let url = crate::http_client::checked_url(&a.scrape.metrics_url, a.scrape.allow_remote)?;
@@ -251,7 +253,10 @@ fn report(a: ReportArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
     } else {
         Source::Files(a.from_file)
     };
-    let r = super::runtime()?.block_on(monitor::report(&source, &opts))?;
+    let mut r = super::runtime()?.block_on(monitor::report(&source, &opts))?;
+    if let Some(m) = memory {
+        r.notes.push(format!("memory limit: {}", m.basis));
+    }
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
         OutputFormat::Table => print!("{}", render::table(&r)),
@@ -275,7 +280,7 @@ fn watch(a: WatchArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
         interval: a.interval,
         count: if a.once { Some(1) } else { a.count },
         thresholds: a.judge.thresholds()?,
-        memory_limit_mib: a.judge.memory_limit()?,
+        memory_limit_mib: a.judge.memory_limit()?.map(|m| m.mib),
         history: match a.history {
             Some(h) => h,
             None => default_history()?,

@@ -80,11 +80,12 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
             let opts = ReportOptions {
                 window: args.window,
                 thresholds: Thresholds::GUIDE,
-                memory_limit_mib: monitor::memory_limit::memory_limit_mib(
+                memory_limit_mib: monitor::memory_limit::memory_limit(
                     args.container_memory_mib,
                     Some(&cfg),
                     &MemorySources::system(),
-                )?,
+                )?
+                .map(|m| m.mib),
             };
             Some(super::runtime()?.block_on(monitor::report(&s, &opts))?)
         }

@@ -13,14 +13,24 @@
 use crate::collector_config::file::ConfigFile;
 use crate::collector_config::memory::{MemoryError, MemorySources};
 
-/// The memory to compare RSS with, in MiB, or None when nothing says.
-pub fn memory_limit_mib(
+/// The memory RSS is compared with, and what it is (for the report's notes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryLimit {
+    pub mib: f64,
+    pub basis: String,
+}
+
+/// The memory to compare RSS with, or None when nothing says.
+pub fn memory_limit(
     container_memory_mib: Option<f64>,
     config: Option<&ConfigFile>,
     sources: &MemorySources,
-) -> Result<Option<f64>, MemoryError> {
-    if container_memory_mib.is_some() {
-        return Ok(container_memory_mib);
+) -> Result<Option<MemoryLimit>, MemoryError> {
+    if let Some(mib) = container_memory_mib {
+        return Ok(Some(MemoryLimit {
+            mib,
+            basis: "the container's memory (--container-memory-mib)".into(),
+        }));
     }
     let Some(settings) = config.and_then(ConfigFile::memory_limiter) else {
         return Ok(None);
@@ -28,7 +38,27 @@ pub fn memory_limit_mib(
     let Some(limits) = settings.limits(|| sources.total_memory())? else {
         return Ok(None);
     };
-    Ok(Some(limits.total.map_or(limits.hard_mib, |t| t.mib)))
+    let limiter = format!(
+        "memory_limiter (which measures the Go heap) refuses data above {:.0} MiB \
+         (soft limit) and forces GC above {:.0} MiB (hard limit)",
+        limits.soft_mib, limits.hard_mib
+    );
+    Ok(Some(match limits.total {
+        Some(total) => MemoryLimit {
+            mib: total.mib,
+            basis: format!(
+                "the container's memory, {:.0} MiB from {}; {limiter}",
+                total.mib, total.source
+            ),
+        },
+        None => MemoryLimit {
+            mib: limits.hard_mib,
+            basis: format!(
+                "memory_limiter's limit_mib (the container's memory is not in the config; \
+                 --container-memory-mib judges as OtelcolMemoryHigh does); {limiter}"
+            ),
+        },
+    }))
 }
 
 #[cfg(test)]
@@ -39,6 +69,10 @@ mod tests {
 
     fn cfg(yaml: &str) -> ConfigFile {
         ConfigFile::from_text(Path::new("c.yaml"), yaml.into()).unwrap()
+    }
+
+    fn mib(limit: Result<Option<MemoryLimit>, MemoryError>) -> Option<f64> {
+        limit.unwrap().map(|l| l.mib)
     }
 
     fn cgroup(bytes: &str) -> (tempfile::TempDir, MemorySources) {
@@ -56,9 +90,16 @@ mod tests {
     #[test]
     fn percentage_config_is_judged_against_the_cgroup_limit() {
         let (_d, s) = cgroup("1073741824\n");
-        assert_eq!(
-            memory_limit_mib(None, Some(&cfg(PERCENT)), &s).unwrap(),
-            Some(1024.0)
+        let limit = memory_limit(None, Some(&cfg(PERCENT)), &s)
+            .unwrap()
+            .unwrap();
+        assert_eq!(limit.mib, 1024.0);
+        assert!(
+            limit.basis.contains("memory.max")
+                && limit.basis.contains("above 614 MiB (soft limit)")
+                && limit.basis.contains("above 819 MiB (hard limit)"),
+            "{}",
+            limit.basis
         );
     }
 
@@ -66,7 +107,7 @@ mod tests {
     fn the_flag_overrides_the_cgroup() {
         let (_d, s) = cgroup("1073741824\n");
         assert_eq!(
-            memory_limit_mib(Some(2048.0), Some(&cfg(PERCENT)), &s).unwrap(),
+            mib(memory_limit(Some(2048.0), Some(&cfg(PERCENT)), &s)),
             Some(2048.0)
         );
     }
@@ -75,14 +116,14 @@ mod tests {
     fn absolute_limit_mib_is_used_as_is() {
         let (_d, s) = cgroup("max\n");
         let c = cfg("processors:\n  memory_limiter:\n    limit_mib: 400\n");
-        assert_eq!(memory_limit_mib(None, Some(&c), &s).unwrap(), Some(400.0));
+        assert_eq!(mib(memory_limit(None, Some(&c), &s)), Some(400.0));
     }
 
     #[test]
     fn no_memory_limiter_and_no_flag_is_unknown() {
         let (_d, s) = cgroup("1073741824\n");
         let c = cfg("processors:\n  batch: {}\n");
-        assert_eq!(memory_limit_mib(None, Some(&c), &s).unwrap(), None);
-        assert_eq!(memory_limit_mib(None, None, &s).unwrap(), None);
+        assert_eq!(mib(memory_limit(None, Some(&c), &s)), None);
+        assert_eq!(mib(memory_limit(None, None, &s)), None);
     }
 }
