@@ -2,7 +2,8 @@
 //! judged metrics, each recommendation with its evidence, and the unified
 //! diff that would apply them.
 //!
-//! Start at [`tune`]; the rules live in [`rules`], text edits in [`edit`].
+//! Start at [`tune`]; the rules live in [`rules`], text edits in [`edit`]
+//! (flow-style mappings in `flow_edit`).
 
 pub mod edit;
 mod flow_edit;
@@ -25,9 +26,9 @@ pub struct Tuning {
     pub notes: Vec<String>,
 }
 
-/// Never fails: a recommendation the text editor cannot apply (a flow-style
-/// mapping, an inline value where a mapping should be) is still returned,
-/// with `not_in_diff` saying why.
+/// Never fails: a recommendation the text editor cannot apply (say an
+/// `${env:…}` value where a mapping should be) is still returned, with
+/// `not_in_diff` saying why; block and flow style are both edited.
 pub fn tune(cfg: &ConfigFile, report: Option<&Report>, opts: &RuleOptions) -> Tuning {
     let mut recommendations = rules::evaluate(cfg, report, opts);
     let mut text = cfg.text.clone();
