@@ -18,6 +18,20 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// The rules to lint a file with when none is named: production when the
+    /// file name says "prod", else development.
+    pub fn for_file(file: &std::path::Path) -> Profile {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.contains("prod") {
+            Profile::Production
+        } else {
+            Profile::Development
+        }
+    }
+
     pub const ALL: [Profile; 3] = [Profile::Development, Profile::Staging, Profile::Production];
 
     pub fn name(self) -> &'static str {

@@ -61,7 +61,7 @@ pub fn exec(cmd: ConfigCommand, output: OutputFormat) -> anyhow::Result<ExitCode
         ConfigCommand::Lint { file, profile } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let profile = profile.unwrap_or_else(|| guess_profile(&file));
+            let profile = profile.unwrap_or_else(|| Profile::for_file(&file));
             let report = lint::lint_str(&text, LintOptions::for_profile(profile))
                 .with_context(|| format!("{}", file.display()))?;
             print_report(&file, &report, output)?;
@@ -93,52 +93,11 @@ pub fn exec(cmd: ConfigCommand, output: OutputFormat) -> anyhow::Result<ExitCode
     }
 }
 
-fn guess_profile(file: &Path) -> Profile {
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    if name.contains("prod") {
-        Profile::Production
-    } else {
-        Profile::Development
-    }
-}
-
 fn print_report(file: &Path, report: &Report, output: OutputFormat) -> anyhow::Result<()> {
     let file = file.display().to_string();
     match output {
-        OutputFormat::Json => {
-            let findings: Vec<_> = report
-                .findings
-                .iter()
-                .map(|f| {
-                    let mut v = serde_json::to_value(f).expect("findings are plain data");
-                    v["file"] = file.clone().into();
-                    v
-                })
-                .collect();
-            let doc = serde_json::json!({
-                "file": file,
-                "errors": report.errors(),
-                "warnings": report.warnings(),
-                "findings": findings,
-            });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
-        }
-        OutputFormat::Table => {
-            for f in &report.findings {
-                println!(
-                    "{file}:{}:{}: {}[{}]: {}",
-                    f.line, f.column, f.severity, f.rule, f.message
-                );
-            }
-            println!(
-                "{file}: {} error(s), {} warning(s)",
-                report.errors(),
-                report.warnings()
-            );
-        }
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report.to_json(&file))?),
+        OutputFormat::Table => print!("{}", report.table(&file)),
     }
     Ok(())
 }
