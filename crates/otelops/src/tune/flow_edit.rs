@@ -9,13 +9,23 @@ use crate::collector_config::document::{self, Pos, Value};
 /// mapping it would belong to. Err is the reason, for the user.
 pub fn set_scalar(text: &str, path: &[&str], value: &str) -> Result<String, String> {
     let root = document::parse(text).map_err(|e| e.to_string())?;
+    let outside = || "the parsed position is outside the text".to_owned();
     let mut node = &root;
+    let mut at = offset(text, node.pos).ok_or_else(outside)?;
     let mut depth = 0;
     while let Some(child) = path.get(depth).and_then(|key| node.get(key)) {
-        node = child;
+        let child_at = offset(text, child.pos).ok_or_else(outside)?;
+        // An alias resolves to its anchor, written earlier in the file:
+        // editing there would change every use of the anchor.
+        if child_at < at {
+            return Err(format!(
+                "`{}` is reached through an alias; editing its anchor would change every use",
+                path.join(".")
+            ));
+        }
+        (node, at) = (child, child_at);
         depth += 1;
     }
-    let at = offset(text, node.pos).ok_or("the parsed position is outside the text")?;
     if depth == path.len() {
         if matches!(node.value, Value::Map(_) | Value::Seq(_)) {
             return Err(format!("`{}` is a collection, not a value", path.join(".")));
@@ -203,6 +213,14 @@ mod tests {
             "p: {\n  batch: {timeout: 5s},  # slow\n  x: [1, {y: 2}], memory: {limit: 3}\n}\n"
         );
         document::parse(&out).unwrap();
+    }
+
+    #[test]
+    fn an_alias_is_not_edited_through_its_anchor() {
+        let text = "q: &q {queue_size: 20}\ne: {otlp: {sending_queue: *q}}\n";
+        let err =
+            set_scalar(text, &["e", "otlp", "sending_queue", "queue_size"], "40").unwrap_err();
+        assert!(err.contains("reached through an alias"), "{err}");
     }
 
     #[test]
