@@ -33,28 +33,22 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
-/// Two saved pages: the otlp queue at 10 % then 90 % of 1000, sends succeeding.
-fn filling_queue_pages(dir: &tempfile::TempDir) -> [String; 2] {
-    [
-        write(dir, "a.prom", &page(100, 1000, 0, 1000, 0, 50)),
-        write(dir, "b.prom", &page(900, 2000, 0, 2000, 0, 50)),
-    ]
+/// `otelops [--output OUTPUT] tune --config CONFIG` on two saved pages where
+/// the otlp queue goes from 10 % to 90 % of 1000 while sends succeed.
+fn tune_filling_queue(output: &str, config: &str, extra: &[&str]) -> common::Run {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(&dir, "collector.yaml", config);
+    let a = write(&dir, "a.prom", &page(100, 1000, 0, 1000, 0, 50));
+    let b = write(&dir, "b.prom", &page(900, 2000, 0, 2000, 0, 50));
+    let mut args = vec!["--output", output, "tune", "--config", &cfg];
+    args.extend(["--from-file", &a, "--from-file", &b]);
+    args.extend(extra);
+    otelops(&args)
 }
 
 #[test]
 fn high_queue_in_saved_pages_recommends_a_larger_queue_with_a_diff() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write(&dir, "collector.yaml", CONFIG);
-    let [a, b] = filling_queue_pages(&dir);
-    let run = otelops(&[
-        "tune",
-        "--config",
-        &cfg,
-        "--from-file",
-        &a,
-        "--from-file",
-        &b,
-    ]);
+    let run = tune_filling_queue("table", CONFIG, &[]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout
@@ -63,9 +57,11 @@ fn high_queue_in_saved_pages_recommends_a_larger_queue_with_a_diff() {
         run.stdout
     );
     assert!(run.stdout.contains("evidence: queue utilisation 90.0%"));
+    // Paths as `git apply` takes them: a/ and b/ before the config's path.
     assert!(
+        run.stdout.contains("--- a/") && run.stdout.contains("/collector.yaml\n+++ b/"),
+        "{}",
         run.stdout
-            .contains(&format!("--- a/{}", cfg.trim_start_matches('/')))
     );
     assert!(
         run.stdout.contains(
@@ -87,24 +83,7 @@ exporters:
 
 #[test]
 fn flow_style_config_gets_its_recommendations_and_diff() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write(&dir, "flow.yaml", FLOW_CONFIG);
-    let [a, b] = filling_queue_pages(&dir);
-    let tune = |output: &str| {
-        otelops(&[
-            "--output",
-            output,
-            "tune",
-            "--config",
-            &cfg,
-            "--from-file",
-            &a,
-            "--from-file",
-            &b,
-            "--environment",
-            "production",
-        ])
-    };
+    let tune = |output| tune_filling_queue(output, FLOW_CONFIG, &["--environment", "production"]);
     let run = tune("table");
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(
