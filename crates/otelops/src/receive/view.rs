@@ -235,3 +235,30 @@ pub fn summary_table(summary: &Summary) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_lines_up_its_values_and_marks_no_services() {
+        let empty = summary_table(&Summary::default());
+        assert!(
+            empty.starts_with("summary\n  services       -\n"),
+            "{empty}"
+        );
+        let summary = Summary {
+            services: vec!["parker-booking".into(), "parker-fares".into()],
+            spans: 12,
+            metric_points: 3,
+            ..Summary::default()
+        };
+        let table = summary_table(&summary);
+        assert!(
+            table.contains("  services       parker-booking, parker-fares\n")
+                && table.contains("  spans          12\n")
+                && table.ends_with("  metric points  3\n  log records    0\n"),
+            "{table}"
+        );
+    }
+}
