@@ -1,4 +1,5 @@
-//! Exit codes a probe or CI job can rely on (documented in `otelops --help`).
+//! Exit codes a probe or CI job can rely on (documented in `otelops --help`
+//! and in each command's `--help`).
 //!
 //! | code | health              | monitor report/watch   | tune                 | others        |
 //! |------|---------------------|------------------------|----------------------|---------------|
@@ -23,9 +24,3 @@ pub const UNKNOWN: u8 = 3;
 pub fn code(c: u8) -> ExitCode {
     ExitCode::from(c)
 }
-
-pub const HELP: &str = "\
-Exit codes:
-  health   0 every check passed, 1 a check failed, 2 usage or input error
-  monitor  0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN (scrape, file or parse failed)
-  tune     0 nothing to change, 1 recommendations made, 2 usage or input error";

@@ -1,9 +1,7 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = otelops::cli::Cli::parse();
+    let cli = otelops::cli::Cli::parse_args();
     match otelops::commands::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -4,29 +4,50 @@ mod common;
 
 use common::otelops;
 
+/// Every visible command and command group, as clap knows them, so a new
+/// command is covered without editing this list.
+fn command_paths() -> Vec<Vec<String>> {
+    fn walk(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(path.clone());
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            let mut next = path.clone();
+            next.push(sub.get_name().to_owned());
+            walk(sub, next, out);
+        }
+    }
+    let mut out = Vec::new();
+    let mut cli = <otelops::cli::Cli as clap::CommandFactory>::command();
+    cli.build();
+    walk(&cli, Vec::new(), &mut out);
+    out
+}
+
 #[test]
-fn every_command_help_has_examples() {
-    for cmd in [
-        vec!["--help"],
-        vec!["health", "--help"],
-        vec!["monitor", "report", "--help"],
-        vec!["monitor", "watch", "--help"],
-        vec!["monitor", "trends", "--help"],
-        vec!["tune", "--help"],
-        vec!["completions", "--help"],
-    ] {
-        let run = otelops(&cmd);
-        assert_eq!(run.code, 0, "{cmd:?}: {}", run.stderr);
-        assert!(
-            run.stdout.contains("Examples:"),
-            "{cmd:?} has no examples:\n{}",
-            run.stdout
-        );
+fn every_command_help_has_examples_and_exit_codes() {
+    let paths = command_paths();
+    assert!(paths.len() > 15, "{paths:?}");
+    for path in paths {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let run = otelops(&args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        for needed in ["Examples:", "Exit codes"] {
+            assert!(
+                run.stdout.contains(needed),
+                "{args:?} --help lacks {needed:?}:\n{}",
+                run.stdout
+            );
+        }
     }
     let top = otelops(&["--help"]);
     assert!(
         top.stdout
-            .contains("monitor  0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN")
+            .contains("monitor   0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN"),
+        "{}",
+        top.stdout
     );
 }
 

@@ -209,6 +209,96 @@ fn memory_limit_comes_from_the_flag_or_the_config() {
     assert!(run.stdout.contains("of limit 540 MiB"));
 }
 
+fn page_file(rss_mib: u32) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), page(0, 100, 0, 100, 0, rss_mib)).unwrap();
+    file
+}
+
+fn production_config() -> String {
+    common::repo_root()
+        .join("deploy/collector/production.yaml")
+        .display()
+        .to_string()
+}
+
+/// The production profile sizes memory_limiter as 80 %/20 % of the
+/// container: monitor reads the container's memory where the collector
+/// would, the cgroup's `memory.max` (here a directory of the test's own).
+#[test]
+fn production_config_memory_limit_comes_from_the_cgroup() {
+    let cgroup = tempfile::tempdir().unwrap();
+    std::fs::write(cgroup.path().join("memory.max"), "1073741824\n").unwrap();
+    let rss = page_file(450);
+    let config = production_config();
+    let report = |extra: &[&str]| {
+        let mut args = vec![
+            "monitor",
+            "report",
+            "--config",
+            &config,
+            "--cgroup-dir",
+            cgroup.path().to_str().unwrap(),
+            "--from-file",
+            rss.path().to_str().unwrap(),
+        ];
+        args.extend(extra);
+        otelops(&args)
+    };
+    let run = report(&[]);
+    assert_eq!(run.code, 0, "450 of 1024 MiB = 44 %: {}", run.stdout);
+    assert!(
+        !run.stdout.contains("memory limit unknown"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("of limit 1024 MiB"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("memory limit: the container's memory, 1024 MiB from ")
+            && run.stdout.contains("memory.max; memory_limiter"),
+        "{}",
+        run.stdout
+    );
+    // --container-memory-mib overrides the cgroup.
+    let run = report(&["--container-memory-mib", "480"]);
+    assert_eq!(run.code, 2, "450 of 480 MiB = 94 %: {}", run.stdout);
+}
+
+/// The committed OtelcolMemoryHigh rule (1024 MiB container) and monitor on
+/// the same container: WARN starts at exactly the RSS the alert fires on.
+#[test]
+fn memory_warn_agrees_with_the_otelcol_memory_high_alert() {
+    let rules = std::fs::read_to_string(
+        common::repo_root().join("deploy/prometheus/otelcol-parker-rules.yaml"),
+    )
+    .unwrap();
+    let rule = &rules[rules.find("alert: OtelcolMemoryHigh").unwrap()..];
+    let expr = rule
+        .lines()
+        .find(|l| l.trim_start().starts_with("expr:"))
+        .unwrap();
+    let alert_bytes: f64 = expr.rsplit("> ").next().unwrap().trim().parse().unwrap();
+    assert!(rule.contains("of the 1024 MiB container limit"), "{rule}");
+    let judge = |rss_mib: u32| {
+        let rss = page_file(rss_mib);
+        let run = otelops(&[
+            "monitor",
+            "report",
+            "--config",
+            &production_config(),
+            "--container-memory-mib",
+            "1024",
+            "--from-file",
+            rss.path().to_str().unwrap(),
+        ]);
+        (f64::from(rss_mib) * 1024.0 * 1024.0 > alert_bytes, run.code)
+    };
+    // 819 MiB is just under the alert's 819.2 MiB, 820 just over.
+    assert_eq!(judge(819), (false, 0));
+    assert_eq!(judge(820), (true, 1));
+}
+
 #[test]
 fn garbage_page_is_unknown_with_line_and_column() {
     let s = TestServer::start(vec!["otelcol_up 1\notelcol_x{a=\"b\" 3\n".into()]);

@@ -33,21 +33,22 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
-#[test]
-fn high_queue_in_saved_pages_recommends_a_larger_queue_with_a_diff() {
+/// `otelops [--output OUTPUT] tune --config CONFIG` on two saved pages where
+/// the otlp queue goes from 10 % to 90 % of 1000 while sends succeed.
+fn tune_filling_queue(output: &str, config: &str, extra: &[&str]) -> common::Run {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write(&dir, "collector.yaml", CONFIG);
+    let cfg = write(&dir, "collector.yaml", config);
     let a = write(&dir, "a.prom", &page(100, 1000, 0, 1000, 0, 50));
     let b = write(&dir, "b.prom", &page(900, 2000, 0, 2000, 0, 50));
-    let run = otelops(&[
-        "tune",
-        "--config",
-        &cfg,
-        "--from-file",
-        &a,
-        "--from-file",
-        &b,
-    ]);
+    let mut args = vec!["--output", output, "tune", "--config", &cfg];
+    args.extend(["--from-file", &a, "--from-file", &b]);
+    args.extend(extra);
+    otelops(&args)
+}
+
+#[test]
+fn high_queue_in_saved_pages_recommends_a_larger_queue_with_a_diff() {
+    let run = tune_filling_queue("table", CONFIG, &[]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout
@@ -56,14 +57,72 @@ fn high_queue_in_saved_pages_recommends_a_larger_queue_with_a_diff() {
         run.stdout
     );
     assert!(run.stdout.contains("evidence: queue utilisation 90.0%"));
+    // Paths as `git apply` takes them: a/ and b/ before the config's path.
     assert!(
+        run.stdout.contains("--- a/") && run.stdout.contains("/collector.yaml\n+++ b/"),
+        "{}",
         run.stdout
-            .contains(&format!("--- a/{}", cfg.trim_start_matches('/')))
     );
     assert!(
         run.stdout.contains(
             "-      queue_size: 1000  # per signal\n+      queue_size: 2000  # per signal"
         )
+    );
+}
+
+/// Valid YAML in flow style gets its diff like block style; a setting the
+/// editor cannot write (its parent is an env reference) is still recommended,
+/// without a diff line and saying why.
+const FLOW_CONFIG: &str = "\
+processors:
+  batch: {timeout: 1s}
+  probabilistic_sampler: ${env:SAMPLER_SETTINGS}
+exporters:
+  otlp: {endpoint: 127.0.0.1:4317, sending_queue: {queue_size: 20}}  # flow
+";
+
+#[test]
+fn flow_style_config_gets_its_recommendations_and_diff() {
+    let tune = |output| tune_filling_queue(output, FLOW_CONFIG, &["--environment", "production"]);
+    let run = tune("table");
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("[queue-size] exporters.otlp.sending_queue.queue_size: 20 → 40"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "-  otlp: {endpoint: 127.0.0.1:4317, sending_queue: {queue_size: 20}}  # flow\n\
+             +  otlp: {endpoint: 127.0.0.1:4317, sending_queue: {queue_size: 40}}  # flow"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "[sampling] processors.probabilistic_sampler.sampling_percentage: (unset) → 10"
+        ) && run.stdout.contains(
+            "not in the diff (set it by hand): `probabilistic_sampler` has an inline value"
+        ),
+        "{}",
+        run.stdout
+    );
+
+    let json = tune("json");
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let t = json.json();
+    let recs = t["recommendations"].as_array().unwrap();
+    let queue = recs.iter().find(|r| r["rule"] == "queue-size").unwrap();
+    assert!(queue.get("not_in_diff").is_none(), "{queue}");
+    let sampling = recs.iter().find(|r| r["rule"] == "sampling").unwrap();
+    assert!(
+        sampling["not_in_diff"]
+            .as_str()
+            .unwrap()
+            .contains("${env:SAMPLER_SETTINGS}"),
+        "{sampling}"
     );
 }
 

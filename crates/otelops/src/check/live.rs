@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use super::input::{self, Document};
 use super::{Finding, Level, Source};
+pub use crate::receive::until::StopReason;
+use crate::receive::until::Until;
 use crate::receive::{ReceiveError, Receiver, ReceiverConfig, ReceiverHandle, Summary, Token};
 
 /// Where to listen and when to stop.
@@ -65,32 +67,12 @@ pub enum LiveError {
     },
 }
 
-/// Why collecting stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    Duration,
-    Spans,
-    Interrupted,
-}
-
-impl std::fmt::Display for StopReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            StopReason::Duration => "--duration elapsed",
-            StopReason::Spans => "--spans count was reached",
-            StopReason::Interrupted => "interrupt (Ctrl-C)",
-        })
-    }
-}
-
 /// A running receiver whose requests are being kept for a check.
 #[derive(Debug)]
 pub struct Listening {
     handle: ReceiverHandle,
     file: tempfile::NamedTempFile,
-    duration: Option<Duration>,
-    spans: Option<u64>,
+    until: Until,
 }
 
 /// What arrived, as check input, with the receiver's summary.
@@ -121,8 +103,7 @@ impl Listening {
         Ok(Listening {
             handle,
             file,
-            duration: opts.duration,
-            spans: opts.spans,
+            until: opts.until(),
         })
     }
 
@@ -138,9 +119,14 @@ impl Listening {
     /// SIGINT handler is installed for the process while waiting); then
     /// stops the receiver and returns what arrived.
     pub async fn collect(self) -> Result<Collected, LiveError> {
-        let stopped = self.wait().await;
         let (grpc, http) = (self.grpc_addr(), self.http_addr());
-        let summary = self.handle.shutdown().await;
+        let ctrl_c = async {
+            // Without a handler Ctrl-C ends the process as usual.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let (stopped, summary) = self.handle.run_until(&self.until, ctrl_c).await;
         let mut bytes = Vec::new();
         self.file
             .reopen()
@@ -168,32 +154,23 @@ impl Listening {
         })
     }
 
-    async fn wait(&self) -> StopReason {
-        let (duration, spans) = (self.duration, self.spans);
-        let store = self.handle.store().clone();
-        let mut changed = store.subscribe();
-        let enough = async {
-            match spans {
-                Some(n) => {
-                    while store.accepted_spans() < n {
-                        if changed.changed().await.is_err() {
-                            break;
-                        }
-                    }
-                }
-                None => std::future::pending().await,
-            }
-        };
-        let elapsed = async {
-            match duration {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = enough => StopReason::Spans,
-            () = elapsed => StopReason::Duration,
-            _ = tokio::signal::ctrl_c() => StopReason::Interrupted,
+    /// Starts listening, tells `on_listening` where (the caller prints it),
+    /// and collects until a bound is reached.
+    pub async fn run(
+        opts: &ListenOptions,
+        on_listening: impl FnOnce(&Listening),
+    ) -> Result<Collected, LiveError> {
+        let listening = Listening::start(opts).await?;
+        on_listening(&listening);
+        listening.collect().await
+    }
+}
+
+impl ListenOptions {
+    pub fn until(&self) -> Until {
+        Until {
+            duration: self.duration,
+            spans: self.spans,
         }
     }
 }

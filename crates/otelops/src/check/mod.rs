@@ -11,6 +11,8 @@
 pub mod export_format;
 pub mod input;
 pub mod live;
+pub mod render;
+pub mod run;
 mod schema;
 pub mod semconv;
 mod span_name;

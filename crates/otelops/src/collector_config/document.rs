@@ -1,8 +1,14 @@
-//! A collector configuration file as a YAML tree where every node and key
-//! remembers its line and column, so lint findings can point at the source.
+//! otelops's YAML reader: a tree where every node and key remembers its line
+//! and column, so lint findings (and tune's errors) point at the source.
+//! Typed readers (the profile model) go through [`from_node`]; YAML is
+//! written by [`super::emit`].
 //!
-//! saphyr does the parsing (it keeps spans, rejects duplicate keys); this
-//! module only flattens its generic node type into the few shapes lint needs.
+//! Why saphyr: lint needs a position for every node, which saphyr's marked
+//! nodes give (and it rejects duplicate keys as the collector does);
+//! serde_yaml_ng has positions only in its errors. The typed side needs no
+//! second parser: a tree converts to a `serde_json::Value` and serde derives
+//! read that. (serde_yaml_ng remains for one input only, the upstream
+//! semantic-conventions model, which needs libyaml's leniency; see Cargo.toml.)
 
 use std::borrow::Cow;
 
@@ -62,6 +68,13 @@ impl Node {
         }
     }
 
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.value {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Str(s) => Some(s),
@@ -104,6 +117,33 @@ impl Node {
             Value::Seq(_) => "a sequence",
         }
     }
+}
+
+impl Node {
+    /// The same data as JSON (positions dropped), for serde-derived readers.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            // NaN and infinities have no JSON form; no setting we read takes them.
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Value::Str(s) => Json::String(s.clone()),
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => Json::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Reads a typed value (a serde derive) from a parsed tree.
+pub fn from_node<T: serde::de::DeserializeOwned>(node: &Node) -> Result<T, serde_json::Error> {
+    serde_json::from_value(node.to_json())
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -1,9 +1,14 @@
-//! Collector configuration: the typed model, the deployment profiles rendered
-//! from it, and `lint`, which checks any configuration file the way
+//! Collector configuration: the one reader of a config file (`file`, over the
+//! positioned YAML tree of `document`), memory_limiter's limits (`memory`),
+//! the typed model and the deployment profiles rendered from it (`emit`
+//! writes the YAML), and `lint`, which checks any configuration file the way
 //! `otelcol validate` does plus the operations guide's practices.
 
 pub mod components;
 pub mod document;
+pub mod emit;
+pub mod file;
 pub mod lint;
+pub mod memory;
 pub mod model;
 pub mod profile;

@@ -1,12 +1,23 @@
 //! The typed model of an otelcol-parker configuration: the components our
 //! profiles use, with the fields we set. `render` builds one of these and
-//! serialises it; `tune` can read one back with [`CollectorConfig::from_yaml_str`]
+//! serialises it; a test reads one back with [`CollectorConfig::from_yaml_str`]
 //! (fields we do not model are ignored on the way in).
 //!
 //! Field names follow the collector's YAML keys exactly (v0.165). Durations are
 //! kept as Go duration strings ("5s") because that is what the collector parses.
 
 use serde::{Deserialize, Serialize};
+
+use super::document::{self, DocumentError};
+use super::emit::{self, EmitError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Yaml(#[from] DocumentError),
+    #[error("not a configuration in our profiles' shape: {0}")]
+    Shape(#[from] serde_json::Error),
+}
 
 /// A whole collector configuration in the shape our profiles produce.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,13 +32,13 @@ pub struct CollectorConfig {
 impl CollectorConfig {
     /// Reads a configuration in our profiles' shape. Settings we do not model
     /// are ignored; a missing one is an error naming it.
-    pub fn from_yaml_str(text: &str) -> Result<Self, serde_yaml_ng::Error> {
-        serde_yaml_ng::from_str(text)
+    pub fn from_yaml_str(text: &str) -> Result<Self, ModelError> {
+        Ok(document::from_node(&document::parse(text)?)?)
     }
 
     /// The YAML body (no header comment).
-    pub fn to_yaml_string(&self) -> Result<String, serde_yaml_ng::Error> {
-        serde_yaml_ng::to_string(self)
+    pub fn to_yaml_string(&self) -> Result<String, EmitError> {
+        emit::to_yaml(self)
     }
 }
 

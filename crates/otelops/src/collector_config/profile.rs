@@ -18,6 +18,20 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// The rules to lint a file with when none is named: production when the
+    /// file name says "prod", else development.
+    pub fn for_file(file: &std::path::Path) -> Profile {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.contains("prod") {
+            Profile::Production
+        } else {
+            Profile::Development
+        }
+    }
+
     pub const ALL: [Profile; 3] = [Profile::Development, Profile::Staging, Profile::Production];
 
     pub fn name(self) -> &'static str {
@@ -287,7 +301,7 @@ fn header(profile: Profile) -> String {
 }
 
 /// The YAML text of a profile, exactly as committed under deploy/collector/.
-pub fn render_yaml(profile: Profile) -> Result<String, serde_yaml_ng::Error> {
+pub fn render_yaml(profile: Profile) -> Result<String, super::emit::EmitError> {
     let body = render(profile).to_yaml_string()?;
     Ok(format!("{}{body}", header(profile)))
 }

@@ -12,13 +12,16 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::check::live::{self, ListenOptions, Listening};
-use crate::check::trace_context::{self, TraceContextOptions, TraceContextReport};
-use crate::check::{Finding, Level, Report, export_format, input, semconv};
+use crate::check::run::{self, CheckInput};
+use crate::check::trace_context::{self, TraceContextOptions};
+use crate::check::{Report, render};
 use crate::output::OutputFormat;
 use crate::receive::Token;
 use crate::semconv_registry;
 
-const EXIT_STATUS: &str = "Exit status: 0 no violations, 1 violations found, \
+const EXIT_STATUS: &str = "Examples:\n  otelops check export-format received.jsonl\n  \
+     otelops check trace-context --target http://127.0.0.1:8080/test\n\n\
+     Exit codes: 0 no violations, 1 violations found, \
      2 unreadable or non-OTLP input, nothing received, or an unreachable target.";
 
 const STREAM_HELP: &str = concat!(
@@ -31,7 +34,7 @@ const STREAM_HELP: &str = concat!(
     "OTLP/JSON senders are decoded and re-encoded on the way in, so their\n",
     "JSON encoding mistakes only show when their files are checked; spans the\n",
     "receiver rejects (bad ids) are reported as otlp.rejected.\n\n",
-    "Exit status: 0 no violations, 1 violations found, 2 unreadable or\n",
+    "Exit codes: 0 no violations, 1 violations found, 2 unreadable or\n",
     "non-OTLP input, or nothing received."
 );
 
@@ -103,7 +106,7 @@ const TRACE_CONTEXT_HELP: &str = concat!(
     "  otelops check trace-context --target http://127.0.0.1:8080/test\n\n",
     "otelops listens on 127.0.0.1 for the service's callbacks; every case must\n",
     "call back within --timeout.\n\n",
-    "Exit status: 0 every case passed, 1 a case failed, 2 bad --target or the\n",
+    "Exit codes: 0 every case passed, 1 a case failed, 2 bad --target or the\n",
     "target unreachable or not a test-service endpoint."
 );
 
@@ -143,12 +146,7 @@ pub struct GenerateArgs {
 
 pub fn exec(command: CheckCommand, output: OutputFormat) -> anyhow::Result<ExitCode> {
     let report = match command {
-        CheckCommand::ExportFormat(args) => {
-            let input = gather(&args)?;
-            let mut findings = export_format::check(&input.documents);
-            findings.extend(input.extra);
-            Report::new("export-format", input.files, findings)
-        }
+        CheckCommand::ExportFormat(args) => run::export_format_report(gather(&args)?),
         CheckCommand::SemanticConventions(args) => {
             let input = gather(&args.files)?;
             let loaded;
@@ -159,8 +157,7 @@ pub fn exec(command: CheckCommand, output: OutputFormat) -> anyhow::Result<ExitC
                 }
                 None => semconv_registry::embedded(),
             };
-            let findings = semconv::check(registry, &input.documents);
-            Report::new("semantic-conventions", input.files, findings)
+            run::semconv_report(registry, input)
         }
         CheckCommand::TraceContext(args) => return trace_context(&args, output),
         CheckCommand::GenerateRegistry(args) => return generate(&args),
@@ -177,25 +174,9 @@ fn exit_code(report: &Report) -> ExitCode {
     }
 }
 
-/// What a check runs on: documents, how many files (or received requests)
-/// they came from, and findings about the input itself.
-struct Input {
-    documents: Vec<input::Document>,
-    files: usize,
-    extra: Vec<Finding>,
-}
-
-fn gather(args: &FilesArgs) -> anyhow::Result<Input> {
+fn gather(args: &FilesArgs) -> anyhow::Result<CheckInput> {
     let Some(grpc) = args.listen.listen else {
-        let mut documents = Vec::new();
-        for file in &args.files {
-            documents.extend(input::load(file)?);
-        }
-        return Ok(Input {
-            documents,
-            files: args.files.len(),
-            extra: Vec::new(),
-        });
+        return Ok(CheckInput::from_files(&args.files)?);
     };
     let listen = &args.listen;
     let opts = ListenOptions {
@@ -212,38 +193,20 @@ fn gather(args: &FilesArgs) -> anyhow::Result<Input> {
         duration: listen.duration,
         spans: listen.spans,
     };
-    let collected = super::runtime()?.block_on(async {
-        let listening = Listening::start(&opts).await?;
+    let collected = super::runtime()?.block_on(Listening::run(&opts, |listening| {
         // Tests and scripts read the bound ports from this line.
         eprintln!(
             "otelops check: receiving OTLP/gRPC on {} and OTLP/HTTP on {} until {}",
             listening.grpc_addr(),
             listening.http_addr(),
-            until(&opts)
+            opts.until().describe()
         );
-        listening.collect().await
-    })?;
+    }))?;
     eprintln!(
         "otelops check: received {} request(s), {} span(s) ({}); checking",
         collected.requests, collected.summary.spans, collected.stopped
     );
-    Ok(Input {
-        extra: collected.rejected_findings(),
-        files: collected.requests,
-        documents: collected.documents,
-    })
-}
-
-fn until(opts: &ListenOptions) -> String {
-    let mut bounds = Vec::new();
-    if let Some(d) = opts.duration {
-        bounds.push(humantime::format_duration(d).to_string());
-    }
-    if let Some(n) = opts.spans {
-        bounds.push(format!("{n} spans"));
-    }
-    bounds.push("Ctrl-C".into());
-    bounds.join(" or ")
+    Ok(collected.into())
 }
 
 fn trace_context(args: &TraceContextArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
@@ -255,35 +218,9 @@ fn trace_context(args: &TraceContextArgs, output: OutputFormat) -> anyhow::Resul
     let report = run.report();
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        OutputFormat::Table => print!("{}", trace_context_table(&run)),
+        OutputFormat::Table => print!("{}", render::trace_context_table(&run)),
     }
     Ok(exit_code(&report))
-}
-
-/// One line per case, failures with their reason, then the tally.
-pub fn trace_context_table(run: &TraceContextReport) -> String {
-    let mut out = String::new();
-    for verdict in &run.verdicts {
-        let mark = if verdict.passed { "PASS" } else { "FAIL" };
-        out.push_str(&format!("{mark}  {:<42} {}\n", verdict.case, verdict.rule));
-        if !verdict.passed {
-            out.push_str(&format!("      {}\n", verdict.detail));
-        }
-    }
-    let failed: Vec<&str> = run.failed().map(|v| v.case).collect();
-    out.push_str(&format!(
-        "check trace-context: {}: {} case(s), {} passed, {} failed{}\n",
-        run.target,
-        run.verdicts.len(),
-        run.passed(),
-        failed.len(),
-        if failed.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", failed.join(", "))
-        }
-    ));
-    out
 }
 
 fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
@@ -308,45 +245,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
 fn print(report: &Report, output: OutputFormat) -> anyhow::Result<()> {
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(report)?),
-        OutputFormat::Table => print!("{}", table(report)),
+        OutputFormat::Table => print!("{}", render::table(report)),
     }
     Ok(())
-}
-
-/// Findings grouped by level, one block per finding: where, which span, what.
-pub fn table(report: &Report) -> String {
-    let mut out = String::new();
-    for level in [Level::Violation, Level::Improvement, Level::Information] {
-        let findings: Vec<_> = report
-            .findings
-            .iter()
-            .filter(|f| f.level == level)
-            .collect();
-        if findings.is_empty() {
-            continue;
-        }
-        out.push_str(&format!(
-            "{} ({})\n",
-            level.as_str().to_uppercase(),
-            findings.len()
-        ));
-        for finding in findings {
-            out.push_str(&format!("  {:<32} {}\n", finding.rule, finding.message));
-            out.push_str(&format!(
-                "  {:<32} at {}: {}\n",
-                "", finding.source, finding.path
-            ));
-            if let Some(span) = &finding.span {
-                out.push_str(&format!(
-                    "  {:<32} span \"{}\" ({})\n",
-                    "", span.name, span.span_id
-                ));
-            }
-        }
-    }
-    out.push_str(&format!(
-        "check {}: {} file(s), {} violation(s), {} improvement(s), {} information\n",
-        report.check, report.files, report.violations, report.improvements, report.information
-    ));
-    out
 }

@@ -8,7 +8,9 @@ use clap::CommandFactory;
 #[command(after_help = "Examples:
   otelops completions bash > /etc/bash_completion.d/otelops
   otelops completions zsh > \"${fpath[1]}/_otelops\"
-  otelops completions fish > ~/.config/fish/completions/otelops.fish")]
+  otelops completions fish > ~/.config/fish/completions/otelops.fish
+
+Exit codes: 0 printed, 2 unknown shell.")]
 pub struct Args {
     /// The shell to generate for.
     #[arg(value_enum)]

@@ -15,7 +15,8 @@ pub enum ConfigCommand {
     /// Write the collector configuration for a deployment profile.
     #[command(after_help = "Examples:\n  \
         otelops config render --profile development\n  \
-        otelops config render --profile production --out deploy/collector/production.yaml")]
+        otelops config render --profile production --out deploy/collector/production.yaml\n\n\
+        Exit codes: 0 written, 2 usage error or the output file cannot be written.")]
     Render {
         #[arg(long, value_enum)]
         profile: Profile,
@@ -25,12 +26,11 @@ pub enum ConfigCommand {
     },
     /// Check a collector configuration: structure as `otelcol validate` sees
     /// it, plus the operations guide's practices.
-    ///
-    /// Exit status: 0 no errors (warnings may be listed), 1 errors found,
-    /// 2 the file is missing or not YAML.
     #[command(after_help = "Examples:\n  \
         otelops config lint deploy/collector/production.yaml\n  \
-        otelops config lint my-collector.yaml --profile production --output json")]
+        otelops config lint my-collector.yaml --profile production --output json\n\n\
+        Exit codes: 0 no errors (warnings may be listed), 1 errors found, \
+        2 the file is missing or not YAML.")]
     Lint {
         file: PathBuf,
         /// Apply this profile's rules (production adds TLS/auth checks and
@@ -40,6 +40,10 @@ pub enum ConfigCommand {
         profile: Option<Profile>,
     },
     /// List the rules `config lint` applies, with their default severity.
+    #[command(after_help = "Examples:\n  \
+        otelops config rules\n  \
+        otelops config rules --output json\n\n\
+        Exit codes: 0 listed, 2 usage error.")]
     Rules,
 }
 
@@ -57,7 +61,7 @@ pub fn exec(cmd: ConfigCommand, output: OutputFormat) -> anyhow::Result<ExitCode
         ConfigCommand::Lint { file, profile } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let profile = profile.unwrap_or_else(|| guess_profile(&file));
+            let profile = profile.unwrap_or_else(|| Profile::for_file(&file));
             let report = lint::lint_str(&text, LintOptions::for_profile(profile))
                 .with_context(|| format!("{}", file.display()))?;
             print_report(&file, &report, output)?;
@@ -89,52 +93,11 @@ pub fn exec(cmd: ConfigCommand, output: OutputFormat) -> anyhow::Result<ExitCode
     }
 }
 
-fn guess_profile(file: &Path) -> Profile {
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    if name.contains("prod") {
-        Profile::Production
-    } else {
-        Profile::Development
-    }
-}
-
 fn print_report(file: &Path, report: &Report, output: OutputFormat) -> anyhow::Result<()> {
     let file = file.display().to_string();
     match output {
-        OutputFormat::Json => {
-            let findings: Vec<_> = report
-                .findings
-                .iter()
-                .map(|f| {
-                    let mut v = serde_json::to_value(f).expect("findings are plain data");
-                    v["file"] = file.clone().into();
-                    v
-                })
-                .collect();
-            let doc = serde_json::json!({
-                "file": file,
-                "errors": report.errors(),
-                "warnings": report.warnings(),
-                "findings": findings,
-            });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
-        }
-        OutputFormat::Table => {
-            for f in &report.findings {
-                println!(
-                    "{file}:{}:{}: {}[{}]: {}",
-                    f.line, f.column, f.severity, f.rule, f.message
-                );
-            }
-            println!(
-                "{file}: {} error(s), {} warning(s)",
-                report.errors(),
-                report.warnings()
-            );
-        }
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report.to_json(&file))?),
+        OutputFormat::Table => print!("{}", report.table(&file)),
     }
     Ok(())
 }

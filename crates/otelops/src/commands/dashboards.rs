@@ -9,7 +9,8 @@ use crate::output::OutputFormat;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
-    otelops dashboards --out deploy   # writes deploy/grafana/otelcol-parker.json and deploy/prometheus/otelcol-parker-rules.yaml")]
+    otelops dashboards --out deploy   # writes deploy/grafana/otelcol-parker.json and deploy/prometheus/otelcol-parker-rules.yaml\n\n\
+    Exit codes: 0 written, 2 usage error or a file cannot be written.")]
 pub struct Args {
     /// Directory to write grafana/ and prometheus/ into.
     #[arg(long)]

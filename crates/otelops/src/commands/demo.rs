@@ -24,7 +24,7 @@ use crate::receive::view::Style;
     "  otelops demo --port-base 9000 --protocol grpc\n\n",
     "Ports: booking 8080, fares 8081, OTLP/gRPC 4317, OTLP/HTTP 4318 by default;\n",
     "--port-base P moves them to P, P+1, P+2, P+3; --once alone picks free ones.\n\n",
-    "Exit status with --once: 0 every booking final, the injected failure retried and\n",
+    "Exit codes with --once: 0 every booking final, the injected failure retried and\n",
     "no check found a violation; 1 otherwise; 2 the demo could not run."
 ))]
 pub struct Args {

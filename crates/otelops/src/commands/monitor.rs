@@ -4,8 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::collector_config::file::ConfigFile;
+use crate::collector_config::memory::MemorySources;
 use crate::exit;
 use crate::http_client::{HttpArgs, HttpClient};
+use crate::monitor::memory_limit::{self, MemoryLimit};
 use crate::monitor::watch::{self, WatchOptions};
 use crate::monitor::{self, ReportOptions, Source, Status, Thresholds, render, trends};
 use crate::output::OutputFormat;
@@ -36,7 +39,9 @@ Exit codes (of the last round): 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN.")]
     /// Summarise the history: min/avg/max per metric and its direction.
     #[command(after_help = "Examples:
   otelops monitor trends --since 7d
-  otelops monitor trends --since 24h --history /tmp/h.redb --output json")]
+  otelops monitor trends --since 24h --history /tmp/h.redb --output json
+
+Exit codes: 0 summarised, 3 no history or it cannot be read.")]
     Trends(TrendsArgs),
 }
 
@@ -55,12 +60,17 @@ pub struct ScrapeArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct JudgeArgs {
-    /// Memory limit to compare RSS with [default: processors.memory_limiter.limit_mib of --config].
-    #[arg(long)]
-    pub memory_limit_mib: Option<f64>,
-    /// Collector config to read the memory limit from.
+    /// The collector container's memory, which RSS is judged against (as the
+    /// OtelcolMemoryHigh alert is) [default: from --config's memory_limiter].
+    #[arg(long, visible_alias = "memory-limit-mib")]
+    pub container_memory_mib: Option<f64>,
+    /// Collector config: memory_limiter's limit_percentage of the cgroup's
+    /// memory limit (else the host's memory), or its absolute limit_mib.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Where the cgroup (v2 memory.max, v1 memory/memory.limit_in_bytes) is read.
+    #[arg(long, default_value = "/sys/fs/cgroup")]
+    pub cgroup_dir: PathBuf,
     /// Queue utilisation (size/capacity) above which an exporter is WARN.
     #[arg(long, default_value_t = Thresholds::GUIDE.queue_warn_pct)]
     pub queue_warn_pct: f64,
@@ -127,15 +137,23 @@ impl JudgeArgs {
         Ok(t)
     }
 
-    pub fn memory_limit(&self) -> anyhow::Result<Option<f64>> {
-        if let Some(m) = self.memory_limit_mib {
-            anyhow::ensure!(m > 0.0, "--memory-limit-mib must be positive, got {m}");
-            return Ok(Some(m));
+    pub fn memory_limit(&self) -> anyhow::Result<Option<MemoryLimit>> {
+        if let Some(m) = self.container_memory_mib {
+            anyhow::ensure!(
+                m > 0.0 && m.is_finite(),
+                "--container-memory-mib must be positive, got {m}"
+            );
         }
-        match &self.config {
-            Some(path) => Ok(crate::tune::CollectorConfig::load(path)?.memory_limit_mib()),
-            None => Ok(None),
-        }
+        let config = self.config.as_deref().map(ConfigFile::load).transpose()?;
+        let sources = MemorySources {
+            cgroup_dir: self.cgroup_dir.clone(),
+            ..MemorySources::system()
+        };
+        Ok(memory_limit::memory_limit(
+            self.container_memory_mib,
+            config.as_ref(),
+            &sources,
+        )?)
     }
 }
 
@@ -221,10 +239,11 @@ fn default_history() -> anyhow::Result<PathBuf> {
 }
 
 fn report(a: ReportArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let memory = a.judge.memory_limit()?;
     let opts = ReportOptions {
         window: a.window,
         thresholds: a.judge.thresholds()?,
-        memory_limit_mib: a.judge.memory_limit()?,
+        memory_limit_mib: memory.as_ref().map(|m| m.mib),
     };
     let source = if a.from_file.is_empty() {
         let client = HttpClient::new(&a.scrape.http.options(a.scrape.timeout))?;
@@ -235,7 +254,10 @@ fn report(a: ReportArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
     } else {
         Source::Files(a.from_file)
     };
-    let r = super::runtime()?.block_on(monitor::report(&source, &opts))?;
+    let mut r = super::runtime()?.block_on(monitor::report(&source, &opts))?;
+    if let Some(m) = memory {
+        r.notes.push(format!("memory limit: {}", m.basis));
+    }
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
         OutputFormat::Table => print!("{}", render::table(&r)),
@@ -256,7 +278,7 @@ fn watch(a: WatchArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
         interval: a.interval,
         count: if a.once { Some(1) } else { a.count },
         thresholds: a.judge.thresholds()?,
-        memory_limit_mib: a.judge.memory_limit()?,
+        memory_limit_mib: a.judge.memory_limit()?.map(|m| m.mib),
         history: match a.history {
             Some(h) => h,
             None => default_history()?,

@@ -10,7 +10,8 @@ use anyhow::Context;
 
 use super::signals::StopSignals;
 use crate::output::OutputFormat;
-use crate::receive::{self, OnFull, Receiver, ReceiverConfig, Summary, Token};
+use crate::receive::until::Until;
+use crate::receive::{self, OnFull, Receiver, ReceiverConfig, ReceiverHandle, Token, view};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = concat!(
@@ -18,7 +19,8 @@ use crate::receive::{self, OnFull, Receiver, ReceiverConfig, Summary, Token};
     "  otelops receive\n",
     "  otelops receive --jsonl received.jsonl --exit-after 30s\n",
     "  otelops receive --grpc-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --max-spans 100000 --on-full reject\n\n",
-    "Read what arrived with `otelops traces list` and `otelops traces show ID`."
+    "Read what arrived with `otelops traces list` and `otelops traces show ID`.\n\n",
+    "Exit codes: 0 stopped and printed the summary, 2 usage error or cannot listen."
 ))]
 pub struct Args {
     /// OTLP/gRPC listen address (port 0 picks a free port; the bound address is printed).
@@ -65,25 +67,31 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         jsonl: args.jsonl,
         ..ReceiverConfig::new(args.grpc_listen, args.http_listen)
     };
+    let until = Until {
+        duration: args.exit_after,
+        spans: args.exit_after_spans,
+    };
     // Decoding runs on the connection tasks, so use every core.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let summary = runtime.block_on(run(config, args.exit_after, args.exit_after_spans, output))?;
-    print_summary(&summary, output);
+    let summary = runtime.block_on(async {
+        // Signal handlers go in before the addresses are printed, so a client
+        // that reads them and at once sends SIGTERM still gets a summary.
+        let mut stop_signals = StopSignals::install()?;
+        let handle = Receiver::start(config).await?;
+        print_listening(&handle, output);
+        let (_, summary) = handle.run_until(&until, stop_signals.recv()).await;
+        anyhow::Ok(summary)
+    })?;
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::json!({ "summary": summary })),
+        OutputFormat::Table => print!("{}", view::summary_table(&summary)),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(
-    config: ReceiverConfig,
-    exit_after: Option<Duration>,
-    exit_after_spans: Option<u64>,
-    output: OutputFormat,
-) -> anyhow::Result<Summary> {
-    // Signal handlers go in before the addresses are printed, so a client
-    // that reads them and at once sends SIGTERM still gets a summary.
-    let mut stop_signals = StopSignals::install()?;
-    let handle = Receiver::start(config).await?;
+fn print_listening(handle: &ReceiverHandle, output: OutputFormat) {
     match output {
         OutputFormat::Json => println!(
             "{}",
@@ -99,55 +107,6 @@ async fn run(
                 "query API on http://{}/otelops/v1/traces",
                 handle.http_addr()
             );
-        }
-    }
-    let store = handle.store().clone();
-    let enough_spans = async {
-        match exit_after_spans {
-            Some(n) => {
-                let mut changes = store.subscribe();
-                while store.accepted_spans() < n {
-                    if changes.changed().await.is_err() {
-                        break;
-                    }
-                }
-            }
-            None => std::future::pending().await,
-        }
-    };
-    let deadline = async {
-        match exit_after {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = stop_signals.recv() => {}
-        _ = deadline => {}
-        _ = enough_spans => {}
-    }
-    Ok(handle.shutdown().await)
-}
-
-fn print_summary(summary: &Summary, output: OutputFormat) {
-    match output {
-        OutputFormat::Json => println!("{}", serde_json::json!({ "summary": summary })),
-        OutputFormat::Table => {
-            let services = if summary.services.is_empty() {
-                "-".to_owned()
-            } else {
-                summary.services.join(", ")
-            };
-            println!("summary");
-            println!("  services       {services}");
-            println!("  traces         {}", summary.traces);
-            println!("  spans          {}", summary.spans);
-            println!("  errors         {}", summary.errors);
-            println!("  evicted        {}", summary.evicted);
-            println!("  rejected       {}", summary.rejected);
-            println!("  refused        {}", summary.refused);
-            println!("  metric points  {}", summary.metric_points);
-            println!("  log records    {}", summary.log_records);
         }
     }
 }

@@ -16,7 +16,8 @@ use crate::receive::view::{self, Style};
     "Examples:\n",
     "  otelops traces list\n",
     "  otelops traces show 4bf92f3577b34da6a3ce929d0e0e4736\n",
-    "  otelops traces show --follow --jsonl received.jsonl"
+    "  otelops traces show --follow --jsonl received.jsonl\n\n",
+    "Exit codes: 0 shown, 1 no such trace (show), 2 usage error or the receiver or file cannot be read."
 ))]
 pub enum TracesCommand {
     /// List received traces, oldest first.
@@ -61,7 +62,8 @@ pub struct FollowArgs {
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  otelops traces list\n  otelops traces list --follow --count 5"
+    after_help = "Examples:\n  otelops traces list\n  otelops traces list --follow --count 5\n\n\
+    Exit codes: 0 listed, 2 usage error or the receiver or file cannot be read."
 )]
 pub struct ListArgs {
     #[command(flatten)]
@@ -75,7 +77,8 @@ pub struct ListArgs {
     "Examples:\n",
     "  otelops traces show 4bf92f3577b34da6a3ce929d0e0e4736\n",
     "  otelops traces show --follow --timeout 1m\n",
-    "  otelops traces show ID --jsonl received.jsonl --output json"
+    "  otelops traces show ID --jsonl received.jsonl --output json\n\n",
+    "Exit codes: 0 shown, 1 no such trace, 2 usage error or the receiver or file cannot be read."
 ))]
 pub struct ShowArgs {
     /// The trace id (32 hex digits). Optional with --follow.

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::collector_config::file::ConfigFile;
+use crate::collector_config::memory::MemorySources;
 use crate::exit;
 use crate::http_client::{HttpClient, HttpOptions};
 use crate::monitor::{self, ReportOptions, Source, Thresholds};
 use crate::output::OutputFormat;
-use crate::tune::{self, CollectorConfig, Environment, RuleOptions};
+use crate::tune::{self, Environment, RuleOptions};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
@@ -65,7 +67,7 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
             "--container-memory-mib must be positive, got {c}"
         );
     }
-    let cfg = CollectorConfig::load(&args.config)?;
+    let cfg = ConfigFile::load(&args.config)?;
     let source = match (&args.metrics_url, args.from_file.is_empty()) {
         (Some(u), _) => {
             let client = HttpClient::new(&HttpOptions {
@@ -85,7 +87,12 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
             let opts = ReportOptions {
                 window: args.window,
                 thresholds: Thresholds::GUIDE,
-                memory_limit_mib: cfg.memory_limit_mib(),
+                memory_limit_mib: monitor::memory_limit::memory_limit(
+                    args.container_memory_mib,
+                    Some(&cfg),
+                    &MemorySources::system(),
+                )?
+                .map(|m| m.mib),
             };
             Some(super::runtime()?.block_on(monitor::report(&s, &opts))?)
         }
@@ -97,7 +104,7 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         queue_high_pct: args.queue_high_pct,
         send_failed_high_pct: args.send_failed_high_pct,
     };
-    let t = tune::tune(&cfg, report.as_ref(), &opts)?;
+    let t = tune::tune(&cfg, report.as_ref(), &opts);
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&t)?),
         OutputFormat::Table => {
@@ -116,6 +123,9 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
                     _ => format!("{}: advice", r.component),
                 };
                 println!("[{}] {change}\n    why: {}", r.rule, r.reason);
+                if let Some(why) = &r.not_in_diff {
+                    println!("    not in the diff (set it by hand): {why}");
+                }
                 for e in &r.evidence {
                     println!("    evidence: {e}");
                 }

@@ -50,7 +50,7 @@ pub enum DashboardError {
     #[error("serialising the dashboard: {0}")]
     Json(#[from] serde_json::Error),
     #[error("serialising the alert rules: {0}")]
-    Yaml(#[from] serde_yaml_ng::Error),
+    Yaml(#[from] crate::collector_config::emit::EmitError),
     #[error("writing {path}: {source}")]
     Write {
         path: PathBuf,
@@ -70,7 +70,7 @@ pub fn rules_yaml(t: &Thresholds) -> Result<String, DashboardError> {
                   # Unit tests: deploy/prometheus/tests/ (promtool test rules).\n";
     Ok(format!(
         "{header}{}",
-        serde_yaml_ng::to_string(&alerts::rule_file(t))?
+        crate::collector_config::emit::to_yaml(&alerts::rule_file(t))?
     ))
 }
 

@@ -43,8 +43,10 @@ pub struct Thresholds {
 impl Thresholds {
     /// The guide: queue > 80 %, refused > 1 %, memory > 80 % of the limit,
     /// export latency > 5000 ms. CRIT: queue > 95 % (one burst from dropping),
-    /// refused > 5 %, memory > 90 % (memory_limiter's hard limit sits at 100 %
-    /// and the soft limit at 80 %), latency > 10 s (the default exporter timeout is 5 s).
+    /// refused > 5 %, memory > 90 % of the container (the guide's memory_limiter
+    /// refuses data from 60 % and forces GC from 80 %, where the
+    /// OtelcolMemoryHigh alert fires too), latency > 10 s (the default exporter
+    /// timeout is 5 s).
     pub const GUIDE: Thresholds = Thresholds {
         queue_warn_pct: 80.0,
         queue_crit_pct: 95.0,
@@ -483,7 +485,10 @@ fn resource_row(
             ),
         });
     } else if rss_mib.is_some() {
-        notes.push("memory limit unknown: pass --memory-limit-mib or --config with processors.memory_limiter.limit_mib".into());
+        notes.push(
+            "memory limit unknown: pass --container-memory-mib, or --config with a memory_limiter"
+                .into(),
+        );
     }
     let cpu_pct = match (prev, p.cpu_seconds) {
         (Some((before, dt)), Some(now)) => before

@@ -7,6 +7,7 @@
 
 pub mod evaluate;
 pub mod history;
+pub mod memory_limit;
 pub mod render;
 pub mod snapshot;
 pub mod trends;

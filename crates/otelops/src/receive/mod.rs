@@ -16,6 +16,7 @@ pub mod http;
 pub mod jsonl;
 pub mod model;
 pub mod store;
+pub mod until;
 pub mod view;
 pub mod wire;
 

@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 
+use super::Summary;
 use super::model::{SpanView, TraceDetail, TraceListItem};
 
 /// Attributes shown beside each span in the waterfall, in this order.
@@ -207,5 +208,57 @@ fn clip(text: &str, width: usize) -> String {
         let mut clipped: String = text.chars().take(width.saturating_sub(1)).collect();
         clipped.push('…');
         clipped
+    }
+}
+
+/// What `otelops receive` prints on exit.
+pub fn summary_table(summary: &Summary) -> String {
+    let services = if summary.services.is_empty() {
+        "-".to_owned()
+    } else {
+        summary.services.join(", ")
+    };
+    let rows = [
+        ("services", services),
+        ("traces", summary.traces.to_string()),
+        ("spans", summary.spans.to_string()),
+        ("errors", summary.errors.to_string()),
+        ("evicted", summary.evicted.to_string()),
+        ("rejected", summary.rejected.to_string()),
+        ("refused", summary.refused.to_string()),
+        ("metric points", summary.metric_points.to_string()),
+        ("log records", summary.log_records.to_string()),
+    ];
+    let mut out = String::from("summary\n");
+    for (name, value) in rows {
+        let _ = writeln!(out, "  {name:<14} {value}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_lines_up_its_values_and_marks_no_services() {
+        let empty = summary_table(&Summary::default());
+        assert!(
+            empty.starts_with("summary\n  services       -\n"),
+            "{empty}"
+        );
+        let summary = Summary {
+            services: vec!["parker-booking".into(), "parker-fares".into()],
+            spans: 12,
+            metric_points: 3,
+            ..Summary::default()
+        };
+        let table = summary_table(&summary);
+        assert!(
+            table.contains("  services       parker-booking, parker-fares\n")
+                && table.contains("  spans          12\n")
+                && table.ends_with("  metric points  3\n  log records    0\n"),
+            "{table}"
+        );
     }
 }

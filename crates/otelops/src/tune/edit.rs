@@ -3,6 +3,9 @@
 //!
 //! Why by hand: YAML libraries re-emit the whole document and drop comments;
 //! collector configs are block mappings, for which indentation finds a key.
+//! A setting under a flow-style mapping (`sending_queue: {queue_size: 20}`)
+//! goes to [`super::flow_edit`]; what neither can write is an [`EditError`],
+//! and `tune` prints that recommendation without a diff line.
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("cannot set `{path}` in the YAML text: {reason}")]
@@ -117,6 +120,11 @@ pub fn set_scalar(text: &str, path: &[&str], value: &str) -> Result<String, Edit
         }
         let (s, e) = value_range(ls[i].text);
         let inline = &ls[i].text[s..e];
+        if inline.starts_with('{') && inline != "{}" {
+            // Flow style below here: edit by the parsed positions instead.
+            return super::flow_edit::set_scalar(text, path, value)
+                .map_err(|reason| err(&format!("`{seg}` is written in flow style: {reason}")));
+        }
         if !inline.is_empty() && inline != "{}" {
             return Err(err(&format!(
                 "`{seg}` has an inline value `{inline}`, not a block mapping"
@@ -188,6 +196,12 @@ fn insert(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector_config::document::{self, Node};
+    use crate::collector_config::file::number;
+
+    fn parse(text: &str) -> Node {
+        document::parse(text).unwrap()
+    }
 
     const CONFIG: &str = "\
 processors:
@@ -228,10 +242,11 @@ service:
             ),
             "{out}"
         );
-        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out).unwrap();
+        let v = parse(&out);
         assert_eq!(
-            v["exporters"]["otlp/backend"]["sending_queue"]["queue_size"].as_u64(),
-            Some(2000)
+            v.path(&["exporters", "otlp/backend", "sending_queue", "queue_size"])
+                .and_then(number),
+            Some(2000.0)
         );
     }
 
@@ -243,12 +258,17 @@ service:
             "400",
         )
         .unwrap();
-        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out).unwrap();
+        let v = parse(&out);
         assert_eq!(
-            v["processors"]["memory_limiter"]["limit_mib"].as_u64(),
-            Some(400)
+            v.path(&["processors", "memory_limiter", "limit_mib"])
+                .and_then(number),
+            Some(400.0)
         );
-        assert_eq!(v["processors"]["batch"]["timeout"].as_str(), Some("1s"));
+        assert_eq!(
+            v.path(&["processors", "batch", "timeout"])
+                .and_then(Node::as_str),
+            Some("1s")
+        );
     }
 
     #[test]
@@ -261,6 +281,20 @@ service:
         );
         let out = set_scalar("a:  # none yet\n", &["a"], "1").unwrap();
         assert_eq!(out, "a: 1  # none yet\n");
+    }
+
+    #[test]
+    fn a_flow_style_parent_is_edited_by_position() {
+        let out = set_scalar(
+            "exporters:\n  otlp: {sending_queue: {queue_size: 20}}\n",
+            &["exporters", "otlp", "sending_queue", "queue_size"],
+            "40",
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "exporters:\n  otlp: {sending_queue: {queue_size: 40}}\n"
+        );
     }
 
     #[test]
@@ -277,7 +311,11 @@ service:
             "200ms",
         )
         .unwrap();
-        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out).unwrap();
-        assert_eq!(v["processors"]["batch"]["timeout"].as_str(), Some("200ms"));
+        let v = parse(&out);
+        assert_eq!(
+            v.path(&["processors", "batch", "timeout"])
+                .and_then(Node::as_str),
+            Some("200ms")
+        );
     }
 }

@@ -2,17 +2,18 @@
 //! judged metrics, each recommendation with its evidence, and the unified
 //! diff that would apply them.
 //!
-//! Start at [`tune`]; the rules live in [`rules`], text edits in [`edit`].
+//! Start at [`tune`]; the rules live in [`rules`], text edits in [`edit`]
+//! (flow-style mappings in `flow_edit`).
 
 pub mod edit;
+mod flow_edit;
 pub mod rules;
-pub mod yaml;
 
 use serde::Serialize;
 
 pub use rules::{Environment, Recommendation, RuleOptions};
-pub use yaml::{CollectorConfig, ConfigError};
 
+use crate::collector_config::file::ConfigFile;
 use crate::monitor::Report;
 
 #[derive(Debug, Clone, Serialize)]
@@ -25,14 +26,13 @@ pub struct Tuning {
     pub notes: Vec<String>,
 }
 
-pub fn tune(
-    cfg: &CollectorConfig,
-    report: Option<&Report>,
-    opts: &RuleOptions,
-) -> Result<Tuning, edit::EditError> {
-    let recommendations = rules::evaluate(cfg, report, opts);
+/// Never fails: a recommendation the text editor cannot apply (say an
+/// `${env:…}` value where a mapping should be) is still returned, with
+/// `not_in_diff` saying why; block and flow style are both edited.
+pub fn tune(cfg: &ConfigFile, report: Option<&Report>, opts: &RuleOptions) -> Tuning {
+    let mut recommendations = rules::evaluate(cfg, report, opts);
     let mut text = cfg.text.clone();
-    for r in &recommendations {
+    for r in &mut recommendations {
         let (Some(setting), Some(value)) = (&r.setting, &r.recommended) else {
             continue;
         };
@@ -41,7 +41,10 @@ pub fn tune(
         let (section, id) = r.component.split_once('.').unwrap_or((&r.component, ""));
         let mut path = vec![section, id];
         path.extend(setting.split('.'));
-        text = edit::set_scalar(&text, &path, value)?;
+        match edit::set_scalar(&text, &path, value) {
+            Ok(edited) => text = edited,
+            Err(e) => r.not_in_diff = Some(e.reason),
+        }
     }
     let name = cfg.path.display().to_string();
     let diff = if text == cfg.text {
@@ -70,12 +73,12 @@ pub fn tune(
     if opts.environment.is_none() {
         notes.push("pass --environment to check the sampling percentage".into());
     }
-    Ok(Tuning {
+    Tuning {
         config: name,
         recommendations,
         diff,
         notes,
-    })
+    }
 }
 
 #[cfg(test)]

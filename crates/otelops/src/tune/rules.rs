@@ -2,11 +2,10 @@
 //! judged metrics when given) and either stays silent or returns a
 //! recommendation with the evidence it is based on.
 
-use serde::Serialize;
-use serde_yaml_ng::Value;
-
-use super::yaml::{CollectorConfig, duration_ms, number};
+use crate::collector_config::document::Node;
+use crate::collector_config::file::{ConfigFile, duration_ms, number};
 use crate::monitor::Report;
+use serde::Serialize;
 
 /// Collector defaults when a setting is absent (exporterhelper, batchprocessor).
 pub const DEFAULT_QUEUE_SIZE: f64 = 1000.0;
@@ -54,6 +53,9 @@ pub struct Recommendation {
     pub recommended: Option<String>,
     pub reason: String,
     pub evidence: Vec<String>,
+    /// Why the unified diff leaves this change out (set it by hand).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_in_diff: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,12 +82,8 @@ fn fmt_ms(ms: f64) -> String {
     }
 }
 
-fn setting<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    path.iter().try_fold(v, |v, k| v.get(*k))
-}
-
 pub fn evaluate(
-    cfg: &CollectorConfig,
+    cfg: &ConfigFile,
     report: Option<&Report>,
     opts: &RuleOptions,
 ) -> Vec<Recommendation> {
@@ -98,17 +96,20 @@ pub fn evaluate(
 }
 
 fn queue_rules(
-    cfg: &CollectorConfig,
+    cfg: &ConfigFile,
     report: Option<&Report>,
     opts: &RuleOptions,
     out: &mut Vec<Recommendation>,
 ) {
-    for (id, ex) in cfg.exporters() {
+    for (id, ex) in cfg.section("exporters") {
         let component = format!("exporters.{id}");
-        let enabled = setting(ex, &["sending_queue", "enabled"]).and_then(Value::as_bool);
+        let enabled = ex
+            .path(&["sending_queue", "enabled"])
+            .and_then(Node::as_bool);
         if enabled == Some(false) {
             out.push(Recommendation {
                 rule: "queue-enabled",
+                not_in_diff: None,
                 component: component.clone(),
                 setting: Some("sending_queue.enabled".into()),
                 current: Some("false".into()),
@@ -147,6 +148,7 @@ fn queue_rules(
         if failing {
             out.push(Recommendation {
                 rule: "downstream-failures",
+                not_in_diff: None,
                 component: component.clone(),
                 setting: None,
                 current: None,
@@ -177,7 +179,9 @@ fn queue_rules(
                 "enqueue failed {dropped:.1} (data dropped because the queue was full)"
             ));
         }
-        let consumers = setting(ex, &["sending_queue", "num_consumers"]).and_then(number);
+        let consumers = ex
+            .path(&["sending_queue", "num_consumers"])
+            .and_then(number);
         let consumers_now = consumers.unwrap_or(DEFAULT_NUM_CONSUMERS);
         if in_flight >= consumers_now {
             // Every consumer is busy: the queue fills because it drains too slowly.
@@ -186,6 +190,7 @@ fn queue_rules(
             ));
             out.push(Recommendation {
                 rule: "queue-consumers",
+                not_in_diff: None,
                 component: component.clone(),
                 setting: Some("sending_queue.num_consumers".into()),
                 current: Some(fmt_num(consumers_now)),
@@ -195,11 +200,13 @@ fn queue_rules(
                 evidence,
             });
         } else {
-            let size = setting(ex, &["sending_queue", "queue_size"])
+            let size = ex
+                .path(&["sending_queue", "queue_size"])
                 .and_then(number)
                 .unwrap_or(DEFAULT_QUEUE_SIZE);
             out.push(Recommendation {
                 rule: "queue-size",
+                not_in_diff: None,
                 component: component.clone(),
                 setting: Some("sending_queue.queue_size".into()),
                 current: Some(fmt_num(size)),
@@ -213,7 +220,7 @@ fn queue_rules(
     }
 }
 
-fn batch_rules(cfg: &CollectorConfig, report: Option<&Report>, out: &mut Vec<Recommendation>) {
+fn batch_rules(cfg: &ConfigFile, report: Option<&Report>, out: &mut Vec<Recommendation>) {
     let Some(b) = report.and_then(|r| r.batch.as_ref()) else {
         return;
     };
@@ -223,10 +230,12 @@ fn batch_rules(cfg: &CollectorConfig, report: Option<&Report>, out: &mut Vec<Rec
     };
     for (id, p) in cfg.components("processors", "batch") {
         let component = format!("processors.{id}");
-        let size = setting(p, &["send_batch_size"])
+        let size = p
+            .path(&["send_batch_size"])
             .and_then(number)
             .unwrap_or(DEFAULT_BATCH_SIZE);
-        let timeout = setting(p, &["timeout"])
+        let timeout = p
+            .path(&["timeout"])
             .and_then(duration_ms)
             .unwrap_or(DEFAULT_BATCH_TIMEOUT_MS);
         let mix = format!(
@@ -241,6 +250,7 @@ fn batch_rules(cfg: &CollectorConfig, report: Option<&Report>, out: &mut Vec<Rec
             if new < timeout {
                 out.push(Recommendation {
                     rule: "batch-timeout",
+                    not_in_diff: None,
                     component: component.clone(),
                     setting: Some("timeout".into()),
                     current: Some(fmt_ms(timeout)),
@@ -257,6 +267,7 @@ fn batch_rules(cfg: &CollectorConfig, report: Option<&Report>, out: &mut Vec<Rec
         } else if 100.0 - timeout_pct > TRIGGER_MOSTLY_PCT {
             out.push(Recommendation {
                 rule: "batch-size",
+                not_in_diff: None,
                 component: component.clone(),
                 setting: Some("send_batch_size".into()),
                 current: Some(fmt_num(size)),
@@ -269,12 +280,14 @@ fn batch_rules(cfg: &CollectorConfig, report: Option<&Report>, out: &mut Vec<Rec
                     .flatten()
                     .collect(),
             });
-            if let Some(max) = setting(p, &["send_batch_max_size"])
+            if let Some(max) = p
+                .path(&["send_batch_max_size"])
                 .and_then(number)
                 .filter(|m| *m > 0.0 && *m < size * 2.0)
             {
                 out.push(Recommendation {
                     rule: "batch-size",
+                    not_in_diff: None,
                     component: component.clone(),
                     setting: Some("send_batch_max_size".into()),
                     current: Some(fmt_num(max)),
@@ -288,7 +301,7 @@ fn batch_rules(cfg: &CollectorConfig, report: Option<&Report>, out: &mut Vec<Rec
 }
 
 fn memory_rules(
-    cfg: &CollectorConfig,
+    cfg: &ConfigFile,
     report: Option<&Report>,
     opts: &RuleOptions,
     out: &mut Vec<Recommendation>,
@@ -303,6 +316,7 @@ fn memory_rules(
             if current.is_none_or(|c| (c - target).abs() >= 1.0) {
                 out.push(Recommendation {
                     rule: "memory-limiter",
+                    not_in_diff: None,
                     component: component.clone(),
                     setting: Some(key.into()),
                     current: current.map(fmt_num),
@@ -312,8 +326,8 @@ fn memory_rules(
                 });
             }
         };
-        let limit_mib = setting(p, &["limit_mib"]).and_then(number);
-        let limit_pct = setting(p, &["limit_percentage"]).and_then(number);
+        let limit_mib = p.path(&["limit_mib"]).and_then(number);
+        let limit_pct = p.path(&["limit_percentage"]).and_then(number);
         if let Some(c) = opts.container_memory_mib.filter(|_| limit_pct.is_none()) {
             let ev = vec![format!("container memory {c:.0} MiB")];
             want(
@@ -325,7 +339,7 @@ fn memory_rules(
                 ),
                 ev.clone(),
             );
-            let spike = setting(p, &["spike_limit_mib"]).and_then(number);
+            let spike = p.path(&["spike_limit_mib"]).and_then(number);
             want(
                 "spike_limit_mib",
                 spike,
@@ -346,7 +360,7 @@ fn memory_rules(
                 format!("the guide's hard limit: {MEMORY_LIMIT_PCT}%"),
                 ev.clone(),
             );
-            let spike = setting(p, &["spike_limit_percentage"]).and_then(number);
+            let spike = p.path(&["spike_limit_percentage"]).and_then(number);
             want(
                 "spike_limit_percentage",
                 spike,
@@ -361,6 +375,7 @@ fn memory_rules(
         {
             out.push(Recommendation {
                 rule: "memory-pressure",
+                not_in_diff: None,
                 component: component.clone(),
                 setting: None,
                 current: None,
@@ -375,13 +390,14 @@ fn memory_rules(
     }
 }
 
-fn sampling_rule(cfg: &CollectorConfig, opts: &RuleOptions, out: &mut Vec<Recommendation>) {
+fn sampling_rule(cfg: &ConfigFile, opts: &RuleOptions, out: &mut Vec<Recommendation>) {
     let Some(env) = opts.environment else { return };
     let target = env.sampling_percentage();
     let samplers = cfg.components("processors", "probabilistic_sampler");
     if samplers.is_empty() && target < 100.0 {
         out.push(Recommendation {
             rule: "sampling",
+            not_in_diff: None,
             component: "processors.probabilistic_sampler".into(),
             setting: None,
             current: None,
@@ -394,10 +410,11 @@ fn sampling_rule(cfg: &CollectorConfig, opts: &RuleOptions, out: &mut Vec<Recomm
         });
     }
     for (id, p) in samplers {
-        let current = setting(p, &["sampling_percentage"]).and_then(number);
+        let current = p.path(&["sampling_percentage"]).and_then(number);
         if current.is_none_or(|c| (c - target).abs() > f64::EPSILON) {
             out.push(Recommendation {
                 rule: "sampling",
+                not_in_diff: None,
                 component: format!("processors.{id}"),
                 setting: Some("sampling_percentage".into()),
                 current: current.map(fmt_num),

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::collector_config::file::ConfigFile;
 use crate::monitor::evaluate::{Inputs, Thresholds, evaluate};
 use crate::monitor::snapshot;
 
@@ -25,8 +26,8 @@ exporters:
       queue_size: 1000
 ";
 
-fn cfg(text: &str) -> CollectorConfig {
-    CollectorConfig::from_text(Path::new("collector.yaml"), text.to_string()).unwrap()
+fn cfg(text: &str) -> ConfigFile {
+    ConfigFile::from_text(Path::new("collector.yaml"), text.to_string()).unwrap()
 }
 
 fn report(page: &str) -> crate::monitor::Report {
@@ -70,7 +71,7 @@ fn queue_page(size: u32, in_flight: u32, sent: u32, failed: u32) -> String {
 #[test]
 fn full_queue_with_idle_consumers_doubles_queue_size_in_the_diff() {
     let r = report(&queue_page(900, 1, 10000, 0));
-    let t = tune(&cfg(CONFIG), Some(&r), &opts()).unwrap();
+    let t = tune(&cfg(CONFIG), Some(&r), &opts());
     assert_eq!(
         rules_fired(&t),
         vec![(
@@ -91,7 +92,7 @@ fn full_queue_with_idle_consumers_doubles_queue_size_in_the_diff() {
 #[test]
 fn full_queue_with_every_consumer_busy_doubles_consumers() {
     let r = report(&queue_page(900, 4, 10000, 0));
-    let t = tune(&cfg(CONFIG), Some(&r), &opts()).unwrap();
+    let t = tune(&cfg(CONFIG), Some(&r), &opts());
     assert_eq!(
         rules_fired(&t),
         vec![(
@@ -105,7 +106,7 @@ fn full_queue_with_every_consumer_busy_doubles_consumers() {
 #[test]
 fn queue_below_threshold_changes_nothing() {
     let r = report(&queue_page(800, 4, 10000, 0));
-    let t = tune(&cfg(CONFIG), Some(&r), &opts()).unwrap();
+    let t = tune(&cfg(CONFIG), Some(&r), &opts());
     assert!(t.recommendations.is_empty(), "{:?}", t.recommendations);
     assert!(t.diff.is_empty());
 }
@@ -113,7 +114,7 @@ fn queue_below_threshold_changes_nothing() {
 #[test]
 fn failing_sends_point_downstream_instead_of_growing_the_queue() {
     let r = report(&queue_page(950, 4, 9000, 1000));
-    let t = tune(&cfg(CONFIG), Some(&r), &opts()).unwrap();
+    let t = tune(&cfg(CONFIG), Some(&r), &opts());
     assert_eq!(rules_fired(&t), vec![("downstream-failures", None, None)]);
     assert!(t.recommendations[0].evidence[0].contains("send failed 10.00%"));
 }
@@ -122,7 +123,7 @@ fn failing_sends_point_downstream_instead_of_growing_the_queue() {
 fn send_failures_at_threshold_do_not_fire() {
     // 1 of 100 = 1.00 %: not above 1 %.
     let r = report(&queue_page(0, 0, 99, 1));
-    let t = tune(&cfg(CONFIG), Some(&r), &opts()).unwrap();
+    let t = tune(&cfg(CONFIG), Some(&r), &opts());
     assert!(t.recommendations.is_empty(), "{:?}", t.recommendations);
 }
 
@@ -132,7 +133,7 @@ fn disabled_queue_is_enabled_without_metrics() {
         "    sending_queue:\n",
         "    sending_queue:\n      enabled: false\n",
     );
-    let t = tune(&cfg(&text), None, &opts()).unwrap();
+    let t = tune(&cfg(&text), None, &opts());
     assert_eq!(
         rules_fired(&t),
         vec![(
@@ -153,7 +154,7 @@ fn batch_page(size_trigger: u32, timeout_trigger: u32) -> String {
 
 #[test]
 fn mostly_timeout_batches_halve_the_timeout() {
-    let t = tune(&cfg(CONFIG), Some(&report(&batch_page(5, 95))), &opts()).unwrap();
+    let t = tune(&cfg(CONFIG), Some(&report(&batch_page(5, 95))), &opts());
     assert_eq!(
         rules_fired(&t),
         vec![(
@@ -167,7 +168,7 @@ fn mostly_timeout_batches_halve_the_timeout() {
 
 #[test]
 fn mostly_size_batches_double_send_batch_size() {
-    let t = tune(&cfg(CONFIG), Some(&report(&batch_page(95, 5))), &opts()).unwrap();
+    let t = tune(&cfg(CONFIG), Some(&report(&batch_page(95, 5))), &opts());
     assert_eq!(
         rules_fired(&t),
         vec![(
@@ -180,9 +181,9 @@ fn mostly_size_batches_double_send_batch_size() {
 
 #[test]
 fn mixed_batch_triggers_or_too_few_sends_change_nothing() {
-    let mixed = tune(&cfg(CONFIG), Some(&report(&batch_page(50, 50))), &opts()).unwrap();
+    let mixed = tune(&cfg(CONFIG), Some(&report(&batch_page(50, 50))), &opts());
     assert!(mixed.recommendations.is_empty());
-    let few = tune(&cfg(CONFIG), Some(&report(&batch_page(0, 5))), &opts()).unwrap();
+    let few = tune(&cfg(CONFIG), Some(&report(&batch_page(0, 5))), &opts());
     assert!(few.recommendations.is_empty());
 }
 
@@ -192,7 +193,7 @@ fn memory_limiter_sized_from_container_memory() {
         container_memory_mib: Some(1000.0),
         ..opts()
     };
-    let t = tune(&cfg(CONFIG), None, &o).unwrap();
+    let t = tune(&cfg(CONFIG), None, &o);
     assert_eq!(
         rules_fired(&t),
         vec![
@@ -213,18 +214,13 @@ fn memory_limiter_sized_from_container_memory() {
         container_memory_mib: Some(500.0),
         ..opts()
     };
-    assert!(
-        tune(&cfg(CONFIG), None, &o)
-            .unwrap()
-            .recommendations
-            .is_empty()
-    );
+    assert!(tune(&cfg(CONFIG), None, &o).recommendations.is_empty());
 }
 
 #[test]
 fn memory_limiter_percentages_must_be_80_and_20() {
     let text = "processors:\n  memory_limiter:\n    limit_percentage: 90\n    spike_limit_percentage: 20\n";
-    let t = tune(&cfg(text), None, &opts()).unwrap();
+    let t = tune(&cfg(text), None, &opts());
     assert_eq!(
         rules_fired(&t),
         vec![(
@@ -234,24 +230,18 @@ fn memory_limiter_percentages_must_be_80_and_20() {
         )]
     );
     let good = "processors:\n  memory_limiter:\n    limit_percentage: 80\n    spike_limit_percentage: 20\n";
-    assert!(
-        tune(&cfg(good), None, &opts())
-            .unwrap()
-            .recommendations
-            .is_empty()
-    );
+    assert!(tune(&cfg(good), None, &opts()).recommendations.is_empty());
 }
 
 #[test]
 fn rss_near_the_limit_is_reported_as_memory_pressure() {
     // 350 MiB of 400 = 87.5 %.
     let high = report("otelcol_process_memory_rss 367001600\n");
-    let t = tune(&cfg(CONFIG), Some(&high), &opts()).unwrap();
+    let t = tune(&cfg(CONFIG), Some(&high), &opts());
     assert_eq!(rules_fired(&t), vec![("memory-pressure", None, None)]);
     let low = report("otelcol_process_memory_rss 104857600\n");
     assert!(
         tune(&cfg(CONFIG), Some(&low), &opts())
-            .unwrap()
             .recommendations
             .is_empty()
     );
@@ -263,7 +253,7 @@ fn sampling_follows_the_environment() {
         environment: Some(Environment::Staging),
         ..opts()
     };
-    let t = tune(&cfg(CONFIG), None, &staging).unwrap();
+    let t = tune(&cfg(CONFIG), None, &staging);
     assert_eq!(
         rules_fired(&t),
         vec![(
@@ -280,12 +270,7 @@ fn sampling_follows_the_environment() {
         environment: Some(Environment::Production),
         ..opts()
     };
-    assert!(
-        tune(&cfg(CONFIG), None, &prod)
-            .unwrap()
-            .recommendations
-            .is_empty()
-    );
+    assert!(tune(&cfg(CONFIG), None, &prod).recommendations.is_empty());
 }
 
 #[test]
@@ -295,7 +280,7 @@ fn missing_sampler_in_production_is_advice() {
         environment: Some(Environment::Production),
         ..opts()
     };
-    let t = tune(&cfg(text), None, &prod).unwrap();
+    let t = tune(&cfg(text), None, &prod);
     assert_eq!(rules_fired(&t), vec![("sampling", None, Some("10".into()))]);
     assert!(t.diff.is_empty());
 }
@@ -306,7 +291,7 @@ fn a_too_small_send_batch_max_size_is_raised_with_the_batch_size() {
         "    timeout: 1s\n",
         "    timeout: 1s\n    send_batch_max_size: 1500\n",
     );
-    let t = tune(&cfg(&text), Some(&report(&batch_page(95, 5))), &opts()).unwrap();
+    let t = tune(&cfg(&text), Some(&report(&batch_page(95, 5))), &opts());
     assert_eq!(
         rules_fired(&t),
         vec![
@@ -327,7 +312,7 @@ fn a_too_small_send_batch_max_size_is_raised_with_the_batch_size() {
         "    timeout: 1s\n",
         "    timeout: 1s\n    send_batch_max_size: 8192\n",
     );
-    let t = tune(&cfg(&roomy), Some(&report(&batch_page(95, 5))), &opts()).unwrap();
+    let t = tune(&cfg(&roomy), Some(&report(&batch_page(95, 5))), &opts());
     assert_eq!(t.recommendations.len(), 1);
 }
 
@@ -338,10 +323,5 @@ fn missing_sampler_in_development_needs_no_advice() {
         environment: Some(Environment::Development),
         ..opts()
     };
-    assert!(
-        tune(&cfg(text), None, &dev)
-            .unwrap()
-            .recommendations
-            .is_empty()
-    );
+    assert!(tune(&cfg(text), None, &dev).recommendations.is_empty());
 }

@@ -209,6 +209,43 @@ impl Report {
             .filter(|f| f.severity == severity)
             .count()
     }
+
+    /// One `file:line:column: severity[rule]: message` line per finding
+    /// (the compiler's form, which editors jump to), then the tally.
+    pub fn table(&self, file: &str) -> String {
+        let mut out = String::new();
+        for f in &self.findings {
+            out.push_str(&format!(
+                "{file}:{}:{}: {}[{}]: {}\n",
+                f.line, f.column, f.severity, f.rule, f.message
+            ));
+        }
+        out.push_str(&format!(
+            "{file}: {} error(s), {} warning(s)\n",
+            self.errors(),
+            self.warnings()
+        ));
+        out
+    }
+
+    /// The report as JSON, every finding naming the file.
+    pub fn to_json(&self, file: &str) -> serde_json::Value {
+        let findings: Vec<_> = self
+            .findings
+            .iter()
+            .map(|f| {
+                let mut v = serde_json::to_value(f).expect("findings are plain data");
+                v["file"] = file.into();
+                v
+            })
+            .collect();
+        serde_json::json!({
+            "file": file,
+            "errors": self.errors(),
+            "warnings": self.warnings(),
+            "findings": findings,
+        })
+    }
 }
 
 /// Lints configuration text. Only unparsable YAML is an `Err`; everything
