@@ -338,7 +338,10 @@ async fn with_a_token_requests_without_it_get_401_and_with_it_200() {
 
 #[tokio::test]
 async fn with_a_token_grpc_without_it_is_unauthenticated() {
-    let running = Running::start(&["--token", "grpc-token"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("receiver.token");
+    std::fs::write(&token_file, "grpc-token\n").expect("write token");
+    let running = Running::start(&["--token-file", token_file.to_str().unwrap()]);
     let mut client = TraceServiceClient::connect(running.grpc_url())
         .await
         .expect("connect");
@@ -353,6 +356,44 @@ async fn with_a_token_grpc_without_it_is_unauthenticated() {
         .metadata_mut()
         .insert("authorization", "Bearer grpc-token".parse().unwrap());
     client.export(request).await.expect("with token");
+}
+
+#[test]
+fn the_token_is_never_a_flag_value_and_a_bad_source_is_named() {
+    // A value on the command line would show in `ps`.
+    let output = otelops()
+        .args(["receive", "--token", "s3cret", "--exit-after", "1s"])
+        .output()
+        .expect("run otelops receive");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--token"));
+
+    let output = otelops()
+        .args(["receive", "--token-file", "/nonexistent/receiver.token"])
+        .args(["--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"])
+        .args(["--exit-after", "1s"])
+        .output()
+        .expect("run otelops receive");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("token file /nonexistent/receiver.token"),
+        "{stderr}"
+    );
+
+    let output = otelops()
+        .args(["receive", "--token-env", "PARKER_TEST_EMPTY_TOKEN"])
+        .args(["--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"])
+        .args(["--exit-after", "1s"])
+        .env("PARKER_TEST_EMPTY_TOKEN", " ")
+        .output()
+        .expect("run otelops receive");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("environment variable PARKER_TEST_EMPTY_TOKEN is empty"),
+        "{stderr}"
+    );
 }
 
 #[test]

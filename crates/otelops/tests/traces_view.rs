@@ -342,7 +342,10 @@ fn receive_and_traces_help_have_examples() {
 
 #[test]
 fn traces_pass_the_receiver_token_from_the_environment() {
-    let running = Running::start(&["--token", "view-token"]);
+    let running = Running::start_with_env(
+        &["--token-env", "PARKER_TEST_VIEW_TOKEN"],
+        &[("PARKER_TEST_VIEW_TOKEN", "view-token")],
+    );
     let receiver = running.http_url("");
     let without = traces(&["list", "--receiver", &receiver]);
     assert_eq!(without.status.code(), Some(2));

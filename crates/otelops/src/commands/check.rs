@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::receiver_token::ReceiverTokenArgs;
 use crate::check::live::{self, ListenOptions, Listening};
 use crate::check::run::{self, CheckInput};
 use crate::check::trace_context::{self, TraceContextOptions};
 use crate::check::{Report, render};
 use crate::output::OutputFormat;
-use crate::receive::Token;
 use crate::semconv_registry;
 
 const EXIT_STATUS: &str = "Examples:\n  otelops check export-format received.jsonl\n  \
@@ -90,14 +90,9 @@ pub struct ListenArgs {
     /// Stop collecting once this many spans were accepted.
     #[arg(long, value_name = "N", requires = "listen")]
     pub spans: Option<u64>,
-    /// Bearer token senders must present; required for a non-loopback --listen.
-    #[arg(
-        long,
-        env = "OTELOPS_RECEIVER_TOKEN",
-        hide_env_values = true,
-        requires = "listen"
-    )]
-    pub token: Option<String>,
+    /// The bearer token senders must present (with --listen).
+    #[command(flatten)]
+    pub token: ReceiverTokenArgs,
 }
 
 const TRACE_CONTEXT_HELP: &str = concat!(
@@ -184,12 +179,7 @@ fn gather(args: &FilesArgs) -> anyhow::Result<CheckInput> {
         http_listen: listen
             .listen_http
             .unwrap_or_else(|| live::http_beside(grpc)),
-        token: listen
-            .token
-            .clone()
-            .map(Token::new)
-            .transpose()
-            .context("--token / OTELOPS_RECEIVER_TOKEN")?,
+        token: listen.token.token()?,
         duration: listen.duration,
         spans: listen.spans,
     };

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod health;
 pub mod monitor;
 pub mod receive;
+pub mod receiver_token;
 mod signals;
 pub mod traces;
 pub mod tune;

@@ -11,7 +11,8 @@ use anyhow::Context;
 use super::signals::StopSignals;
 use crate::output::OutputFormat;
 use crate::receive::until::Until;
-use crate::receive::{self, OnFull, Receiver, ReceiverConfig, ReceiverHandle, Token, view};
+use super::receiver_token::ReceiverTokenArgs;
+use crate::receive::{self, OnFull, Receiver, ReceiverConfig, ReceiverHandle, view};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = concat!(
@@ -38,10 +39,9 @@ pub struct Args {
     /// Largest request body accepted (after gzip decompression too); larger gets 413.
     #[arg(long, default_value_t = receive::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
-    /// Bearer token every request must carry. Required to listen on a
-    /// non-loopback address. Never printed.
-    #[arg(long, env = "OTELOPS_RECEIVER_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    /// The bearer token every request must carry.
+    #[command(flatten)]
+    pub token: ReceiverTokenArgs,
     /// Append each accepted request to FILE as one OTLP-JSON line.
     #[arg(long, value_name = "FILE")]
     pub jsonl: Option<PathBuf>,
@@ -54,11 +54,7 @@ pub struct Args {
 }
 
 pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
-    let token = args
-        .token
-        .map(Token::new)
-        .transpose()
-        .context("--token / OTELOPS_RECEIVER_TOKEN")?;
+    let token = args.token.token()?;
     let config = ReceiverConfig {
         max_spans: args.max_spans,
         on_full: args.on_full,

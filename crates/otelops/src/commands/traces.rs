@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::receiver_token::RECEIVER_TOKEN_ENV;
 use crate::http_client::{HttpArgs, HttpClient, TokenSource};
 use crate::output::OutputFormat;
 use crate::receive::client::{Follow, TraceSource};
@@ -102,8 +103,6 @@ pub fn exec(cmd: TracesCommand, output: OutputFormat) -> anyhow::Result<ExitCode
 
 /// Bounds connecting to the receiver and each query (they answer from memory).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Where the receiver token is read from when no --token-* flag names it.
-const RECEIVER_TOKEN_ENV: &str = "OTELOPS_RECEIVER_TOKEN";
 
 fn source(args: SourceArgs) -> anyhow::Result<TraceSource> {
     Ok(match args.jsonl {

@@ -23,6 +23,38 @@ impl fmt::Display for TokenSource {
     }
 }
 
+impl TokenSource {
+    /// The token itself: non-empty visible ASCII (so it fits an HTTP header),
+    /// without surrounding whitespace (a file's trailing newline).
+    pub fn read(&self) -> Result<String, TokenError> {
+        let raw = match self {
+            TokenSource::File(path) => {
+                std::fs::read_to_string(path).map_err(|error| TokenError::Read {
+                    source_name: self.clone(),
+                    error,
+                })?
+            }
+            TokenSource::Env(var) => match std::env::var(var) {
+                Ok(v) => v,
+                Err(std::env::VarError::NotPresent) => {
+                    return Err(TokenError::EnvUnset(self.clone()));
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(TokenError::NotAHeader(self.clone()));
+                }
+            },
+        };
+        let token = raw.trim();
+        if token.is_empty() {
+            return Err(TokenError::Empty(self.clone()));
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(TokenError::NotAHeader(self.clone()));
+        }
+        Ok(token.to_owned())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("cannot read the {source_name}: {error}")]
@@ -56,30 +88,7 @@ impl BearerToken {
     /// Reads the token; surrounding whitespace (a file's trailing newline) is
     /// not part of it.
     pub fn load(source: &TokenSource) -> Result<BearerToken, TokenError> {
-        let raw = match source {
-            TokenSource::File(path) => {
-                std::fs::read_to_string(path).map_err(|error| TokenError::Read {
-                    source_name: source.clone(),
-                    error,
-                })?
-            }
-            TokenSource::Env(var) => match std::env::var(var) {
-                Ok(v) => v,
-                Err(std::env::VarError::NotPresent) => {
-                    return Err(TokenError::EnvUnset(source.clone()));
-                }
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    return Err(TokenError::NotAHeader(source.clone()));
-                }
-            },
-        };
-        let token = raw.trim();
-        if token.is_empty() {
-            return Err(TokenError::Empty(source.clone()));
-        }
-        if !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(TokenError::NotAHeader(source.clone()));
-        }
+        let token = source.read()?;
         let mut header = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| TokenError::NotAHeader(source.clone()))?;
         header.set_sensitive(true);

@@ -130,7 +130,7 @@ impl ReceiverConfig {
 pub enum ReceiveError {
     #[error(
         "refusing to listen on {addr}: not a loopback address and no token is set \
-         (pass --token or set OTELOPS_RECEIVER_TOKEN)"
+         (pass --token-file or --token-env, or set OTELOPS_RECEIVER_TOKEN)"
     )]
     NonLoopbackWithoutToken { addr: SocketAddr },
     #[error("the receiver token is empty or has characters not allowed in an HTTP header")]
