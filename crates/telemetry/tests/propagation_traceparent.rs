@@ -5,8 +5,10 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue, baggage::BaggageExt};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use parker_telemetry::propagation::{TraceParent, TraceParentError, extract_with, inject_with};
+use opentelemetry_sdk::propagation::BaggagePropagator;
+use parker_telemetry::propagation::{
+    TraceContextPropagator, TraceParent, TraceParentError, extract_with, inject_with,
+};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
@@ -94,6 +96,33 @@ fn round_trip_keeps_ids_flags_tracestate_and_baggage() {
 fn traceparent_unsampled_flag_round_trips() {
     let sc = accepted(&format!("00-{TRACE}-{PARENT}-00"));
     assert!(!sc.is_sampled());
+}
+
+#[test]
+fn traceparent_random_flag_is_kept_and_passed_on() {
+    for flags in ["02", "03"] {
+        let sc = accepted(&format!("00-{TRACE}-{PARENT}-{flags}"));
+        assert_eq!(
+            sc.trace_flags().to_u8(),
+            u8::from_str_radix(flags, 16).unwrap()
+        );
+        let mut map = HeaderMap::new();
+        inject_with(
+            &propagator(),
+            &Context::new().with_remote_span_context(sc),
+            &mut map,
+        );
+        assert_eq!(
+            map["traceparent"],
+            format!("00-{TRACE}-{PARENT}-{flags}").as_str()
+        );
+    }
+}
+
+#[test]
+fn traceparent_reserved_flags_are_dropped_random_is_kept() {
+    let sc = accepted(&format!("00-{TRACE}-{PARENT}-ff"));
+    assert_eq!(sc.trace_flags().to_u8(), 0x03);
 }
 
 #[test]
@@ -314,6 +343,7 @@ fn traceparent_error_names_the_problem_and_value() {
 
 #[test]
 fn traceparent_display_is_canonical_version_00() {
-    let tp = TraceParent::parse(&format!("cc-{TRACE}-{PARENT}-03-extra")).unwrap();
-    assert_eq!(tp.to_string(), format!("00-{TRACE}-{PARENT}-01"));
+    // Version 00 defines sampled (01) and random (02); 08 is reserved.
+    let tp = TraceParent::parse(&format!("cc-{TRACE}-{PARENT}-0b-extra")).unwrap();
+    assert_eq!(tp.to_string(), format!("00-{TRACE}-{PARENT}-03"));
 }
