@@ -20,7 +20,7 @@ use axum::routing::post;
 use reqwest::Url;
 use tokio::sync::oneshot;
 
-use super::{Case, Received, Verdict, cases, judge};
+use super::{Case, Received, SpecLevel, Verdict, cases, judge};
 use crate::check::{Finding, Level, Report, Source};
 use crate::http_client::{self, HttpError};
 
@@ -34,6 +34,8 @@ pub struct TraceContextOptions {
     /// Accept a target that is not a loopback address. The callback listener
     /// stays on 127.0.0.1 regardless, so such a target must run on this host.
     pub allow_remote: bool,
+    /// The W3C Trace Context level to check against.
+    pub level: SpecLevel,
 }
 
 impl Default for TraceContextOptions {
@@ -41,6 +43,7 @@ impl Default for TraceContextOptions {
         TraceContextOptions {
             case_timeout: DEFAULT_CASE_TIMEOUT,
             allow_remote: false,
+            level: SpecLevel::default(),
         }
     }
 }
@@ -69,6 +72,7 @@ pub enum TraceContextError {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TraceContextReport {
     pub target: String,
+    pub level: SpecLevel,
     pub verdicts: Vec<Verdict>,
 }
 
@@ -130,7 +134,7 @@ pub async fn run_trace_context(
         .build()
         .expect("reqwest client without TLS or proxies always builds");
     let mut verdicts = Vec::new();
-    for (index, case) in cases().iter().enumerate() {
+    for (index, case) in cases(opts.level).iter().enumerate() {
         let mixed_case = case
             .headers
             .iter()
@@ -157,6 +161,7 @@ pub async fn run_trace_context(
     }
     Ok(TraceContextReport {
         target: target.to_string(),
+        level: opts.level,
         verdicts,
     })
 }
