@@ -126,19 +126,22 @@ fn level_2_only_inputs_are_not_sent_at_level_1() {
     assert_eq!((one.len(), two.len()), (29, 35));
 }
 
-fn parent_with_flags(flags: &str) -> String {
-    format!("00-12345678901234567890123456789012-aaaaaaaaaaaaaaaa-{flags}")
+/// What a service propagated: the case's trace id with `flags`, and `tracestate`.
+fn propagated(flags: &str, tracestate: &[&str]) -> Received {
+    Received {
+        traceparent: vec![format!(
+            "00-12345678901234567890123456789012-aaaaaaaaaaaaaaaa-{flags}"
+        )],
+        tracestate: tracestate.iter().map(|s| (*s).to_owned()).collect(),
+    }
 }
 
 #[test]
 fn the_random_flag_must_be_propagated_and_not_invented() {
-    let received = |flags: &str| Received {
-        traceparent: vec![parent_with_flags(flags)],
-        tracestate: vec![],
-    };
-    let propagated = case_at(SpecLevel::Two, "random_flag_is_propagated");
-    assert!(judge(&propagated, &received("03")).passed);
-    let lost = judge(&propagated, &received("01"));
+    let received = |flags: &str| propagated(flags, &[]);
+    let kept = case_at(SpecLevel::Two, "random_flag_is_propagated");
+    assert!(judge(&kept, &received("03")).passed);
+    let lost = judge(&kept, &received("01"));
     assert!(!lost.passed);
     assert!(
         lost.detail.contains("lacks the random trace-flag"),
@@ -169,13 +172,7 @@ fn the_random_flag_must_be_propagated_and_not_invented() {
 fn reserved_flags_going_out_fail_at_both_levels() {
     for level in [SpecLevel::One, SpecLevel::Two] {
         let case = case_at(level, "reserved_flags_are_not_propagated");
-        let verdict = judge(
-            &case,
-            &Received {
-                traceparent: vec![parent_with_flags("09")],
-                tracestate: vec![],
-            },
-        );
+        let verdict = judge(&case, &propagated("09", &[]));
         assert!(!verdict.passed, "{level}");
         assert!(
             verdict.detail.contains("reserved trace-flags"),
@@ -188,10 +185,7 @@ fn reserved_flags_going_out_fail_at_both_levels() {
 #[test]
 fn a_repeated_key_must_keep_the_rest_and_one_of_its_entries() {
     let case = case_at(SpecLevel::Two, "tracestate_duplicate_keys_keep_the_rest");
-    let with = |state: &str| Received {
-        traceparent: vec![parent_with_flags("01")],
-        tracestate: vec![state.to_owned()],
-    };
+    let with = |state: &str| propagated("01", &[state]);
     for kept in [
         "foo=1,bar=2,baz=4",
         "foo=1,bar=2,foo=3,baz=4",
@@ -201,13 +195,7 @@ fn a_repeated_key_must_keep_the_rest_and_one_of_its_entries() {
         assert!(verdict.passed, "{kept}: {}", verdict.detail);
     }
     // Level 1's reading: the whole list discarded.
-    let dropped = judge(
-        &case,
-        &Received {
-            traceparent: vec![parent_with_flags("01")],
-            tracestate: vec![],
-        },
-    );
+    let dropped = judge(&case, &propagated("01", &[]));
     assert!(!dropped.passed);
     let lost = judge(&case, &with("bar=2,baz=4"));
     assert!(lost.detail.contains("lost `foo`"), "{}", lost.detail);
