@@ -115,6 +115,13 @@ fn common_cases() -> Vec<Case> {
             .join(",")
     };
     let long_key = format!("k{}", "a".repeat(256));
+    // As the W3C test suite's `test_tracestate_all_allowed_characters`; the
+    // value starts with a space, which belongs to it.
+    let key: String = ('a'..='z').chain('0'..='9').chain("_-*/".chars()).collect();
+    let value: String = (0x20u8..=0x7e)
+        .filter(|c| *c != b',' && *c != b'=')
+        .map(char::from)
+        .collect();
     let mut cases = vec![
         case(
             "no_context_starts_trace",
@@ -256,6 +263,15 @@ fn common_cases() -> Vec<Case> {
             "tenant@system keys are valid",
             &["t1@vendor=x,foo=1"],
             StateExpect::Keeps(members(&[("t1@vendor", "x"), ("foo", "1")])),
+        ),
+        with_state(
+            "tracestate_all_allowed_characters_kept",
+            "every key character, and every printable value character but `,` `=`",
+            &[&format!("{key}={value},{key}@a-z0-9_-*/={value}")],
+            StateExpect::Keeps(vec![
+                (key.clone(), value.clone()),
+                (format!("{key}@a-z0-9_-*/"), value.clone()),
+            ]),
         ),
         with_state(
             "tracestate_32_members_kept",

@@ -123,7 +123,7 @@ fn level_2_only_inputs_are_not_sent_at_level_1() {
     }
     assert!(one.contains(&"tracestate_duplicate_keys_not_propagated"));
     assert!(!two.contains(&"tracestate_duplicate_keys_not_propagated"));
-    assert_eq!((one.len(), two.len()), (29, 35));
+    assert_eq!((one.len(), two.len()), (30, 36));
 }
 
 /// What a service propagated: the case's trace id with `flags`, and `tracestate`.
