@@ -72,6 +72,9 @@ async fn booked_flow_is_one_trace_from_worker_to_fares(kind: StoreKind) {
         .expect("a server span for the create in the caller's trace");
     assert_eq!(server.kind, "server");
     assert_eq!(server.parent_span_id, "00f067aa0ba902b7");
+    // The caller's trace-flags were 01: sampled, the trace id not marked
+    // random (W3C Level 2), and booking does not mark it either.
+    assert_eq!(server.flags & 0xff, 0x01, "{server:?}");
     assert_eq!(service(server), "parker-booking");
     assert_eq!(attr(server, "http.request.method"), "POST");
     assert_eq!(attr(server, "http.route"), "/v1/bookings");
@@ -119,6 +122,11 @@ async fn booked_flow_is_one_trace_from_worker_to_fares(kind: StoreKind) {
             .expect("the fares server span is the client span's child");
         assert_eq!(service(fares_server), "parker-fares");
         assert_eq!(fares_server.kind, "server");
+        // The worker's trace id was drawn at random by booking's SDK, so the
+        // traceparent booking sent fares carried the random flag (02), which
+        // fares keeps. (Booking's own root span is exported with 01: the
+        // SDK sets a root's flags; the flag lives on the wire.)
+        assert_eq!(fares_server.flags & 0xff, 0x03, "{fares_server:?}");
         assert_eq!(attr(fares_server, "http.route"), "/v1/orders");
     }
     assert!(spans.iter().any(|s| s.trace_id == done.trace_id

@@ -1,5 +1,6 @@
 //! `otelops check trace-context` against real services on loopback: the real
-//! `parker-booking` binary's W3C test endpoint passes every case; small
+//! `parker-booking` binary's W3C test endpoint passes every case at both
+//! levels (Level 2's random trace-flag and tracestate keys included); small
 //! in-test services that forward headers verbatim, never call back, or have
 //! no test endpoint fail the way the spec says they should.
 
@@ -17,7 +18,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use check_support::{code, otelops, stdout_json};
-use otelops::check::trace_context::cases;
+use otelops::check::trace_context::{SpecLevel, cases};
 
 /// `PARKER_BOOKING`, or `parker-booking` as cargo built it beside `otelops`.
 fn booking_binary() -> PathBuf {
@@ -101,19 +102,70 @@ fn stderr(output: &Output) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parker_booking_passes_every_case() {
+async fn parker_booking_passes_every_case_at_both_levels() {
     let booking = start_booking(true);
     let target = format!("http://{}/test", booking.addr);
-    let out = check(args(&target, &["--output", "json"])).await;
-    let report = stdout_json(&out);
-    assert_eq!(report["violations"], 0, "{report:#}");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let findings = report["findings"].as_array().expect("findings");
-    assert_eq!(findings.len(), cases().len(), "one finding per case");
-    for finding in findings {
-        assert_eq!(finding["level"], "information", "{finding:#}");
-        assert_eq!(finding["file"], target.as_str());
+    // No --level: Level 2, the current recommendation.
+    for (level, extra) in [(SpecLevel::Two, None), (SpecLevel::One, Some("1"))] {
+        let mut flags = vec!["--output", "json"];
+        flags.extend(extra.iter().flat_map(|l| ["--level", *l]));
+        let out = check(args(&target, &flags)).await;
+        let report = stdout_json(&out);
+        assert_eq!(report["violations"], 0, "{level}: {report:#}");
+        assert_eq!(code(&out), 0, "{level}: {}", stderr(&out));
+        let findings = report["findings"].as_array().expect("findings");
+        // The report orders findings by rule name.
+        let mut names: Vec<&str> = findings
+            .iter()
+            .map(|f| f["rule"].as_str().expect("rule"))
+            .collect();
+        let mut expected: Vec<&str> = cases(level).iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(names, expected, "{level}: one finding per case");
+        for finding in findings {
+            assert_eq!(finding["level"], "information", "{finding:#}");
+            assert_eq!(finding["file"], target.as_str());
+        }
     }
+}
+
+/// The random flag as booking sends it on, per what the caller sent; the
+/// message of a passed case quotes the propagated traceparent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parker_booking_sets_keeps_and_never_invents_the_random_flag() {
+    let booking = start_booking(true);
+    let out = check(args(
+        &format!("http://{}/test", booking.addr),
+        &["--output", "json"],
+    ))
+    .await;
+    let report = stdout_json(&out);
+    let message = |case: &str| -> String {
+        let findings = report["findings"].as_array().expect("findings");
+        let finding = findings
+            .iter()
+            .find(|f| f["rule"] == case)
+            .unwrap_or_else(|| panic!("{case} in {report:#}"));
+        finding["message"].as_str().expect("message").to_owned()
+    };
+    let sent_flags = |case: &str| -> String {
+        let text = message(case);
+        let parent = text
+            .strip_prefix("traceparent ")
+            .and_then(|rest| rest.split(',').next())
+            .unwrap_or_else(|| panic!("{case}: {text}"));
+        parent[53..55].to_owned()
+    };
+    // A trace booking starts (its id drawn at random) is sampled and random.
+    assert_eq!(sent_flags("new_trace_sets_random_flag"), "03");
+    assert_eq!(sent_flags("no_context_starts_trace"), "03");
+    // The caller's flag goes on, also when the caller did not sample.
+    assert_eq!(sent_flags("random_flag_is_propagated"), "03");
+    assert_eq!(sent_flags("random_flag_is_propagated_unsampled"), "02");
+    // A caller's trace id that was not marked random is not marked by us.
+    assert_eq!(sent_flags("random_flag_is_not_invented"), "01");
+    assert_eq!(sent_flags("unsampled_flags_keep_trace_id"), "00");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,7 +229,8 @@ async fn a_service_forwarding_headers_verbatim_fails_the_invalid_input_cases() {
         "version_ff_restarts",
         "zero_trace_id_restarts",
         "duplicated_traceparent_restarts",
-        "tracestate_duplicate_keys_not_propagated",
+        "reserved_flags_are_not_propagated",
+        "new_trace_sets_random_flag",
     ] {
         assert!(
             text.contains(&format!("FAIL  {failed} ")),
@@ -195,7 +248,28 @@ async fn a_service_forwarding_headers_verbatim_fails_the_invalid_input_cases() {
         ),
         "{text}"
     );
-    assert!(text.contains("10 passed, 18 failed ("), "{text}");
+    assert!(text.contains("17 passed, 19 failed ("), "{text}");
+
+    // Level 1 reads a repeated key as an invalid list: passing it on fails.
+    let out = check(args(&format!("http://{addr}/test"), &["--level", "1"])).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("FAIL  tracestate_duplicate_keys_not_propagated "),
+        "{text}"
+    );
+    assert!(text.contains("11 passed, 19 failed ("), "{text}");
+}
+
+#[tokio::test]
+async fn an_unknown_level_is_a_usage_error() {
+    let out = check(args("http://127.0.0.1:9/test", &["--level", "3"])).await;
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--level") && stderr(&out).contains("expected 1 or 2"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,7 +282,7 @@ async fn a_service_that_never_calls_back_fails_every_case_by_timeout() {
     .await;
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let report = stdout_json(&out);
-    assert_eq!(report["violations"], cases().len());
+    assert_eq!(report["violations"], cases(SpecLevel::Two).len());
     let first = &report["findings"][0];
     assert_eq!(first["level"], "violation");
     let message = first["message"].as_str().expect("message");

@@ -370,7 +370,12 @@ fn the_token_is_never_a_flag_value_and_a_bad_source_is_named() {
 
     let output = otelops()
         .args(["receive", "--token-file", "/nonexistent/receiver.token"])
-        .args(["--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"])
+        .args([
+            "--grpc-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
         .args(["--exit-after", "1s"])
         .output()
         .expect("run otelops receive");
@@ -383,7 +388,12 @@ fn the_token_is_never_a_flag_value_and_a_bad_source_is_named() {
 
     let output = otelops()
         .args(["receive", "--token-env", "PARKER_TEST_EMPTY_TOKEN"])
-        .args(["--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"])
+        .args([
+            "--grpc-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
         .args(["--exit-after", "1s"])
         .env("PARKER_TEST_EMPTY_TOKEN", " ")
         .output()

@@ -16,12 +16,13 @@ pub(crate) use runtime::build_runtime;
 
 use crate::InitError;
 use crate::config::{BatchConfig, ExporterKind, Propagator, SamplerConfig, TelemetryConfig};
+use crate::propagation::TraceContextPropagator;
 use opentelemetry::metrics::MeterProvider;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::propagation::BaggagePropagator;
 use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter};
 use queue::{CountingProcessor, SpanQueue};
 use runtime::OnRuntime;

@@ -1,20 +1,20 @@
 //! W3C Trace Context (`traceparent`, `tracestate`) and W3C Baggage over `http::HeaderMap`.
 //!
 //! Injecting and extracting is done by the global `TextMapPropagator` that
-//! [`crate::init`] installs from `OTEL_PROPAGATORS` (the SDK's
-//! `TraceContextPropagator` and `BaggagePropagator`; `none` installs a no-op).
+//! [`crate::init`] installs from `OTEL_PROPAGATORS`: our
+//! [`TraceContextPropagator`] (W3C Trace Context Level 2, see its module for
+//! why not the SDK's) and the SDK's `BaggagePropagator`; `none` installs a no-op.
 //!
-//! Why a validator in front of the SDK: opentelemetry_sdk 0.33's propagator is
-//! lenient where the W3C Trace Context spec (and its test suite) is strict. It
-//! accepts one- or three-digit versions, trace/parent ids shorter than 32/16
-//! digits, `00-…-01-` with a trailing dash, reads only the first of several
-//! `traceparent` headers, reads only the first `tracestate` header, keeps the
-//! first 32 members of a longer tracestate instead of discarding it, and accepts
-//! empty values and duplicate keys. [`extract`] therefore parses both headers
-//! strictly first ([`TraceParent::parse`], [`parse_tracestate`]) and hands the
-//! propagator only a canonical `traceparent` (or none) and a validated,
-//! combined `tracestate` (or none). An invalid `traceparent` means a new trace,
-//! and its `tracestate` is then ignored, as the spec requires.
+//! Why a validator in front of the propagators: headers arrive as an
+//! `http::HeaderMap`, where a name may repeat, and the W3C Trace Context spec
+//! (and its test suite) is strict about that: several `traceparent` headers
+//! are invalid, several `tracestate` headers form one list, and a `tracestate`
+//! with an invalid member, or more than 32, is discarded whole. [`extract`]
+//! therefore parses both headers strictly first ([`TraceParent::parse`],
+//! [`parse_tracestate`]) and hands the propagator only a canonical
+//! `traceparent` (or none) and a validated, combined `tracestate` (or none).
+//! An invalid `traceparent` means a new trace, and its `tracestate` is then
+//! ignored, as the spec requires.
 
 use std::fmt;
 
@@ -24,6 +24,10 @@ use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanId, TraceContextExt, TraceFlags, TraceId};
 use opentelemetry::{Context, global};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+mod trace_context;
+
+pub use trace_context::{RANDOM_TRACE_ID, TraceContextPropagator};
 
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
@@ -120,8 +124,10 @@ pub enum TraceParentError {
 }
 
 impl TraceParent {
-    /// Parses one `traceparent` value per W3C Trace Context Level 1 §3.2
-    /// (surrounding spaces/tabs are optional whitespace and ignored).
+    /// Parses one `traceparent` value per W3C Trace Context Level 2 §3.2
+    /// (surrounding spaces/tabs are optional whitespace and ignored). The
+    /// flags are kept as received; [`Display`](fmt::Display) and the
+    /// propagator pass on only those version 00 defines.
     pub fn parse(value: &str) -> Result<Self, TraceParentError> {
         let v = value.trim_matches([' ', '\t']);
         let b = v.as_bytes();
@@ -198,14 +204,15 @@ impl TraceParent {
 }
 
 impl fmt::Display for TraceParent {
-    /// The canonical version-00 form; only flag bits defined by version 00 are kept.
+    /// The canonical version-00 form; only flag bits defined by version 00
+    /// (sampled, random) are kept.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "00-{}-{}-{:02x}",
             self.trace_id,
             self.parent_id,
-            self.flags.to_u8() & TraceFlags::SAMPLED.to_u8()
+            self.flags.to_u8() & trace_context::KNOWN_FLAGS
         )
     }
 }
@@ -222,26 +229,28 @@ pub enum TraceStateError {
     #[error("tracestate list-member {0:?} has no '='")]
     MissingEquals(String),
     #[error(
-        "tracestate key {0:?} is invalid: expected lowercase letters, digits, '_', '-', '*', '/' \
-         (first a letter or digit, at most 256), or tenant@system (tenant at most 241, system at most 14 starting with a letter)"
+        "tracestate key {0:?} is invalid: expected 1 to 256 lowercase letters, digits, '_', '-', '*', '/' \
+         or '@', starting with a letter or digit"
     )]
     Key(String),
     #[error(
         "tracestate value for key {0:?} is invalid: expected 1..=256 printable ASCII characters without ',' or '=', not ending in a space"
     )]
     Value(String),
-    #[error("tracestate key {0:?} appears more than once")]
-    DuplicateKey(String),
 }
 
 /// Parses and validates a `tracestate` given as one or more header values
 /// (combined with commas, in order). Empty and whitespace-only list-members are
-/// allowed and skipped. Any invalid member, a duplicate key or more than 32
-/// members makes the whole `tracestate` invalid (W3C test suite, strict level 2).
+/// allowed and skipped. Any invalid member or more than 32 members makes the
+/// whole `tracestate` invalid (W3C test suite, strict level 2). A repeated key
+/// is not (Level 2: a receiver may keep the entries or all but one): the
+/// first, left-most entry is kept, as the latest position of that vendor, and
+/// later ones are dropped while the rest of the list is propagated.
 pub fn parse_tracestate<'a>(
     values: impl IntoIterator<Item = &'a str>,
 ) -> Result<Vec<(&'a str, &'a str)>, TraceStateError> {
     let mut members: Vec<(&str, &str)> = Vec::new();
+    let mut count = 0;
     for value in values {
         for member in value.split(',') {
             let member = member.trim_matches([' ', '\t']);
@@ -257,40 +266,29 @@ pub fn parse_tracestate<'a>(
             if !valid_value(val) {
                 return Err(TraceStateError::Value(key.to_owned()));
             }
-            if members.iter().any(|(k, _)| *k == key) {
-                return Err(TraceStateError::DuplicateKey(key.to_owned()));
-            }
-            members.push((key, val));
-            if members.len() > MAX_TRACESTATE_MEMBERS {
+            // The limit counts list-members as sent, duplicates included.
+            count += 1;
+            if count > MAX_TRACESTATE_MEMBERS {
                 return Err(TraceStateError::TooManyMembers);
+            }
+            if !members.iter().any(|(k, _)| *k == key) {
+                members.push((key, val));
             }
         }
     }
     Ok(members)
 }
 
-/// `key = simple-key / multi-tenant-key` (W3C Trace Context Level 1 §3.3.1.3.1).
+/// `key = ( lcalpha / DIGIT ) 0*255 ( keychar )`, `keychar = lcalpha / DIGIT /
+/// "_" / "-" / "*" / "/" / "@"` (W3C Trace Context Level 2 §3.3.1.3.1): an `@`
+/// may stand anywhere after the first character, any number of times; Level
+/// 1's `tenant@system` split (241/14) is gone.
 fn valid_key(key: &str) -> bool {
-    let is_keychar = |c: u8| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/');
     let b = key.as_bytes();
-    match key.split_once('@') {
-        None => {
-            // simple-key: Level 1 starts with lcalpha; Level 2 (and the
-            // opentelemetry crate) also allow a leading digit, so we do too.
-            (1..=256).contains(&b.len())
-                && matches!(b[0], b'a'..=b'z' | b'0'..=b'9')
-                && b.iter().all(|&c| is_keychar(c))
-        }
-        Some((tenant, system)) => {
-            let (t, s) = (tenant.as_bytes(), system.as_bytes());
-            (1..=241).contains(&t.len())
-                && matches!(t[0], b'a'..=b'z' | b'0'..=b'9')
-                && t.iter().all(|&c| is_keychar(c))
-                && (1..=14).contains(&s.len())
-                && s[0].is_ascii_lowercase()
-                && s.iter().all(|&c| is_keychar(c))
-        }
-    }
+    (1..=256).contains(&b.len())
+        && matches!(b[0], b'a'..=b'z' | b'0'..=b'9')
+        && b.iter()
+            .all(|&c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/' | b'@'))
 }
 
 /// `value = 0*255(chr) nblk-chr`: printable ASCII except ',' and '=', not ending

@@ -5,8 +5,10 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue, baggage::BaggageExt};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use parker_telemetry::propagation::{TraceParent, TraceParentError, extract_with, inject_with};
+use opentelemetry_sdk::propagation::BaggagePropagator;
+use parker_telemetry::propagation::{
+    TraceContextPropagator, TraceParent, TraceParentError, extract_with, inject_with,
+};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
@@ -97,19 +99,30 @@ fn traceparent_unsampled_flag_round_trips() {
 }
 
 #[test]
-fn traceparent_unknown_flags_are_accepted_and_not_passed_on() {
-    let sc = accepted(&format!("00-{TRACE}-{PARENT}-09"));
-    assert!(sc.is_sampled());
-    let mut map = HeaderMap::new();
-    inject_with(
-        &propagator(),
-        &Context::new().with_remote_span_context(sc),
-        &mut map,
-    );
-    assert_eq!(
-        map["traceparent"],
-        format!("00-{TRACE}-{PARENT}-01").as_str()
-    );
+fn traceparent_sampled_and_random_flags_are_passed_on_reserved_ones_are_not() {
+    // Version 00 defines sampled (01) and random (02, Level 2); the rest
+    // are accepted on the way in and sent as zero.
+    for (incoming, kept) in [
+        ("01", 0x01),
+        ("02", 0x02),
+        ("03", 0x03),
+        ("09", 0x01),
+        ("ff", 0x03),
+    ] {
+        let sc = accepted(&format!("00-{TRACE}-{PARENT}-{incoming}"));
+        assert_eq!(sc.trace_flags().to_u8(), kept, "{incoming}");
+        let mut map = HeaderMap::new();
+        inject_with(
+            &propagator(),
+            &Context::new().with_remote_span_context(sc),
+            &mut map,
+        );
+        assert_eq!(
+            map["traceparent"],
+            format!("00-{TRACE}-{PARENT}-{kept:02x}").as_str(),
+            "{incoming}"
+        );
+    }
 }
 
 #[test]
@@ -314,6 +327,7 @@ fn traceparent_error_names_the_problem_and_value() {
 
 #[test]
 fn traceparent_display_is_canonical_version_00() {
-    let tp = TraceParent::parse(&format!("cc-{TRACE}-{PARENT}-03-extra")).unwrap();
-    assert_eq!(tp.to_string(), format!("00-{TRACE}-{PARENT}-01"));
+    // Version 00 defines sampled (01) and random (02); 08 is reserved.
+    let tp = TraceParent::parse(&format!("cc-{TRACE}-{PARENT}-0b-extra")).unwrap();
+    assert_eq!(tp.to_string(), format!("00-{TRACE}-{PARENT}-03"));
 }

@@ -1,9 +1,11 @@
 //! `POST /test`: the W3C Trace Context test-service endpoint
 //! (<https://github.com/w3c/trace-context/tree/main/test>). The body is a JSON
 //! array of `{url, arguments}`; for each element the service POSTs
-//! `arguments` as JSON to `url`, propagating the current trace context.
-//! Off unless `--enable-test-endpoint`; targets must be loopback so the
-//! endpoint cannot be turned into a proxy.
+//! `arguments` as JSON to `url`, propagating the current trace context
+//! through `TracedClient` (W3C Trace Context Level 2: the random trace-flag
+//! and Level 2 `tracestate` keys included; `otelops check trace-context`
+//! passes it at both levels). Off unless `--enable-test-endpoint`; targets
+//! must be loopback so the endpoint cannot be turned into a proxy.
 
 use std::net::IpAddr;
 

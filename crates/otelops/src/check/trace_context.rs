@@ -2,7 +2,15 @@
 //! ([`run_trace_context`]) sends each [`Case`]'s headers to a service
 //! speaking the W3C test-service protocol and collects the
 //! `traceparent`/`tracestate` headers the service propagates back; [`judge`]
-//! decides pass or fail from the spec (W3C Trace Context Level 1/2).
+//! decides pass or fail from the spec, at the [`SpecLevel`] asked for.
+//!
+//! Level 2 (the default) is the current specification: `@` anywhere in a
+//! `tracestate` key after its first character, repeated keys allowed, and
+//! the `random` trace-flag. Level 1 runs the cases both levels agree on and
+//! Level 1's own rule on repeated keys, and judges what comes back by Level
+//! 1's grammar; inputs that only Level 1 calls invalid (`foo@@bar`, a
+//! 242-character tenant id) are not sent, because Level 2 requires them to
+//! be propagated and a Level 2 service is a valid peer of a Level 1 one.
 //!
 //! The header parsing here is written from the spec on purpose rather than
 //! borrowed from `opentelemetry`'s propagator: the services under test use
@@ -18,6 +26,57 @@ pub use driver::{
     run_trace_context,
 };
 pub use header::{TraceParent, TraceParentError, TraceState, TraceStateError};
+
+/// Which W3C Trace Context recommendation a run checks against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub enum SpecLevel {
+    #[serde(rename = "1")]
+    One,
+    #[default]
+    #[serde(rename = "2")]
+    Two,
+}
+
+impl SpecLevel {
+    fn key_grammar(self) -> &'static str {
+        match self {
+            SpecLevel::One => "lowercase, digits, `_-*/`, optional tenant@system of 241/14",
+            SpecLevel::Two => "lowercase, digits, `_-*/@`, first a letter or digit, at most 256",
+        }
+    }
+}
+
+impl std::fmt::Display for SpecLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SpecLevel::One => "Level 1",
+            SpecLevel::Two => "Level 2",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("trace context level {0:?}: expected 1 or 2")]
+pub struct SpecLevelError(String);
+
+impl std::str::FromStr for SpecLevel {
+    type Err = SpecLevelError;
+
+    fn from_str(s: &str) -> Result<SpecLevel, SpecLevelError> {
+        match s {
+            "1" => Ok(SpecLevel::One),
+            "2" => Ok(SpecLevel::Two),
+            other => Err(SpecLevelError(other.to_owned())),
+        }
+    }
+}
+
+/// Trace-flag bits version 00 reserves: they MUST go out as zero. (Level 1
+/// reserves 0x02 as well; it is not checked there, because a Level 2
+/// service sets it as the random flag and a Level 1 receiver ignores it.)
+const RESERVED_FLAGS: u8 = 0xfc;
+/// Level 2's random trace-id flag.
+const RANDOM_FLAG: u8 = 0x02;
 
 /// What the service must do with the trace id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +98,23 @@ pub enum StateExpect {
     /// None of these keys may be propagated (invalid header, or invalid
     /// traceparent, after which tracestate must not be used).
     Drops(Vec<String>),
+    /// Level 2's repeated key: `keeps` are propagated in order, and `key`
+    /// with one of `values` (a receiver keeps the entries or all but one).
+    KeepsWithRepeated {
+        keeps: Vec<(String, String)>,
+        key: String,
+        values: Vec<String>,
+    },
+}
+
+/// What the service must do with the `random` trace-flag (Level 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RandomExpect {
+    Any,
+    /// Propagated from the caller, or set on a new random trace id.
+    Set,
+    /// The caller's trace id was not marked random; it must not become so.
+    Clear,
 }
 
 /// One request of the test protocol: headers to send, and what must come back.
@@ -51,6 +127,9 @@ pub struct Case {
     pub headers: Vec<(String, String)>,
     pub trace: TraceExpect,
     pub state: StateExpect,
+    pub random: RandomExpect,
+    /// The level whose grammar judges what the service propagates.
+    pub level: SpecLevel,
 }
 
 /// The context headers the service propagated (every occurrence, in order).
@@ -124,6 +203,30 @@ pub fn judge(case: &Case, received: &Received) -> Verdict {
             );
         }
     };
+    if parent.flags & RESERVED_FLAGS != 0 {
+        return verdict(
+            false,
+            format!("propagated traceparent {parent} sets reserved trace-flags; they must be zero"),
+        );
+    }
+    let random = parent.flags & RANDOM_FLAG != 0;
+    match case.random {
+        RandomExpect::Set if !random => {
+            return verdict(
+                false,
+                format!("propagated traceparent {parent} lacks the random trace-flag (02)"),
+            );
+        }
+        RandomExpect::Clear if random => {
+            return verdict(
+                false,
+                format!(
+                    "propagated traceparent {parent} sets the random trace-flag (02) on a trace id the caller did not mark random"
+                ),
+            );
+        }
+        _ => {}
+    }
     let trace_id = parent.trace_id_hex();
     match &case.trace {
         TraceExpect::Continue { trace_id: expected } if *expected != trace_id => {
@@ -142,7 +245,7 @@ pub fn judge(case: &Case, received: &Received) -> Verdict {
         }
         _ => {}
     }
-    let state = match TraceState::parse_headers(&received.tracestate) {
+    let state = match TraceState::parse_headers(&received.tracestate, case.level) {
         Ok(state) => state,
         Err(err) => return verdict(false, format!("propagated tracestate is invalid: {err}")),
     };
@@ -150,16 +253,21 @@ pub fn judge(case: &Case, received: &Received) -> Verdict {
         StateExpect::Any => {}
         StateExpect::Keeps(members) => {
             if !state.contains_in_order(members) {
+                return verdict(false, not_in_order(&state, members));
+            }
+        }
+        StateExpect::KeepsWithRepeated { keeps, key, values } => {
+            if !state.contains_in_order(keeps) {
+                return verdict(false, not_in_order(&state, keeps));
+            }
+            if !state
+                .get(key)
+                .is_some_and(|v| values.iter().any(|w| w == v))
+            {
                 return verdict(
                     false,
                     format!(
-                        "tracestate \"{}\" does not carry {} in order",
-                        state,
-                        members
-                            .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(",")
+                        "tracestate \"{state}\" lost `{key}`: a repeated key is valid at Level 2, keep its entries or one of them"
                     ),
                 );
             }
@@ -178,6 +286,18 @@ pub fn judge(case: &Case, received: &Received) -> Verdict {
     verdict(
         true,
         format!("traceparent {parent}, tracestate \"{state}\""),
+    )
+}
+
+fn not_in_order(state: &TraceState, members: &[(String, String)]) -> String {
+    format!(
+        "tracestate \"{}\" does not carry {} in order",
+        state,
+        members
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
     )
 }
 

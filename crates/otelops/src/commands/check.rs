@@ -14,7 +14,7 @@ use anyhow::Context;
 use super::receiver_token::ReceiverTokenArgs;
 use crate::check::live::{self, ListenOptions, Listening};
 use crate::check::run::{self, CheckInput};
-use crate::check::trace_context::{self, TraceContextOptions};
+use crate::check::trace_context::{self, SpecLevel, TraceContextOptions};
 use crate::check::{Report, render};
 use crate::output::OutputFormat;
 use crate::semconv_registry;
@@ -98,7 +98,8 @@ pub struct ListenArgs {
 const TRACE_CONTEXT_HELP: &str = concat!(
     "Examples:\n",
     "  parker-booking --enable-test-endpoint &\n",
-    "  otelops check trace-context --target http://127.0.0.1:8080/test\n\n",
+    "  otelops check trace-context --target http://127.0.0.1:8080/test\n",
+    "  otelops check trace-context --target http://127.0.0.1:8080/test --level 1\n\n",
     "otelops listens on 127.0.0.1 for the service's callbacks; every case must\n",
     "call back within --timeout.\n\n",
     "Exit codes: 0 every case passed, 1 a case failed, 2 bad --target or the\n",
@@ -117,6 +118,9 @@ pub struct TraceContextArgs {
     /// otelops's callback listener on 127.0.0.1).
     #[arg(long)]
     pub allow_remote: bool,
+    /// The W3C Trace Context level to check against: 1 or 2 (the current one).
+    #[arg(long, value_name = "1|2", default_value = "2")]
+    pub level: SpecLevel,
 }
 
 #[derive(Debug, clap::Args)]
@@ -203,6 +207,7 @@ fn trace_context(args: &TraceContextArgs, output: OutputFormat) -> anyhow::Resul
     let opts = TraceContextOptions {
         case_timeout: args.timeout,
         allow_remote: args.allow_remote,
+        level: args.level,
     };
     let run = super::runtime()?.block_on(trace_context::run_trace_context(&args.target, &opts))?;
     let report = run.report();

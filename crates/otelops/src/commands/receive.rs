@@ -6,12 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
-
+use super::receiver_token::ReceiverTokenArgs;
 use super::signals::StopSignals;
 use crate::output::OutputFormat;
 use crate::receive::until::Until;
-use super::receiver_token::ReceiverTokenArgs;
 use crate::receive::{self, OnFull, Receiver, ReceiverConfig, ReceiverHandle, view};
 
 #[derive(Debug, clap::Args)]

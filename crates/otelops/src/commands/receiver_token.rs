@@ -41,8 +41,8 @@ impl ReceiverTokenArgs {
             return Ok(None);
         };
         let value = source.read()?;
-        Ok(Some(
-            Token::new(value).with_context(|| format!("the receiver token in the {source}"))?,
-        ))
+        Ok(Some(Token::new(value).with_context(|| {
+            format!("the receiver token in the {source}")
+        })?))
     }
 }

@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use tokio::sync::oneshot;
 
-use super::{Case, Received, Verdict, cases, judge};
+use super::{Case, Received, SpecLevel, Verdict, cases, judge};
 use crate::check::{Finding, Level, Report, Source};
 use crate::http_client::{self, HttpClient, HttpError, HttpOptions, Url};
 
@@ -33,6 +33,8 @@ pub struct TraceContextOptions {
     /// Accept a target that is not a loopback address. The callback listener
     /// stays on 127.0.0.1 regardless, so such a target must run on this host.
     pub allow_remote: bool,
+    /// The W3C Trace Context level to check against.
+    pub level: SpecLevel,
 }
 
 impl Default for TraceContextOptions {
@@ -40,6 +42,7 @@ impl Default for TraceContextOptions {
         TraceContextOptions {
             case_timeout: DEFAULT_CASE_TIMEOUT,
             allow_remote: false,
+            level: SpecLevel::default(),
         }
     }
 }
@@ -68,6 +71,7 @@ pub enum TraceContextError {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TraceContextReport {
     pub target: String,
+    pub level: SpecLevel,
     pub verdicts: Vec<Verdict>,
 }
 
@@ -131,7 +135,7 @@ pub async fn run_trace_context(
     })
     .map_err(TraceContextError::Target)?;
     let mut verdicts = Vec::new();
-    for (index, case) in cases().iter().enumerate() {
+    for (index, case) in cases(opts.level).iter().enumerate() {
         let mixed_case = case
             .headers
             .iter()
@@ -158,6 +162,7 @@ pub async fn run_trace_context(
     }
     Ok(TraceContextReport {
         target: target.to_string(),
+        level: opts.level,
         verdicts,
     })
 }

@@ -1,7 +1,10 @@
 //! `traceparent` and `tracestate` as the W3C Trace Context grammar defines
-//! them (section 3.2 and 3.3), parsed once into types.
+//! them (section 3.2 and 3.3), parsed once into types; `tracestate` by the
+//! rules of the level being checked.
 
 use std::fmt;
+
+use super::SpecLevel;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceParent {
@@ -137,8 +140,8 @@ pub struct TraceState {
 pub enum TraceStateError {
     #[error("member `{0}` is not key=value")]
     NotKeyValue(String),
-    #[error("key `{0}` breaks the key grammar (lowercase, digits, `_-*/`, optional tenant@system)")]
-    BadKey(String),
+    #[error("key `{key}` breaks the {level} key grammar ({})", level.key_grammar())]
+    BadKey { key: String, level: SpecLevel },
     #[error(
         "value of `{0}` breaks the value grammar (printable ASCII without `,` `=`, 1-256 chars, no trailing space)"
     )]
@@ -151,8 +154,13 @@ pub enum TraceStateError {
 
 impl TraceState {
     /// Parses all `tracestate` header lines as one list (the spec combines
-    /// repeated headers with `,`). No header is an empty state.
-    pub fn parse_headers(values: &[String]) -> Result<TraceState, TraceStateError> {
+    /// repeated headers with `,`). No header is an empty state. A repeated
+    /// key is invalid at Level 1; Level 2 allows it (a receiver may keep the
+    /// entries or all but one), so it stays in the list.
+    pub fn parse_headers(
+        values: &[String],
+        level: SpecLevel,
+    ) -> Result<TraceState, TraceStateError> {
         let mut members: Vec<(String, String)> = Vec::new();
         for member in values.iter().flat_map(|v| v.split(',')) {
             let member = member.trim_matches([' ', '\t']);
@@ -162,13 +170,16 @@ impl TraceState {
             let (key, value) = member
                 .split_once('=')
                 .ok_or_else(|| TraceStateError::NotKeyValue(member.to_owned()))?;
-            if !valid_key(key) {
-                return Err(TraceStateError::BadKey(key.to_owned()));
+            if !valid_key(key, level) {
+                return Err(TraceStateError::BadKey {
+                    key: key.to_owned(),
+                    level,
+                });
             }
             if !valid_value(value) {
                 return Err(TraceStateError::BadValue(key.to_owned()));
             }
-            if members.iter().any(|(k, _)| k == key) {
+            if level == SpecLevel::One && members.iter().any(|(k, _)| k == key) {
                 return Err(TraceStateError::DuplicateKey(key.to_owned()));
             }
             members.push((key.to_owned(), value.to_owned()));
@@ -187,6 +198,7 @@ impl TraceState {
         self.members.is_empty()
     }
 
+    /// The value of the first (left-most) entry of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.members
             .iter()
@@ -218,24 +230,29 @@ fn key_char(c: u8) -> bool {
     matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/')
 }
 
-/// `simple-key = lcalpha 0*255(keychar)`;
+/// Level 1: `simple-key = lcalpha 0*255(keychar)`;
 /// `multi-tenant-key = tenant-id "@" system-id`, tenant `(lcalpha/DIGIT) 0*240(keychar)`,
 /// system `lcalpha 0*13(keychar)`.
-fn valid_key(key: &str) -> bool {
+/// Level 2: `key = (lcalpha / DIGIT) 0*255(keychar / "@")`.
+fn valid_key(key: &str, level: SpecLevel) -> bool {
     let bytes = key.as_bytes();
-    let part = |p: &[u8], first_digit_ok: bool, max_rest: usize| {
+    let part = |p: &[u8], first_digit_ok: bool, max_rest: usize, at_ok: bool| {
         let Some((first, rest)) = p.split_first() else {
             return false;
         };
         (first.is_ascii_lowercase() || first_digit_ok && first.is_ascii_digit())
             && rest.len() <= max_rest
-            && rest.iter().all(|&c| key_char(c))
+            && rest.iter().all(|&c| key_char(c) || at_ok && c == b'@')
     };
-    match key.split_once('@') {
-        None => part(bytes, false, 255),
-        Some((tenant, system)) => {
-            part(tenant.as_bytes(), true, 240) && part(system.as_bytes(), false, 13)
-        }
+    match level {
+        SpecLevel::Two => part(bytes, true, 255, true),
+        SpecLevel::One => match key.split_once('@') {
+            None => part(bytes, false, 255, false),
+            Some((tenant, system)) => {
+                part(tenant.as_bytes(), true, 240, false)
+                    && part(system.as_bytes(), false, 13, false)
+            }
+        },
     }
 }
 

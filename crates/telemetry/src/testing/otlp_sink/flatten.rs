@@ -16,6 +16,9 @@ pub struct SinkSpan {
     pub name: String,
     /// `internal`, `server`, `client`, `producer`, `consumer` or `unspecified`.
     pub kind: String,
+    /// OTLP span flags: the W3C trace-flags in the low byte, then the
+    /// has-is-remote / is-remote bits of the parent.
+    pub flags: u32,
     pub attributes: BTreeMap<String, String>,
     pub resource: BTreeMap<String, String>,
     pub scope_name: String,
@@ -141,6 +144,7 @@ pub fn flatten_spans(requests: &[ExportTraceServiceRequest]) -> Vec<SinkSpan> {
                     parent_span_id: hex(&span.parent_span_id),
                     name: span.name.clone(),
                     kind: span_kind(span.kind).to_owned(),
+                    flags: span.flags,
                     attributes: attrs(&span.attributes),
                     resource: resource.clone(),
                     scope_name: scope_name.clone(),
