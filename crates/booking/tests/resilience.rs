@@ -24,9 +24,12 @@ async fn statuses(c: &reqwest::Client, base: &str, ids: &[String]) -> Vec<String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_flow_then_restart_completes_every_accepted_booking() {
     let redis = Redis::start();
-    // A slow provider keeps bookings in flight when the process dies.
+    // A slow provider keeps bookings in flight when the process dies: each
+    // booking's three provider calls take 1.5 s, far longer than creating
+    // the twenty (which took over 0.45 s on a loaded 2-core machine, so a
+    // 150 ms provider let every booking finish before the kill).
     let (_fares, fares_url) = start_fares(&FaresOptions {
-        args: vec!["--latency-ms".into(), "150".into()],
+        args: vec!["--latency-ms".into(), "500".into()],
         ..FaresOptions::default()
     });
     let opts = BookingOptions {
