@@ -12,6 +12,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use crate::current_tracer::TracerLayer;
+use crate::export::Outages;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets, filter_fn};
@@ -41,6 +42,8 @@ struct Inner {
     meter: SdkMeterProvider,
     logger: SdkLoggerProvider,
     runtime: Option<Runtime>,
+    /// Told when shutdown begins, so failing exports stop retrying.
+    outages: Outages,
     log_filter: String,
     sdk_disabled: bool,
 }
@@ -59,6 +62,7 @@ impl TelemetryGuard {
         meter: SdkMeterProvider,
         logger: SdkLoggerProvider,
         runtime: Option<Runtime>,
+        outages: Outages,
         log_filter: String,
         sdk_disabled: bool,
     ) -> Self {
@@ -68,6 +72,7 @@ impl TelemetryGuard {
                 meter,
                 logger,
                 runtime,
+                outages,
                 log_filter,
                 sdk_disabled,
             }),
@@ -200,12 +205,18 @@ fn no_export_feedback() -> Targets {
                 "opentelemetry_sdk",
                 "opentelemetry_otlp",
                 "opentelemetry_http",
+                // Our own export warnings (queue full, outages).
+                "parker_telemetry::export",
             ]
             .map(|t| (t, LevelFilter::OFF)),
         )
 }
 
 fn shutdown(inner: Inner) -> Result<(), ShutdownError> {
+    // A collector that is down now gets one more attempt per batch, not
+    // the rest of the export timeout: the deadline below is for all three
+    // signals.
+    inner.outages.stop();
     let (done, wait) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("parker-telemetry-shutdown".into())
