@@ -102,7 +102,7 @@ async fn run(scenario: &str, otlp: Otlp, tag: u8) {
         booking.log()
     );
 
-    let log = booking.log();
+    let log = without_ansi(&booking.log());
     let lines = |what: &str| {
         log.lines()
             .filter(|l| l.contains(what) && l.contains("signal=traces"))
@@ -146,6 +146,25 @@ async fn requests(
         sent.push(trace);
     }
     took
+}
+
+/// The log as text: the fmt layer colours its fields (`ESC[…m`) even in a file.
+fn without_ansi(log: &str) -> String {
+    let mut out = String::with_capacity(log.len());
+    let mut chars = log.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip to the end of the escape sequence.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn median(mut d: Vec<Duration>) -> Duration {
