@@ -133,6 +133,11 @@ async fn run(protocol: &str, log: &ExportLog) {
     let warnings = log.warnings(mark, "traces");
     let recoveries = log.recoveries(mark, "traces");
     assert_eq!(warnings.len(), 1, "{protocol}: {warnings:#?}");
+    // It names the batch being retried when the outage began.
+    assert!(
+        (1..=BATCH).contains(&warnings[0].count("retrying")),
+        "{protocol}: {warnings:#?}"
+    );
     assert_eq!(recoveries.len(), 1, "{protocol}: {recoveries:#?}");
     assert_eq!(recoveries[0].count("dropped"), export_failed, "{protocol}");
     assert!(

@@ -83,6 +83,7 @@ async fn refused_metrics_and_logs_are_retried_until_accepted_with_the_defaults()
         );
         assert_eq!(warnings.len(), 1, "{protocol}: {warnings:#?}");
         assert_eq!(recoveries.len(), 1, "{protocol}: {recoveries:#?}");
+        assert_eq!(warnings[0].count("retrying"), 2, "{warnings:#?}");
         assert_eq!(recoveries[0].count("dropped"), 0);
         // The collection held the two points of the drop counter.
         assert_eq!(recoveries[0].count("retried"), 2, "{recoveries:#?}");
@@ -119,6 +120,7 @@ async fn refused_metrics_and_logs_are_retried_until_accepted_with_the_defaults()
             "{protocol}: {:#?}",
             log.since(mark, "logs")
         );
+        assert_eq!(warnings[0].count("retrying"), 1, "{warnings:#?}");
         assert_eq!(recoveries.len(), 1, "{protocol}: {recoveries:#?}");
         assert_eq!(
             (

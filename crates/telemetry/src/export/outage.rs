@@ -61,7 +61,8 @@ fn unit(signal: Signal) -> &'static str {
 #[derive(Debug)]
 pub(crate) struct Outage {
     signal: Signal,
-    /// Attempts sent and failed in the export in progress.
+    /// Items in, attempts sent and attempts failed of the export in progress.
+    items: AtomicUsize,
     attempts: AtomicUsize,
     failures: AtomicUsize,
     stopping: AtomicBool,
@@ -82,6 +83,7 @@ impl Outage {
     fn new(signal: Signal) -> Arc<Self> {
         Arc::new(Outage {
             signal,
+            items: AtomicUsize::new(0),
             attempts: AtomicUsize::new(0),
             failures: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
@@ -94,7 +96,7 @@ impl Outage {
     /// is the batch's first retry: the collector is failing.
     pub(crate) fn attempt(&self) {
         if self.attempts.fetch_add(1, Ordering::AcqRel) == 1 {
-            self.open_outage();
+            self.open_outage(self.items.load(Ordering::Acquire) as u64, 0);
             // The first attempt failed, though (gRPC through
             // opentelemetry-otlp) nobody said so.
             self.changed.notify_waiters();
@@ -108,8 +110,9 @@ impl Outage {
         self.changed.notify_waiters();
     }
 
-    /// An export starts.
-    pub(crate) fn begin(&self) {
+    /// An export of `items` spans/points/records starts.
+    pub(crate) fn begin(&self, items: usize) {
+        self.items.store(items, Ordering::Release);
         self.attempts.store(0, Ordering::Release);
         self.failures.store(0, Ordering::Release);
     }
@@ -122,7 +125,8 @@ impl Outage {
         let retried = self.attempts.load(Ordering::Acquire) > 1;
         if result.is_err() {
             failed_counter(self.signal).fetch_add(items, Ordering::Relaxed);
-            self.open_outage();
+            // Opened here only if no retry opened it: refused for good.
+            self.open_outage(0, items);
         }
         let Ok(mut open) = self.open.lock() else {
             return;
@@ -151,8 +155,10 @@ impl Outage {
         }
     }
 
-    /// Opens an outage unless one is open: the one warning it gets.
-    fn open_outage(&self) {
+    /// Opens an outage unless one is open: the one warning it gets, with
+    /// what the export at hand is retrying or has dropped (the totals
+    /// follow in the recovery line).
+    fn open_outage(&self, retrying: u64, dropped: u64) {
         let Ok(mut open) = self.open.lock() else {
             return;
         };
@@ -168,6 +174,8 @@ impl Outage {
         tracing::warn!(
             target: "parker_telemetry::export::outage",
             signal = %self.signal,
+            retrying,
+            dropped,
             unit = unit(self.signal),
             "telemetry export failing (is the collector down?): batches are retried until the export timeout, then dropped and counted; one line follows when export recovers"
         );
@@ -254,7 +262,7 @@ mod tests {
     async fn an_export_with_a_failed_attempt_is_given_up_once_shutdown_begins() {
         let outages = Outages::default();
         let o = outages.traces.clone();
-        o.begin();
+        o.begin(3);
         o.attempt();
         o.attempt_failed();
         let waiting = tokio::spawn({
@@ -274,7 +282,7 @@ mod tests {
     async fn a_healthy_export_is_not_given_up_at_shutdown() {
         let outages = Outages::default();
         let o = outages.metrics.clone();
-        o.begin();
+        o.begin(3);
         o.attempt();
         outages.stop();
         let waited =
@@ -288,7 +296,7 @@ mod tests {
     #[test]
     fn the_first_retry_opens_an_outage_and_a_delivered_batch_closes_it() {
         let o = Outage::new(Signal::Logs);
-        o.begin();
+        o.begin(7);
         o.attempt();
         assert!(!o.is_open(), "a first attempt is no outage");
         o.attempt_failed();

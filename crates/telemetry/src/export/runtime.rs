@@ -67,7 +67,7 @@ impl<E> OnRuntime<E> {
     {
         let timeout = self.timeout;
         let outage = &*self.outage;
-        outage.begin();
+        outage.begin(items);
         let bounded = async move {
             tokio::select! {
                 result = tokio::time::timeout(timeout, export) => {
