@@ -25,6 +25,7 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter};
@@ -169,32 +170,37 @@ pub(crate) fn meter_provider(
                 timeout,
                 &outages.metrics,
             )?;
-            let reader = PeriodicReader::builder(OnRuntime::new(
-                exporter,
-                handle.clone(),
-                timeout,
-                outages.metrics.clone(),
-            ))
-            .with_interval(config.metric_export_interval)
-            .build();
-            builder.with_reader(reader)
+            builder.with_reader(periodic_reader(exporter, config, handle, outages))
         }
-        ExporterKind::Console => {
-            let exporter = opentelemetry_stdout::MetricExporter::default();
-            let reader = PeriodicReader::builder(OnRuntime::new(
-                exporter,
-                handle.clone(),
-                timeout,
-                outages.metrics.clone(),
-            ))
-            .with_interval(config.metric_export_interval)
-            .build();
-            builder.with_reader(reader)
-        }
+        ExporterKind::Console => builder.with_reader(periodic_reader(
+            opentelemetry_stdout::MetricExporter::default(),
+            config,
+            handle,
+            outages,
+        )),
     };
     let provider = builder.build();
     register_drop_metric(&provider);
     Ok(provider)
+}
+
+/// A reader that exports on our runtime, bounded by the export timeout
+/// and watched by the metrics outage tracker.
+fn periodic_reader<E: PushMetricExporter>(
+    exporter: E,
+    config: &TelemetryConfig,
+    handle: &Handle,
+    outages: &Outages,
+) -> PeriodicReader<OnRuntime<E>> {
+    let timeout = config.metric_export_timeout;
+    PeriodicReader::builder(OnRuntime::new(
+        exporter,
+        handle.clone(),
+        timeout,
+        outages.metrics.clone(),
+    ))
+    .with_interval(config.metric_export_interval)
+    .build()
 }
 
 /// Must run inside `handle`'s context.

@@ -38,11 +38,7 @@ async fn a_collector_refusing_longer_than_the_export_timeout_costs_exactly_the_c
 
 async fn run(protocol: &str, log: &ExportLog) {
     let sink = OtlpSink::start().await;
-    let endpoint = if protocol == "grpc" {
-        sink.grpc_endpoint()
-    } else {
-        sink.http_endpoint()
-    };
+    let endpoint = common::sink_endpoint(&sink, protocol);
     let config = common::config(&[
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),

@@ -12,7 +12,7 @@ use export_log::ExportLog;
 use opentelemetry::logs::{LogRecord, Logger, LoggerProvider};
 use parker_telemetry::export::DROPPED_SPANS_METRIC;
 use parker_telemetry::testing::{Failure, OtlpSink};
-use parker_telemetry::{ServiceInfo, TelemetryGuard};
+use parker_telemetry::{ServiceInfo, TelemetryConfig, TelemetryGuard};
 use std::time::Duration;
 
 /// More refusals than opentelemetry-otlp's recommended 3 retries.
@@ -27,12 +27,15 @@ fn refuse(sink: &OtlpSink) {
     ));
 }
 
-fn endpoint(protocol: &str, sink: &OtlpSink) -> String {
-    if protocol == "grpc" {
-        sink.grpc_endpoint()
-    } else {
-        sink.http_endpoint()
-    }
+/// The defaults, to `sink` over `protocol`, plus `pairs`.
+fn to_sink(protocol: &str, sink: &OtlpSink, pairs: &[(&str, &str)]) -> TelemetryConfig {
+    let endpoint = common::sink_endpoint(sink, protocol);
+    let mut all = vec![
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+    ];
+    all.extend_from_slice(pairs);
+    common::config(&all)
 }
 
 async fn shutdown(guard: TelemetryGuard) {
@@ -60,13 +63,15 @@ async fn refused_metrics_and_logs_are_retried_until_accepted_with_the_defaults()
         let sink = OtlpSink::start().await;
         refuse(&sink);
         let mark = log.len();
-        let config = common::config(&[
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint(protocol, &sink)),
-            ("OTEL_TRACES_EXPORTER", "none"),
-            ("OTEL_LOGS_EXPORTER", "none"),
-            ("OTEL_METRIC_EXPORT_INTERVAL", "500"),
-        ]);
+        let config = to_sink(
+            protocol,
+            &sink,
+            &[
+                ("OTEL_TRACES_EXPORTER", "none"),
+                ("OTEL_LOGS_EXPORTER", "none"),
+                ("OTEL_METRIC_EXPORT_INTERVAL", "500"),
+            ],
+        );
         let guard = parker_telemetry::build(ServiceInfo::new("m", "1"), &config).expect("build");
         sink.wait_for_metric(DROPPED_SPANS_METRIC, Duration::from_secs(30))
             .await;
@@ -92,12 +97,14 @@ async fn refused_metrics_and_logs_are_retried_until_accepted_with_the_defaults()
         let sink = OtlpSink::start().await;
         refuse(&sink);
         let mark = log.len();
-        let config = common::config(&[
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint(protocol, &sink)),
-            ("OTEL_TRACES_EXPORTER", "none"),
-            ("OTEL_METRICS_EXPORTER", "none"),
-        ]);
+        let config = to_sink(
+            protocol,
+            &sink,
+            &[
+                ("OTEL_TRACES_EXPORTER", "none"),
+                ("OTEL_METRICS_EXPORTER", "none"),
+            ],
+        );
         let guard = parker_telemetry::build(ServiceInfo::new("l", "1"), &config).expect("build");
         let logger = guard.logger_provider().logger("outage-test");
         let mut record = logger.create_log_record();

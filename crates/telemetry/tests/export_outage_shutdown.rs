@@ -35,11 +35,7 @@ async fn run(protocol: &str) {
         },
         1_000_000,
     ));
-    let endpoint = if protocol == "grpc" {
-        sink.grpc_endpoint()
-    } else {
-        sink.http_endpoint()
-    };
+    let endpoint = common::sink_endpoint(&sink, protocol);
     let config = common::config(&[
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),

@@ -67,6 +67,7 @@ impl<E> OnRuntime<E> {
     {
         let timeout = self.timeout;
         let outage = &*self.outage;
+        let queue = self.queue.as_deref();
         outage.begin(items);
         let bounded = async move {
             tokio::select! {
@@ -76,6 +77,7 @@ impl<E> OnRuntime<E> {
                 () = outage.given_up_at_shutdown() => Err(OTelSdkError::InternalFailure(
                     "export failing at shutdown: given up instead of retried".into(),
                 )),
+                never = warn_of_drops_meanwhile(queue) => match never {},
             }
         };
         let result = if Handle::try_current().is_err() {
@@ -156,6 +158,19 @@ impl<E: PushMetricExporter> PushMetricExporter for OnRuntime<E> {
     }
     fn temporality(&self) -> Temporality {
         self.inner.temporality()
+    }
+}
+
+/// An export may retry until the export timeout (an outage): spans the
+/// full queue drops meanwhile are still reported (at most every 10 s, see
+/// `SpanQueue::warn_if_dropped`), not only when the next export starts.
+async fn warn_of_drops_meanwhile(queue: Option<&SpanQueue>) -> std::convert::Infallible {
+    let Some(queue) = queue else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        queue.warn_if_dropped();
     }
 }
 
