@@ -10,7 +10,8 @@
 //! OTLP/gRPC and OTLP/HTTP protobuf alike (before parker-telemetry retried
 //! until the export timeout, 200 of them were lost), requests during the
 //! outage are as quick as before it, and booking logs the outage once and
-//! its recovery once.
+//! its recovery once. And booking stopped (SIGTERM) while the collector is
+//! down still exits within telemetry's 5 s shutdown deadline.
 //!
 //! Artifacts (`$PARKER_TEST_ARTIFACTS/outage-*`): the rendered config, the
 //! collector's logs (one per run) and booking's log.
@@ -40,6 +41,55 @@ async fn booking_over_grpc_loses_no_span_to_an_8_s_collector_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn booking_over_http_loses_no_span_to_an_8_s_collector_restart() {
     run("outage-http", Otlp::HttpProtobuf, 0xa2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_stopped_while_the_collector_is_down_exits_within_the_telemetry_deadline() {
+    let art = Artifacts::new("outage-shutdown");
+    let sink = receive_support::Running::start(&["--max-spans", "100000"]);
+    let mut ports = Ports::free();
+    ports.downstream = sink.http.port();
+    let config = collector::render("outage.yaml", &ports, &[], &art);
+    let mut col = Collector::start(config, ports, &art).await;
+    let mut booking = Service::start_untuned(
+        "parker-booking",
+        Otlp::HttpProtobuf,
+        &ports.otlp_http_url(),
+        &[("PARKER_DISABLE_WORKER", "true")],
+        &art,
+    )
+    .await;
+    col.stop().await;
+    let client = support::sender::client();
+    requests(&client, &booking, 0xa3, 1, &mut Vec::new()).await;
+    // The span batch (default 5 s schedule delay) is being retried.
+    support::wait_until(
+        "booking retrying its span export",
+        Duration::from_secs(20),
+        || {
+            let log = without_ansi(&booking.log());
+            let retrying = log
+                .lines()
+                .any(|l| l.contains("telemetry export failing") && l.contains("signal=traces"));
+            async move { if retrying { Ok(()) } else { Err(log) } }
+        },
+    )
+    .await;
+
+    let started = Instant::now();
+    let status = booking.stop().await;
+    let took = started.elapsed();
+    let log = without_ansi(&booking.log());
+    assert!(status.success(), "booking exited with {status}:\n{log}");
+    assert!(
+        took < parker_telemetry::guard::SHUTDOWN_DEADLINE,
+        "booking took {took:?} to exit:\n{log}"
+    );
+    assert!(
+        log.contains("telemetry shut down while export was failing")
+            && !log.contains("did not finish within"),
+        "telemetry gave up the failing export rather than its deadline:\n{log}"
+    );
 }
 
 async fn run(scenario: &str, otlp: Otlp, tag: u8) {

@@ -171,6 +171,10 @@ impl Outage {
             dropped: 0,
         });
         drop(open);
+        if self.stopping.load(Ordering::Acquire) {
+            // Shutting down: `shut_down` is about to sum it up in one line.
+            return;
+        }
         tracing::warn!(
             target: "parker_telemetry::export::outage",
             signal = %self.signal,
