@@ -46,19 +46,7 @@ async fn booking_over_http_loses_no_span_to_an_8_s_collector_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn booking_stopped_while_the_collector_is_down_exits_within_the_telemetry_deadline() {
     let art = Artifacts::new("outage-shutdown");
-    let sink = receive_support::Running::start(&["--max-spans", "100000"]);
-    let mut ports = Ports::free();
-    ports.downstream = sink.http.port();
-    let config = collector::render("outage.yaml", &ports, &[], &art);
-    let mut col = Collector::start(config, ports, &art).await;
-    let mut booking = Service::start_untuned(
-        "parker-booking",
-        Otlp::HttpProtobuf,
-        &ports.otlp_http_url(),
-        &[("PARKER_DISABLE_WORKER", "true")],
-        &art,
-    )
-    .await;
+    let (_sink, mut col, mut booking) = pipeline(&art, Otlp::HttpProtobuf).await;
     col.stop().await;
     let client = support::sender::client();
     requests(&client, &booking, 0xa3, 1, &mut Vec::new()).await;
@@ -92,13 +80,16 @@ async fn booking_stopped_while_the_collector_is_down_exits_within_the_telemetry_
     );
 }
 
-async fn run(scenario: &str, otlp: Otlp, tag: u8) {
-    let art = Artifacts::new(scenario);
+/// The pipeline: `otelops receive` as the sink, the collector
+/// (`outage.yaml`) in front of it, and booking with telemetry's defaults
+/// exporting to the collector over `otlp` (the worker off: the scenarios
+/// count server spans).
+async fn pipeline(art: &Artifacts, otlp: Otlp) -> (receive_support::Running, Collector, Service) {
     let sink = receive_support::Running::start(&["--max-spans", "100000"]);
     let mut ports = Ports::free();
     ports.downstream = sink.http.port();
-    let config = collector::render("outage.yaml", &ports, &[], &art);
-    let mut col = Collector::start(config, ports, &art).await;
+    let config = collector::render("outage.yaml", &ports, &[], art);
+    let col = Collector::start(config, ports, art).await;
     let endpoint = match otlp {
         Otlp::Grpc => ports.otlp_grpc_url(),
         Otlp::HttpProtobuf => ports.otlp_http_url(),
@@ -108,9 +99,15 @@ async fn run(scenario: &str, otlp: Otlp, tag: u8) {
         otlp,
         &endpoint,
         &[("PARKER_DISABLE_WORKER", "true")],
-        &art,
+        art,
     )
     .await;
+    (sink, col, booking)
+}
+
+async fn run(scenario: &str, otlp: Otlp, tag: u8) {
+    let art = Artifacts::new(scenario);
+    let (sink, mut col, booking) = pipeline(&art, otlp).await;
 
     let client = support::sender::client();
     let mut sent = Vec::new();

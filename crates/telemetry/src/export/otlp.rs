@@ -125,10 +125,17 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
 ) -> Result<B, InitError> {
     let headers = header_map(cfg);
     // The interceptor runs once per attempt of the SDK's retry loop: how
-    // the outage tracker learns that a batch is being retried.
+    // the outage tracker learns that a batch is being retried, and how a
+    // retry is refused once shutdown has begun (an interceptor's error is
+    // final: the SDK does not retry it).
     let attempts = outage.clone();
     let count_attempt =
         move |request: tonic::Request<()>| -> Result<tonic::Request<()>, tonic::Status> {
+            if attempts.refuses_retry() {
+                return Err(tonic::Status::cancelled(
+                    "shutting down: the failed export is not retried",
+                ));
+            }
             attempts.attempt();
             Ok(request)
         };
@@ -292,7 +299,9 @@ impl<C: HttpClient> HttpClient for Observed<C> {
     ) -> Result<http::Response<Bytes>, HttpError> {
         self.outage.attempt();
         let response = self.inner.send_bytes(request).await;
-        if !matches!(&response, Ok(r) if r.status().is_success()) {
+        if matches!(&response, Ok(r) if r.status().is_success()) {
+            self.outage.attempt_succeeded();
+        } else {
             self.outage.attempt_failed();
         }
         response

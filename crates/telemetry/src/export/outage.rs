@@ -13,9 +13,13 @@
 //! each), so one counter per signal describes the export in progress.
 //!
 //! At shutdown ([`Outages::stop`]) an export whose attempt has failed is
-//! given up rather than retried (see [`Outage::given_up_at_shutdown`]): a
-//! process that stops while its collector is down must not spend its
-//! shutdown deadline in backoff. Its items are counted as dropped.
+//! given up rather than retried: a process that stops while its collector
+//! is down must not spend its shutdown deadline in backoff. An attempt in
+//! flight is never cut short (it may be the one that gets through): the
+//! export is cut while it waits between attempts
+//! ([`Outage::given_up_at_shutdown`]), or, where the attempt's end is not
+//! seen (gRPC through opentelemetry-otlp), its next attempt is refused
+//! ([`Outage::refuses_retry`]). Its items are counted as dropped.
 //!
 //! The log lines use targets under `parker_telemetry::export`, which the
 //! subscriber keeps out of exported logs and span events (`guard.rs`): a
@@ -61,10 +65,11 @@ fn unit(signal: Signal) -> &'static str {
 #[derive(Debug)]
 pub(crate) struct Outage {
     signal: Signal,
-    /// Items in, attempts sent and attempts failed of the export in progress.
+    /// Items in and attempts sent of the export in progress, and whether
+    /// an attempt is under way (sent, its outcome not yet known).
     items: AtomicUsize,
     attempts: AtomicUsize,
-    failures: AtomicUsize,
+    in_flight: AtomicBool,
     stopping: AtomicBool,
     /// Woken by a failed attempt and by `stop`.
     changed: Notify,
@@ -85,7 +90,7 @@ impl Outage {
             signal,
             items: AtomicUsize::new(0),
             attempts: AtomicUsize::new(0),
-            failures: AtomicUsize::new(0),
+            in_flight: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             changed: Notify::new(),
             open: Mutex::new(None),
@@ -95,26 +100,34 @@ impl Outage {
     /// An attempt of the export in progress is being sent. The second one
     /// is the batch's first retry: the collector is failing.
     pub(crate) fn attempt(&self) {
+        self.in_flight.store(true, Ordering::Release);
         if self.attempts.fetch_add(1, Ordering::AcqRel) == 1 {
             self.open_outage(self.items.load(Ordering::Acquire) as u64, 0);
-            // The first attempt failed, though (gRPC through
-            // opentelemetry-otlp) nobody said so.
-            self.changed.notify_waiters();
         }
     }
 
-    /// An attempt of the export in progress failed (refused, unreachable,
-    /// timed out).
+    /// The attempt under way failed (refused, unreachable, timed out).
     pub(crate) fn attempt_failed(&self) {
-        self.failures.fetch_add(1, Ordering::AcqRel);
+        self.in_flight.store(false, Ordering::Release);
         self.changed.notify_waiters();
+    }
+
+    /// The attempt under way was accepted.
+    pub(crate) fn attempt_succeeded(&self) {
+        self.in_flight.store(false, Ordering::Release);
+    }
+
+    /// Shutdown has begun and this would be a retry: refuse it. For
+    /// exporters whose attempts are seen only as they are sent.
+    pub(crate) fn refuses_retry(&self) -> bool {
+        self.stopping.load(Ordering::Acquire) && self.attempts.load(Ordering::Acquire) > 0
     }
 
     /// An export of `items` spans/points/records starts.
     pub(crate) fn begin(&self, items: usize) {
         self.items.store(items, Ordering::Release);
         self.attempts.store(0, Ordering::Release);
-        self.failures.store(0, Ordering::Release);
+        self.in_flight.store(false, Ordering::Release);
     }
 
     /// The export of `items` ended with `result`.
@@ -190,16 +203,17 @@ impl Outage {
         self.open.lock().map(|o| o.is_some()).unwrap_or(false)
     }
 
-    /// Resolves once shutdown has begun and the export in progress has had
-    /// an attempt fail: from then on it would only wait in backoff.
+    /// Resolves once shutdown has begun and the export in progress is
+    /// waiting to retry (an attempt failed, none is under way): from then
+    /// on it would only wait in backoff.
     pub(crate) async fn given_up_at_shutdown(&self) {
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            let failed = self.failures.load(Ordering::Acquire) > 0
-                || self.attempts.load(Ordering::Acquire) > 1;
-            if self.stopping.load(Ordering::Acquire) && failed {
+            let waiting_to_retry = self.attempts.load(Ordering::Acquire) > 0
+                && !self.in_flight.load(Ordering::Acquire);
+            if self.stopping.load(Ordering::Acquire) && waiting_to_retry {
                 return;
             }
             changed.await;
@@ -283,18 +297,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_healthy_export_is_not_given_up_at_shutdown() {
+    async fn an_attempt_in_flight_is_not_cut_short_at_shutdown() {
         let outages = Outages::default();
         let o = outages.metrics.clone();
         o.begin(3);
         o.attempt();
+        o.attempt_failed();
+        o.attempt();
         outages.stop();
         let waited =
             tokio::time::timeout(Duration::from_millis(200), o.given_up_at_shutdown()).await;
-        assert!(
-            waited.is_err(),
-            "an attempt in flight that has not failed runs on"
-        );
+        assert!(waited.is_err(), "the retry under way may get through");
+        o.attempt_succeeded();
+        assert!(o.refuses_retry(), "but no further retry starts");
+    }
+
+    #[test]
+    fn a_first_attempt_is_never_refused_even_at_shutdown() {
+        let outages = Outages::default();
+        outages.stop();
+        let o = &outages.logs;
+        o.begin(1);
+        assert!(!o.refuses_retry());
+        o.attempt();
+        assert!(o.refuses_retry());
     }
 
     #[test]

@@ -71,6 +71,9 @@ impl<E> OnRuntime<E> {
         outage.begin(items);
         let bounded = async move {
             tokio::select! {
+                // The export first: an attempt that just got through wins
+                // over shutdown's cut.
+                biased;
                 result = tokio::time::timeout(timeout, export) => {
                     result.unwrap_or(Err(OTelSdkError::Timeout(timeout)))
                 }

@@ -169,7 +169,7 @@ impl TraceExporter {
                 )
                 .await
             };
-            async move { attempt.await.inspect_err(|_| outage.attempt_failed()) }
+            async move { report(outage, attempt.await) }
         })
         .await;
         match outcome {
@@ -234,7 +234,7 @@ impl TraceExporter {
                     retry_after,
                 })
             };
-            async move { attempt.await.inspect_err(|_| outage.attempt_failed()) }
+            async move { report(outage, attempt.await) }
         })
         .await;
         match outcome {
@@ -289,6 +289,15 @@ impl SpanExporter for TraceExporter {
             Err(poisoned) => poisoned.into_inner().encoder.set_resource(resource),
         }
     }
+}
+
+/// Tells the outage tracker how the attempt ended.
+fn report<T, E>(outage: &Outage, outcome: Result<T, E>) -> Result<T, E> {
+    match &outcome {
+        Ok(_) => outage.attempt_succeeded(),
+        Err(_) => outage.attempt_failed(),
+    }
+    outcome
 }
 
 fn after(retries: usize) -> String {
