@@ -32,6 +32,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::Notify;
 
+/// The line that ends an outage (recovered, or shut down during it): one
+/// set of fields whatever the level, which `tracing` wants constant.
+macro_rules! summary {
+    ($level:ident, $signal:expr, $open:expr, $message:literal) => {
+        tracing::$level!(
+            target: "parker_telemetry::export::outage",
+            signal = %$signal,
+            outage_secs = $open.since.elapsed().as_secs_f64(),
+            retried = $open.retried,
+            dropped = $open.dropped,
+            unit = unit($signal),
+            $message
+        )
+    };
+}
+
 static SPANS_FAILED: AtomicU64 = AtomicU64::new(0);
 static POINTS_FAILED: AtomicU64 = AtomicU64::new(0);
 static RECORDS_FAILED: AtomicU64 = AtomicU64::new(0);
@@ -156,15 +172,7 @@ impl Outage {
         }
         if let Some(o) = open.take() {
             drop(open);
-            tracing::info!(
-                target: "parker_telemetry::export::outage",
-                signal = %self.signal,
-                outage_secs = o.since.elapsed().as_secs_f64(),
-                retried = o.retried,
-                dropped = o.dropped,
-                unit = unit(self.signal),
-                "telemetry export recovered"
-            );
+            summary!(info, self.signal, o, "telemetry export recovered");
         }
     }
 
@@ -227,13 +235,10 @@ impl Outage {
             return;
         };
         if let Some(o) = open.take() {
-            tracing::warn!(
-                target: "parker_telemetry::export::outage",
-                signal = %self.signal,
-                outage_secs = o.since.elapsed().as_secs_f64(),
-                retried = o.retried,
-                dropped = o.dropped,
-                unit = unit(self.signal),
+            summary!(
+                warn,
+                self.signal,
+                o,
                 "telemetry shut down while export was failing"
             );
         }
