@@ -182,12 +182,8 @@ async fn refusals_are_reported_retried_and_counted_when_dropped() {
     //    refused again and again; while the export thread is busy retrying
     //    it, batch B (100) meets a queue of 64: 36 are dropped and counted.
     //    Then the collector restarts on the same ports with room.
-    let patient = RetryConfig {
-        max_retries: 80,
-        initial_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(250),
-        max_jitter: Duration::from_millis(10),
-    };
+    // The default policy: retried until the export timeout, not a count.
+    let patient = RetryConfig::default();
     let guard = exporter(&ports, 64, patient);
     let refused_so_far = page.sum(REFUSED, &[]);
     let batch_a: HashSet<[u8; 8]> = spans(&guard, 64).into_iter().collect();

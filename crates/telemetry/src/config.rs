@@ -525,21 +525,32 @@ pub struct RetryConfig {
 }
 
 impl Default for RetryConfig {
-    /// The OTLP exporters' recommended policy: 3 retries, 100 ms doubling
-    /// up to 1.6 s, up to 100 ms of jitter.
+    /// Bounded by time, not by count: a batch is retried until the
+    /// processor's export timeout (`OTEL_BSP_EXPORT_TIMEOUT` and friends,
+    /// 30 s by default) runs out, so a collector restart shorter than that
+    /// loses nothing. The OTLP exporters' recommended 3 retries (~1 s in
+    /// all) lost every batch of an 8 s restart. Backoff: 100 ms doubling up
+    /// to 2 s, so a collector that is back is found within ~2 s, plus up to
+    /// 250 ms of jitter so services that failed together do not retry in
+    /// lockstep.
     fn default() -> Self {
         RetryConfig {
-            max_retries: 3,
+            max_retries: usize::MAX,
             initial_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(1600),
-            max_jitter: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            max_jitter: Duration::from_millis(250),
         }
     }
 }
 
 impl RetryConfig {
     /// The same policy for opentelemetry-otlp's exporters (metrics, logs,
-    /// OTLP/HTTP JSON spans).
+    /// OTLP/HTTP JSON spans). Their own retry loop rather than a wrapper of
+    /// ours around `export()`: it still has the HTTP status, gRPC code,
+    /// Retry-After and RetryInfo to classify, where a wrapper would see only
+    /// an error string; and it stops at the deadline we give it as
+    /// `with_timeout` (`otlp::retry_budget`), so with the default
+    /// `max_retries` it too is bounded by the export timeout alone.
     pub(crate) fn otlp_policy(&self) -> opentelemetry_otlp::RetryPolicy {
         opentelemetry_otlp::RetryPolicy::recommended()
             .with_max_retries(self.max_retries)

@@ -11,6 +11,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use crate::current_tracer::TracerLayer;
+use crate::export::Outages;
 
 pub(crate) mod log_bridge;
 use std::time::{Duration, Instant};
@@ -42,6 +43,8 @@ struct Inner {
     meter: SdkMeterProvider,
     logger: SdkLoggerProvider,
     runtime: Option<Runtime>,
+    /// Told when shutdown begins, so failing exports stop retrying.
+    outages: Outages,
     log_filter: String,
     sdk_disabled: bool,
 }
@@ -60,6 +63,7 @@ impl TelemetryGuard {
         meter: SdkMeterProvider,
         logger: SdkLoggerProvider,
         runtime: Option<Runtime>,
+        outages: Outages,
         log_filter: String,
         sdk_disabled: bool,
     ) -> Self {
@@ -69,6 +73,7 @@ impl TelemetryGuard {
                 meter,
                 logger,
                 runtime,
+                outages,
                 log_filter,
                 sdk_disabled,
             }),
@@ -203,12 +208,18 @@ fn no_export_feedback() -> Targets {
                 "opentelemetry_sdk",
                 "opentelemetry_otlp",
                 "opentelemetry_http",
+                // Our own export warnings (queue full, outages).
+                "parker_telemetry::export",
             ]
             .map(|t| (t, LevelFilter::OFF)),
         )
 }
 
 fn shutdown(inner: Inner) -> Result<(), ShutdownError> {
+    // A collector that is down now gets one more attempt per batch, not
+    // the rest of the export timeout: the deadline below is for all three
+    // signals.
+    inner.outages.stop();
     let (done, wait) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("parker-telemetry-shutdown".into())

@@ -127,6 +127,7 @@ pub fn build(service: ServiceInfo, config: &TelemetryConfig) -> Result<Telemetry
             SdkMeterProvider::builder().build(),
             SdkLoggerProvider::builder().build(),
             None,
+            export::Outages::default(),
             config.log_filter.clone(),
             true,
         ));
@@ -134,13 +135,14 @@ pub fn build(service: ServiceInfo, config: &TelemetryConfig) -> Result<Telemetry
     let resource = resource::detect(&service, config);
     let runtime = export::build_runtime().map_err(InitError::Runtime)?;
     let handle = runtime.handle().clone();
+    let outages = export::Outages::default();
     let providers = {
         let _in_runtime = handle.enter();
         (|| {
             Ok::<_, InitError>((
-                export::tracer_provider(config, resource.clone(), &handle)?,
-                export::meter_provider(config, resource.clone(), &handle)?,
-                export::logger_provider(config, resource, &handle)?,
+                export::tracer_provider(config, resource.clone(), &handle, &outages)?,
+                export::meter_provider(config, resource.clone(), &handle, &outages)?,
+                export::logger_provider(config, resource, &handle, &outages)?,
             ))
         })()
     };
@@ -157,6 +159,7 @@ pub fn build(service: ServiceInfo, config: &TelemetryConfig) -> Result<Telemetry
         meter,
         logger,
         Some(runtime),
+        outages,
         config.log_filter.clone(),
         false,
     ))

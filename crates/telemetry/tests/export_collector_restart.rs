@@ -1,10 +1,12 @@
 //! A refusing collector (OTLP/HTTP 503, no Retry-After) goes away while the
 //! exporter retries, and a new one listens on the same port (otelops'
 //! collector_memory_limiter scenario, over a raw loopback server we
-//! control). The batch being retried must reach the new collector:
+//! control). With the default configuration, the batch being retried must
+//! reach the new collector:
 //!
-//! - though the refusals and restart outlast OTEL_EXPORTER_OTLP_TIMEOUT
-//!   (the per-request timeout; a batch retries for the export timeout);
+//! - though the refusals and an 8 s restart outlast
+//!   OTEL_EXPORTER_OTLP_TIMEOUT (the per-request timeout; a batch retries
+//!   for the export timeout);
 //! - though a retry first lands on a kept-alive connection to the old
 //!   collector gone silent (that attempt times out, the next connects anew).
 //!
@@ -15,7 +17,6 @@
 mod common;
 
 use opentelemetry::trace::{Tracer, TracerProvider};
-use parker_telemetry::config::RetryConfig;
 use parker_telemetry::{ServiceInfo, TelemetryGuard};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -127,6 +128,9 @@ fn serve(stream: TcpStream, status: &str, bodies: &Mutex<Vec<Vec<u8>>>, stopped:
     }
 }
 
+/// How long the collector is down between the two (the scenario).
+const DOWN: Duration = Duration::from_secs(8);
+
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -141,27 +145,18 @@ fn wait_for(what: &str, timeout: Duration, ok: impl Fn() -> bool) {
     }
 }
 
-/// The otelops scenario's exporter: traces only over OTLP/HTTP protobuf,
-/// explicit flushes only, 25 s export timeout, a patient retry policy.
+/// The default configuration (no OTEL_BSP_*, the default retry policy:
+/// retry until the 30 s export timeout), traces only over OTLP/HTTP
+/// protobuf; the tests flush explicitly.
 fn exporter(addr: SocketAddr, otlp_timeout_ms: &str) -> TelemetryGuard {
     let endpoint = format!("http://{addr}");
-    let mut config = common::fast_config(
-        "http/protobuf",
-        &endpoint,
-        &[
-            ("OTEL_METRICS_EXPORTER", "none"),
-            ("OTEL_LOGS_EXPORTER", "none"),
-            ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
-            ("OTEL_BSP_EXPORT_TIMEOUT", "25000"),
-            ("OTEL_EXPORTER_OTLP_TIMEOUT", otlp_timeout_ms),
-        ],
-    );
-    config.retry = RetryConfig {
-        max_retries: 80,
-        initial_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(250),
-        max_jitter: Duration::from_millis(10),
-    };
+    let config = common::config(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("OTEL_LOGS_EXPORTER", "none"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", otlp_timeout_ms),
+    ]);
     parker_telemetry::build(ServiceInfo::new("restart", "1"), &config).expect("build")
 }
 
@@ -192,15 +187,16 @@ fn a_batch_refused_for_longer_than_the_otlp_timeout_reaches_the_restarted_collec
     // Requests time out after 300 ms; the batch may retry for 25 s.
     let guard = exporter(addr, "300");
     end_and_flush(&guard, "refused batch");
-    // Each retry waits at least 100 ms: 8 refusals take over 700 ms,
-    // more than twice the OTLP timeout.
+    // The backoff starts at 100 ms: 8 refusals take over 700 ms, more
+    // than twice the OTLP timeout.
     wait_for("8 refusals", Duration::from_secs(20), || {
         old.requests() >= 8
     });
 
     // The old collector goes (its connections half-closed, as a
-    // SIGTERM'd Go server does), a new one takes the same port.
+    // SIGTERM'd Go server does); 8 s later a new one takes the same port.
     old.stop(Some(Shutdown::Write));
+    std::thread::sleep(DOWN);
     let new = Receiver::start(bind_again(addr), "200 OK");
     wait_for(
         "the refused batch at the new collector",

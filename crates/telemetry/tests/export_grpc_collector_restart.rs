@@ -1,7 +1,8 @@
 //! The gRPC twin of export_collector_restart.rs: a refusing collector
-//! (OTLP/gRPC UNAVAILABLE) goes away while the exporter retries, and a new
-//! one listens on the same port. The batch being retried must reach the
-//! new collector though the refusals and restart outlast
+//! (OTLP/gRPC UNAVAILABLE) goes away while the exporter retries, and 8 s
+//! later a new one listens on the same port. With the default
+//! configuration, the batch being retried must reach the new collector
+//! though the refusals and restart outlast
 //! OTEL_EXPORTER_OTLP_TIMEOUT (tonic's per-request timeout; a batch retries
 //! for the export timeout).
 //!
@@ -18,7 +19,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use parker_telemetry::config::RetryConfig;
 use parker_telemetry::{ServiceInfo, TelemetryGuard};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -150,27 +150,18 @@ fn bind_again(addr: SocketAddr) -> std::net::TcpListener {
     }
 }
 
-/// The HTTP test's exporter, over OTLP/gRPC: traces only, explicit flushes
-/// only, 25 s export timeout, 300 ms OTLP timeout, a patient retry policy.
+/// The HTTP test's exporter, over OTLP/gRPC: the default configuration
+/// (no OTEL_BSP_*, the default retry policy), traces only, a 300 ms OTLP
+/// timeout; the test flushes explicitly.
 fn exporter(addr: SocketAddr) -> TelemetryGuard {
     let endpoint = format!("http://{addr}");
-    let mut config = common::fast_config(
-        "grpc",
-        &endpoint,
-        &[
-            ("OTEL_METRICS_EXPORTER", "none"),
-            ("OTEL_LOGS_EXPORTER", "none"),
-            ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
-            ("OTEL_BSP_EXPORT_TIMEOUT", "25000"),
-            ("OTEL_EXPORTER_OTLP_TIMEOUT", "300"),
-        ],
-    );
-    config.retry = RetryConfig {
-        max_retries: 80,
-        initial_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(250),
-        max_jitter: Duration::from_millis(10),
-    };
+    let config = common::config(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("OTEL_LOGS_EXPORTER", "none"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "300"),
+    ]);
     parker_telemetry::build(ServiceInfo::new("grpc-restart", "1"), &config).expect("build")
 }
 
@@ -193,7 +184,7 @@ fn a_grpc_batch_refused_for_longer_than_the_otlp_timeout_reaches_the_restarted_c
     std::thread::spawn(move || {
         let _ = flusher.force_flush();
     });
-    // Each retry waits at least 100 ms: 8 refusals take over 700 ms, more
+    // The backoff starts at 100 ms: 8 refusals take over 700 ms, more
     // than twice the OTLP timeout.
     wait_for("8 refusals", Duration::from_secs(20), || {
         old.requests() >= 8
@@ -207,7 +198,9 @@ fn a_grpc_batch_refused_for_longer_than_the_otlp_timeout_reaches_the_restarted_c
         "the old collector saw only that batch"
     );
 
+    // Down for 8 s (connections refused), then back on the same port.
     old.stop(&rt);
+    std::thread::sleep(Duration::from_secs(8));
     let new = Receiver::start(&rt, bind_again(addr), false);
     wait_for(
         "the refused batch at the new collector",

@@ -2,10 +2,13 @@
 //! (endpoint, protocol, timeout, headers/metadata, compression, TLS, retry)
 //! so the env file behaves exactly like the real environment.
 
+use super::outage::Outage;
 use super::traces::{TraceExporter, Transport};
 use crate::InitError;
 use crate::config::{Compression, OtlpConfig, PemFile, Protocol, RetryConfig, Signal};
+use bytes::Bytes;
 use opentelemetry_http::hyper::HyperClient;
+use opentelemetry_http::{HttpClient, HttpError};
 use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
 use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
 use opentelemetry_otlp::{
@@ -118,8 +121,24 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
     retry: &RetryConfig,
     export_timeout: Duration,
     signal: Signal,
+    outage: &Arc<Outage>,
 ) -> Result<B, InitError> {
     let headers = header_map(cfg);
+    // The interceptor runs once per attempt of the SDK's retry loop: how
+    // the outage tracker learns that a batch is being retried, and how a
+    // retry is refused once shutdown has begun (an interceptor's error is
+    // final: the SDK does not retry it).
+    let attempts = outage.clone();
+    let count_attempt =
+        move |request: tonic::Request<()>| -> Result<tonic::Request<()>, tonic::Status> {
+            if attempts.refuses_retry() {
+                return Err(tonic::Status::cancelled(
+                    "shutting down: the failed export is not retried",
+                ));
+            }
+            attempts.attempt();
+            Ok(request)
+        };
     // Metadata, compression and the retry policy apply to a channel we
     // supply as to one the SDK builds; the endpoint and TLS do not (they
     // are the channel's), see `grpc_channel`.
@@ -128,6 +147,7 @@ fn tonic_builder<B: WithExportConfig + WithTonicConfig>(
         .with_timeout(retry_budget(cfg, export_timeout))
         .with_metadata(MetadataMap::from_headers(headers))
         .with_retry_policy(retry.otlp_policy())
+        .with_interceptor(count_attempt)
         .with_channel(grpc_channel(cfg, tls, signal)?);
     if cfg.compression == Compression::Gzip {
         b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
@@ -187,6 +207,7 @@ fn http_builder<B: WithExportConfig + WithHttpConfig>(
     tls: &Tls,
     retry: &RetryConfig,
     export_timeout: Duration,
+    outage: &Arc<Outage>,
 ) -> Result<B, InitError> {
     let protocol = match cfg.protocol {
         Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
@@ -205,7 +226,10 @@ fn http_builder<B: WithExportConfig + WithHttpConfig>(
         .with_timeout(retry_budget(cfg, export_timeout))
         .with_headers(headers)
         .with_retry_policy(retry.otlp_policy())
-        .with_http_client(http_client(cfg, tls)?);
+        .with_http_client(Observed {
+            inner: http_client(cfg, tls)?,
+            outage: outage.clone(),
+        });
     if cfg.compression == Compression::Gzip {
         b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
@@ -258,6 +282,32 @@ fn http_client(
     Ok(HyperClient::new(connector, cfg.timeout, None))
 }
 
+/// An HTTP client that tells the outage tracker about each attempt of the
+/// SDK's retry loop and whether it failed (no response, or a status that
+/// is not a success).
+#[derive(Debug)]
+struct Observed<C> {
+    inner: C,
+    outage: Arc<Outage>,
+}
+
+#[async_trait::async_trait]
+impl<C: HttpClient> HttpClient for Observed<C> {
+    async fn send_bytes(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, HttpError> {
+        self.outage.attempt();
+        let response = self.inner.send_bytes(request).await;
+        if matches!(&response, Ok(r) if r.status().is_success()) {
+            self.outage.attempt_succeeded();
+        } else {
+            self.outage.attempt_failed();
+        }
+        response
+    }
+}
+
 /// A span exporter: ours (`traces.rs`, `wire.rs`) for gRPC and
 /// HTTP/protobuf, opentelemetry-otlp's for HTTP/JSON (not a hot path).
 /// Made once at init and moved straight into the batch processor, so
@@ -272,6 +322,7 @@ pub(crate) fn span_exporter(
     cfg: &OtlpConfig,
     retry: &RetryConfig,
     export_timeout: Duration,
+    outage: &Arc<Outage>,
 ) -> Result<OtlpSpanExporter, InitError> {
     let tls = load_tls(cfg)?;
     tls.validate()?;
@@ -298,6 +349,7 @@ pub(crate) fn span_exporter(
                 &tls,
                 retry,
                 export_timeout,
+                outage,
             )?
             .build()
             .map(OtlpSpanExporter::Json)
@@ -309,6 +361,7 @@ pub(crate) fn span_exporter(
         cfg.endpoint.clone(),
         *retry,
         retry_budget(cfg, export_timeout),
+        outage.clone(),
     )))
 }
 
@@ -316,6 +369,7 @@ pub(crate) fn metric_exporter(
     cfg: &OtlpConfig,
     retry: &RetryConfig,
     export_timeout: Duration,
+    outage: &Arc<Outage>,
 ) -> Result<MetricExporter, InitError> {
     let tls = load_tls(cfg)?;
     tls.validate()?;
@@ -327,6 +381,7 @@ pub(crate) fn metric_exporter(
             retry,
             export_timeout,
             Signal::Metrics,
+            outage,
         )?
         .build(),
         _ => http_builder(
@@ -335,6 +390,7 @@ pub(crate) fn metric_exporter(
             &tls,
             retry,
             export_timeout,
+            outage,
         )?
         .build(),
     };
@@ -345,6 +401,7 @@ pub(crate) fn log_exporter(
     cfg: &OtlpConfig,
     retry: &RetryConfig,
     export_timeout: Duration,
+    outage: &Arc<Outage>,
 ) -> Result<LogExporter, InitError> {
     let tls = load_tls(cfg)?;
     tls.validate()?;
@@ -356,6 +413,7 @@ pub(crate) fn log_exporter(
             retry,
             export_timeout,
             Signal::Logs,
+            outage,
         )?
         .build(),
         _ => http_builder(
@@ -364,6 +422,7 @@ pub(crate) fn log_exporter(
             &tls,
             retry,
             export_timeout,
+            outage,
         )?
         .build(),
     };

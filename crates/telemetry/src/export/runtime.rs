@@ -6,8 +6,11 @@
 //! on a current-thread runtime (its only thread is the one blocked in
 //! `drop(guard)`), so exports run on a dedicated one-worker runtime instead.
 //! The adapter also enforces the per-export timeout (OTEL_BSP_EXPORT_TIMEOUT
-//! and friends), which the SDK's thread-based processors do not.
+//! and friends), which the SDK's thread-based processors do not, and
+//! reports each export's outcome to the signal's [`Outage`] (which also
+//! cuts a failing export short once shutdown has begun).
 
+use super::outage::Outage;
 use super::queue::SpanQueue;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -36,16 +39,18 @@ pub(crate) struct OnRuntime<E> {
     inner: E,
     handle: Handle,
     timeout: Duration,
+    outage: Arc<Outage>,
     /// For span exporters: the bounded queue whose slots a batch frees.
     queue: Option<Arc<SpanQueue>>,
 }
 
 impl<E> OnRuntime<E> {
-    pub(crate) fn new(inner: E, handle: Handle, timeout: Duration) -> Self {
+    pub(crate) fn new(inner: E, handle: Handle, timeout: Duration, outage: Arc<Outage>) -> Self {
         OnRuntime {
             inner,
             handle,
             timeout,
+            outage,
             queue: None,
         }
     }
@@ -55,42 +60,62 @@ impl<E> OnRuntime<E> {
         self
     }
 
-    fn run<F>(&self, export: F) -> OTelSdkResult
+    /// Runs the export of `items` spans/points/records.
+    fn run<F>(&self, items: usize, export: F) -> OTelSdkResult
     where
         F: Future<Output = OTelSdkResult> + Send,
     {
         let timeout = self.timeout;
+        let outage = &*self.outage;
+        let queue = self.queue.as_deref();
+        outage.begin(items);
         let bounded = async move {
-            tokio::time::timeout(timeout, export)
-                .await
-                .unwrap_or(Err(OTelSdkError::Timeout(timeout)))
+            tokio::select! {
+                // The export first: an attempt that just got through wins
+                // over shutdown's cut.
+                biased;
+                result = tokio::time::timeout(timeout, export) => {
+                    result.unwrap_or(Err(OTelSdkError::Timeout(timeout)))
+                }
+                () = outage.given_up_at_shutdown() => Err(OTelSdkError::InternalFailure(
+                    "export failing at shutdown: given up instead of retried".into(),
+                )),
+                never = warn_of_drops_meanwhile(queue) => match never {},
+            }
         };
-        if Handle::try_current().is_err() {
+        let result = if Handle::try_current().is_err() {
             // The usual case: an SDK worker thread.
-            return self.handle.block_on(bounded);
-        }
-        // Called from inside some runtime (e.g. a flush from async code),
-        // where Handle::block_on would panic: block a helper thread instead.
-        let handle = &self.handle;
-        std::thread::scope(|s| {
-            s.spawn(move || handle.block_on(bounded))
-                .join()
-                .unwrap_or_else(|_| Err(OTelSdkError::InternalFailure("export panicked".into())))
-        })
+            self.handle.block_on(bounded)
+        } else {
+            // Called from inside some runtime (e.g. a flush from async code),
+            // where Handle::block_on would panic: block a helper thread instead.
+            let handle = &self.handle;
+            std::thread::scope(|s| {
+                s.spawn(move || handle.block_on(bounded))
+                    .join()
+                    .unwrap_or_else(|_| {
+                        Err(OTelSdkError::InternalFailure("export panicked".into()))
+                    })
+            })
+        };
+        outage.end(items, &result);
+        result
     }
 }
 
 impl<E: SpanExporter> SpanExporter for OnRuntime<E> {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        let items = batch.len();
         if let Some(queue) = &self.queue {
-            queue.release(batch.len());
+            queue.release(items);
         }
-        std::future::ready(self.run(self.inner.export(batch)))
+        std::future::ready(self.run(items, self.inner.export(batch)))
     }
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         if let Some(queue) = &self.queue {
             queue.warn_if_dropped();
         }
+        self.outage.shut_down();
         self.inner.shutdown_with_timeout(timeout)
     }
     fn force_flush(&self) -> OTelSdkResult {
@@ -103,9 +128,11 @@ impl<E: SpanExporter> SpanExporter for OnRuntime<E> {
 
 impl<E: LogExporter> LogExporter for OnRuntime<E> {
     fn export(&self, batch: LogBatch<'_>) -> impl Future<Output = OTelSdkResult> + Send {
-        std::future::ready(self.run(self.inner.export(batch)))
+        let items = batch.iter().count();
+        std::future::ready(self.run(items, self.inner.export(batch)))
     }
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.outage.shut_down();
         self.inner.shutdown_with_timeout(timeout)
     }
     fn event_enabled(
@@ -123,15 +150,51 @@ impl<E: LogExporter> LogExporter for OnRuntime<E> {
 
 impl<E: PushMetricExporter> PushMetricExporter for OnRuntime<E> {
     fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
-        std::future::ready(self.run(self.inner.export(metrics)))
+        std::future::ready(self.run(data_points(metrics), self.inner.export(metrics)))
     }
     fn force_flush(&self) -> OTelSdkResult {
         self.inner.force_flush()
     }
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.outage.shut_down();
         self.inner.shutdown_with_timeout(timeout)
     }
     fn temporality(&self) -> Temporality {
         self.inner.temporality()
     }
+}
+
+/// An export may retry until the export timeout (an outage): spans the
+/// full queue drops meanwhile are still reported (at most every 10 s, see
+/// `SpanQueue::warn_if_dropped`), not only when the next export starts.
+async fn warn_of_drops_meanwhile(queue: Option<&SpanQueue>) -> std::convert::Infallible {
+    let Some(queue) = queue else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        queue.warn_if_dropped();
+    }
+}
+
+/// The data points in one collection, what a metrics outage counts.
+fn data_points(metrics: &ResourceMetrics) -> usize {
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    fn points<T>(data: &MetricData<T>) -> usize {
+        match data {
+            MetricData::Gauge(g) => g.data_points().count(),
+            MetricData::Sum(s) => s.data_points().count(),
+            MetricData::Histogram(h) => h.data_points().count(),
+            MetricData::ExponentialHistogram(e) => e.data_points().count(),
+        }
+    }
+    metrics
+        .scope_metrics()
+        .flat_map(|scope| scope.metrics())
+        .map(|metric| match metric.data() {
+            AggregatedMetrics::F64(d) => points(d),
+            AggregatedMetrics::U64(d) => points(d),
+            AggregatedMetrics::I64(d) => points(d),
+        })
+        .sum()
 }

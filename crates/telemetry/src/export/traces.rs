@@ -10,6 +10,7 @@
 
 mod retry;
 
+use super::outage::Outage;
 use super::wire::TraceEncoder;
 use bytes::{BufMut, Bytes};
 use opentelemetry_http::HttpClient;
@@ -70,6 +71,8 @@ pub(crate) struct TraceExporter {
     backoff: Backoff,
     /// How long one batch may keep retrying (`otlp::retry_budget`).
     budget: Duration,
+    /// Told about every attempt and every failed one.
+    outage: Arc<Outage>,
     /// Exports are sequential (the batch processor awaits each), so the
     /// lock is never contended; it only makes the buffers reusable.
     buffers: Mutex<Buffers>,
@@ -98,12 +101,14 @@ impl TraceExporter {
         endpoint: String,
         backoff: Backoff,
         budget: Duration,
+        outage: Arc<Outage>,
     ) -> Self {
         TraceExporter {
             transport,
             endpoint,
             backoff,
             budget,
+            outage,
             buffers: Mutex::new(Buffers::default()),
             shut_down: AtomicBool::new(false),
         }
@@ -122,7 +127,9 @@ impl TraceExporter {
             body,
             gzip,
         } = &mut *buffers;
-        encoder.encode(batch, body);
+        encoder
+            .encode(batch, body)
+            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?;
         if let Transport::HttpProtobuf { gzip: true, .. } = self.transport {
             gzip.clear();
             let mut enc = flate2::write::GzEncoder::new(&mut *gzip, flate2::Compression::default());
@@ -140,10 +147,12 @@ impl TraceExporter {
         metadata: &MetadataMap,
         body: Bytes,
     ) -> OTelSdkResult {
+        let outage = &*self.outage;
         let outcome = retry::with_backoff(&self.backoff, self.budget, classify_grpc, || {
             let mut grpc = client.clone();
             let body = body.clone();
-            async move {
+            outage.attempt();
+            let attempt = async move {
                 // Only fails once the channel's worker is gone.
                 grpc.ready()
                     .await
@@ -159,7 +168,8 @@ impl TraceExporter {
                     PreEncoded,
                 )
                 .await
-            }
+            };
+            async move { report(outage, attempt.await) }
         })
         .await;
         match outcome {
@@ -184,7 +194,9 @@ impl TraceExporter {
         gzip: bool,
         body: Bytes,
     ) -> OTelSdkResult {
+        let outage = &*self.outage;
         let outcome = retry::with_backoff(&self.backoff, self.budget, classify_http, || {
+            outage.attempt();
             let mut request = http::Request::new(body.clone());
             *request.method_mut() = http::Method::POST;
             *request.uri_mut() = uri.clone();
@@ -203,7 +215,7 @@ impl TraceExporter {
                     http::HeaderValue::from_static("gzip"),
                 );
             }
-            async move {
+            let attempt = async move {
                 let response = client
                     .send_bytes(request)
                     .await
@@ -221,7 +233,8 @@ impl TraceExporter {
                     status,
                     retry_after,
                 })
-            }
+            };
+            async move { report(outage, attempt.await) }
         })
         .await;
         match outcome {
@@ -276,6 +289,15 @@ impl SpanExporter for TraceExporter {
             Err(poisoned) => poisoned.into_inner().encoder.set_resource(resource),
         }
     }
+}
+
+/// Tells the outage tracker how the attempt ended.
+fn report<T, E>(outage: &Outage, outcome: Result<T, E>) -> Result<T, E> {
+    match &outcome {
+        Ok(_) => outage.attempt_succeeded(),
+        Err(_) => outage.attempt_failed(),
+    }
+    outcome
 }
 
 fn after(retries: usize) -> String {

@@ -42,6 +42,18 @@ const HAS_IS_REMOTE: u32 = 0x100;
 /// `SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK`.
 const IS_REMOTE: u32 = 0x200;
 
+/// The size pass and the write pass disagreed: the bytes would not be
+/// valid protobuf, so the batch is refused rather than sent. A bug in this
+/// module, never the data's fault; the counts say where to look.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("OTLP span encoder bug: {what} sized {sized} bytes but wrote {written}; batch not sent")]
+pub struct EncodeError {
+    /// `"resource"` or `"batch"`.
+    pub what: &'static str,
+    pub sized: usize,
+    pub written: usize,
+}
+
 /// Encodes span batches; keeps the pre-encoded resource and scratch space
 /// between batches, so encoding allocates only when a batch is larger than
 /// any before it.
@@ -49,6 +61,8 @@ const IS_REMOTE: u32 = 0x200;
 pub struct TraceEncoder {
     /// The `Resource` message body (its attributes).
     resource: Vec<u8>,
+    /// Set when the resource's passes disagreed; every batch then fails.
+    resource_error: Option<EncodeError>,
     resource_schema_url: String,
     /// One entry per `ScopeSpans`, in order of first appearance.
     groups: Vec<Group>,
@@ -113,7 +127,11 @@ impl TraceEncoder {
         for (key, value) in resource.iter() {
             put_kv(1, key.as_str(), value, &mut out);
         }
-        debug_assert!(out.is_full(), "size pass and write pass disagree");
+        self.resource_error = (!out.is_full()).then(|| EncodeError {
+            what: "resource",
+            sized: len,
+            written: out.written(),
+        });
         self.resource_schema_url.clear();
         self.resource_schema_url
             .push_str(resource.schema_url().unwrap_or_default());
@@ -122,7 +140,12 @@ impl TraceEncoder {
     /// Replaces `out` with the `ExportTraceServiceRequest` for `spans`: one
     /// `ResourceSpans`, one `ScopeSpans` per distinct instrumentation scope
     /// (in order of first appearance), spans in batch order within each.
-    pub fn encode(&mut self, spans: &[SpanData], out: &mut Vec<u8>) {
+    /// Fails (and `out` is not to be sent) if the size pass and the write
+    /// pass disagree.
+    pub fn encode(&mut self, spans: &[SpanData], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        if let Some(e) = &self.resource_error {
+            return Err(e.clone());
+        }
         self.groups.clear();
         self.spans.clear();
         self.attrs.clear();
@@ -179,7 +202,15 @@ impl TraceEncoder {
             put_str(3, scope.schema_url().unwrap_or_default(), out);
         }
         put_str(3, &self.resource_schema_url, out);
-        debug_assert!(out.is_full(), "size pass and write pass disagree");
+        if out.is_full() {
+            Ok(())
+        } else {
+            Err(EncodeError {
+                what: "batch",
+                sized: total,
+                written: out.written(),
+            })
+        }
     }
 
     /// The group of span `i`, creating it on the scope's first appearance.

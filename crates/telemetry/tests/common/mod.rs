@@ -44,6 +44,15 @@ pub fn fast_config(protocol: &str, endpoint: &str, extra: &[(&str, &str)]) -> Te
     config(&pairs)
 }
 
+/// The sink's endpoint for `protocol` (`grpc`, else OTLP/HTTP).
+pub fn sink_endpoint(sink: &parker_telemetry::testing::OtlpSink, protocol: &str) -> String {
+    if protocol == "grpc" {
+        sink.grpc_endpoint()
+    } else {
+        sink.http_endpoint()
+    }
+}
+
 /// A loopback port nobody listens on (bound, then released).
 pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");

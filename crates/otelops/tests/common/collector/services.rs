@@ -63,6 +63,36 @@ impl Service {
         extra_env: &[(&str, &str)],
         art: &Artifacts,
     ) -> Service {
+        let tuning = [
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ];
+        Self::launch(name, otlp, endpoint, &tuning, extra_env, art).await
+    }
+
+    /// As [`start`](Self::start), but with parker-telemetry's defaults:
+    /// only the endpoint and protocol are set, so traces, metrics and logs
+    /// are all exported, batched and retried as a deployment with no
+    /// `OTEL_*` tuning does.
+    pub async fn start_untuned(
+        name: &str,
+        otlp: Otlp,
+        endpoint: &str,
+        extra_env: &[(&str, &str)],
+        art: &Artifacts,
+    ) -> Service {
+        Self::launch(name, otlp, endpoint, &[], extra_env, art).await
+    }
+
+    async fn launch(
+        name: &str,
+        otlp: Otlp,
+        endpoint: &str,
+        tuning: &[(&str, &str)],
+        extra_env: &[(&str, &str)],
+        art: &Artifacts,
+    ) -> Service {
         let addr = format!("127.0.0.1:{}", super::free_port());
         let log = art.path(&format!("{name}.log"));
         let file = std::fs::File::create(&log)
@@ -78,9 +108,7 @@ impl Service {
             .env("PARKER_LISTEN", &addr)
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
             .env("OTEL_EXPORTER_OTLP_PROTOCOL", otlp.protocol())
-            .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-            .env("OTEL_METRICS_EXPORTER", "none")
-            .env("OTEL_LOGS_EXPORTER", "none")
+            .envs(tuning.iter().copied())
             .envs(extra_env.iter().copied())
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("clone log handle"))

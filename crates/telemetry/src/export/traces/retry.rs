@@ -21,8 +21,9 @@ pub(crate) enum Verdict {
 }
 
 /// Runs `attempt` until it succeeds, fails for good, the policy's retries
-/// are spent, or the next wait would end past `budget` (counted from the
-/// first attempt). On failure returns the last error and the retries made.
+/// are spent (by default never: `RetryConfig::default`), or the next wait
+/// would end past `budget` (counted from the first attempt). On failure
+/// returns the last error and the retries made.
 pub(crate) async fn with_backoff<T, E, F, Fut>(
     backoff: &Backoff,
     budget: Duration,
@@ -41,9 +42,11 @@ where
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
+        // Jitter on top of the capped delay, so that exporters that failed
+        // together stay apart even once their backoff has reached the cap.
         let step = delay
-            .saturating_add(jitter(backoff.max_jitter))
-            .min(backoff.max_delay);
+            .min(backoff.max_delay)
+            .saturating_add(jitter(backoff.max_jitter));
         let wait = match classify(&error) {
             Verdict::Fatal => return Err((error, retries)),
             _ if retries >= backoff.max_retries => return Err((error, retries)),
@@ -87,6 +90,42 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default policy stops at the budget, not after a few retries,
+    /// and its waits double from 100 ms to the 2 s cap, plus jitter.
+    #[tokio::test]
+    async fn the_default_policy_retries_until_the_budget_with_capped_backoff() {
+        let policy = Backoff::default();
+        let budget = Duration::from_secs(6);
+        let started = Instant::now();
+        let attempts = std::sync::Mutex::new(Vec::new());
+        let outcome: Result<(), ((), usize)> = with_backoff(
+            &policy,
+            budget,
+            |_: &()| Verdict::Retry,
+            || {
+                attempts.lock().expect("lock").push(started.elapsed());
+                async { Err(()) }
+            },
+        )
+        .await;
+        let elapsed = started.elapsed();
+        let attempts = attempts.into_inner().expect("lock");
+        let retries = outcome.expect_err("never succeeds").1;
+        assert_eq!(retries + 1, attempts.len());
+        // 0.1 + 0.2 + 0.4 + 0.8 + 1.6 + 2 s of waits (and jitter) fit in 6 s.
+        assert!(retries >= 5, "only {retries} retries within {budget:?}");
+        assert!(elapsed < budget, "{elapsed:?}");
+        let gaps: Vec<Duration> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
+        for (i, gap) in gaps.iter().enumerate() {
+            let floor = (policy.initial_delay * 2u32.pow(i as u32)).min(policy.max_delay);
+            let ceiling = floor + policy.max_jitter + Duration::from_millis(200);
+            assert!(
+                *gap >= floor && *gap <= ceiling,
+                "wait {i}: {gap:?} outside {floor:?}..{ceiling:?} ({gaps:?})"
+            );
+        }
+    }
 
     #[test]
     fn retry_after_takes_seconds_or_an_http_date() {

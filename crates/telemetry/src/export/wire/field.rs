@@ -46,6 +46,11 @@ pub(super) fn fixed32_len(tag: u32, v: u32) -> usize {
 /// The write pass fills a buffer the size pass sized exactly. A byte
 /// written here is an indexed store (`Vec::push` also checks capacity and
 /// may grow, which keeps prost's `encode_varint` from being inlined).
+///
+/// Should the two passes ever disagree, nothing panics and nothing is
+/// written past the buffer: bytes beyond its end are counted, not stored,
+/// and [`is_full`](Out::is_full) (one comparison per batch) tells the
+/// encoder, which then refuses the batch instead of sending corrupt bytes.
 pub(super) struct Out<'a> {
     buf: &'a mut [u8],
     pos: usize,
@@ -56,8 +61,14 @@ impl<'a> Out<'a> {
         Out { buf, pos: 0 }
     }
 
+    /// Exactly every byte was written: the passes agreed.
     pub(super) fn is_full(&self) -> bool {
         self.pos == self.buf.len()
+    }
+
+    /// Bytes the write pass produced (stored or not).
+    pub(super) fn written(&self) -> usize {
+        self.pos
     }
 
     /// Moves the cursor out (leaving this one empty) for a hot loop.
@@ -73,32 +84,39 @@ impl<'a> Out<'a> {
     }
 }
 
-// SAFETY: `chunk_mut` is the unwritten rest of `buf`, `remaining_mut` its
-// length, and `advance_mut` moves past bytes `chunk_mut` handed out.
+// SAFETY: `chunk_mut` is the unwritten rest of `buf` (empty once past its
+// end), `remaining_mut` its length, and `advance_mut` moves past bytes
+// `chunk_mut` handed out.
 unsafe impl BufMut for Out<'_> {
     fn remaining_mut(&self) -> usize {
-        self.buf.len() - self.pos
+        self.buf.len().saturating_sub(self.pos)
     }
 
     unsafe fn advance_mut(&mut self, cnt: usize) {
-        assert!(cnt <= self.remaining_mut(), "wire: size pass too small");
+        assert!(cnt <= self.remaining_mut(), "wire: advance past chunk_mut");
         self.pos += cnt;
     }
 
     fn chunk_mut(&mut self) -> &mut bytes::buf::UninitSlice {
-        bytes::buf::UninitSlice::new(&mut self.buf[self.pos..])
+        let rest = self.buf.get_mut(self.pos..).unwrap_or_default();
+        bytes::buf::UninitSlice::new(rest)
     }
 
     #[inline]
     fn put_u8(&mut self, n: u8) {
-        self.buf[self.pos] = n;
+        if let Some(b) = self.buf.get_mut(self.pos) {
+            *b = n;
+        }
         self.pos += 1;
     }
 
     #[inline]
     fn put_slice(&mut self, src: &[u8]) {
-        self.buf[self.pos..self.pos + src.len()].copy_from_slice(src);
-        self.pos += src.len();
+        let end = self.pos + src.len();
+        if let Some(dst) = self.buf.get_mut(self.pos..end) {
+            dst.copy_from_slice(src);
+        }
+        self.pos = end;
     }
 }
 
@@ -151,5 +169,31 @@ pub(super) fn put_fixed32(tag: u32, v: u32, out: &mut Out<'_>) {
     if v != 0 {
         encode_key(tag, WireType::ThirtyTwoBit, out);
         out.put_slice(&v.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_pass_longer_than_the_size_pass_is_detected_not_a_panic() {
+        let mut buf = [0u8; 3];
+        let mut out = Out::new(&mut buf);
+        put_str(1, "four", &mut out);
+        varint(300, &mut out);
+        assert!(!out.is_full());
+        assert_eq!(out.written(), 2 + 4 + 2);
+        // A slice that does not fit is not written at all.
+        assert_eq!(buf, [0x0a, 4, 0], "nothing written past the buffer");
+    }
+
+    #[test]
+    fn a_write_pass_shorter_than_the_size_pass_is_detected() {
+        let mut buf = [0u8; 8];
+        let mut out = Out::new(&mut buf);
+        put_fixed32(2, 7, &mut out);
+        assert!(!out.is_full());
+        assert_eq!(out.written(), 5);
     }
 }
