@@ -310,6 +310,18 @@ fn a_file_made_by_the_guides_tar_and_gpg_line_is_restored_with_its_modes() {
             .arg(&tar),
     );
 
+    // gpg's SKESK carries no session key to check: a wrong passphrase shows
+    // as data failing its MDC, and nothing is written.
+    let run = setup.restore(&gpg_file, "restored", "wrong", &[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("cannot decrypt: wrong passphrase, or the file was changed or truncated"),
+        "{}",
+        run.stderr
+    );
+    assert_nothing_restored(&setup.path("restored"));
+
     let run = setup.restore(&gpg_file, "restored", "passphrase", &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let to = setup.path("restored/certs");

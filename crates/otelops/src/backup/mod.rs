@@ -56,6 +56,8 @@ pub enum BackupError {
     },
     #[error("{}: damaged or truncated ({detail}); nothing restored", path.display())]
     Damaged { path: PathBuf, detail: String },
+    #[error("{}: cannot decrypt: wrong passphrase; nothing restored", .0.display())]
+    WrongPassphrase(PathBuf),
     #[error(
         "{}: cannot decrypt: wrong passphrase, or the file was changed or truncated ({detail}); nothing restored",
         path.display()

@@ -39,23 +39,22 @@ pub fn decrypt(bytes: &[u8], passphrase: &Passphrase, path: &Path) -> Result<Vec
         path: path.to_owned(),
         detail: format!("OpenPGP: {detail}"),
     };
-    let decrypt_err = |detail: String| BackupError::Decrypt {
-        path: path.to_owned(),
-        detail,
-    };
     let message = Message::from_bytes(bytes).map_err(|e| damaged(e.to_string()))?;
     if !message.is_encrypted() {
         return Err(damaged("not encrypted with a passphrase".to_owned()));
     }
     let mut message = message
         .decrypt_with_password(&passphrase.to_pgp())
-        .map_err(|e| decrypt_err(e.to_string()))?;
+        .map_err(|e| match e {
+            // No session key came out of the passphrase.
+            pgp::errors::Error::MissingKey => BackupError::WrongPassphrase(path.to_owned()),
+            e => BackupError::Decrypt {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            },
+        })?;
     while message.is_compressed() {
-        message = message
-            .decompress()
-            .map_err(|e| decrypt_err(e.to_string()))?;
+        message = message.decompress().map_err(|e| damaged(e.to_string()))?;
     }
-    message
-        .as_data_vec()
-        .map_err(|e| decrypt_err(e.to_string()))
+    message.as_data_vec().map_err(|e| damaged(e.to_string()))
 }

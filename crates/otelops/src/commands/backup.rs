@@ -13,11 +13,27 @@ pub enum BackupCommand {
     /// Write the config directories as NAME.tar.gz (sorted, with a SHA-256
     /// manifest) and the certificates directory as NAME.certs.tar.gpg
     /// (AES-256, gpg-compatible), both 0600.
+    #[command(after_help = "Examples:
+  otelops backup create --config deploy/collector --certs /etc/otelcol/certs \\
+      --out backups/otel-2026-12-06.tar.gz --passphrase-file ~/.otel-backup.pass
+
+Exit codes: 0 written, 2 usage or input error (nothing written).")]
     Create(CreateArgs),
     /// Check a backup: checksums, archive readable, certificates decryptable,
     /// nothing missing, and a trial restore into a temporary directory.
+    #[command(after_help = "Examples:
+  OTEL_BACKUP_PASSPHRASE=… otelops backup verify backups/otel-2026-12-06.tar.gz \\
+      --passphrase-env OTEL_BACKUP_PASSPHRASE
+
+Exit codes: 0 passed, 1 the backup failed a check, 2 usage error.")]
     Verify(VerifyArgs),
     /// Restore a backup (or a `tar | gpg --symmetric` file) under --to.
+    #[command(after_help = "Examples:
+  otelops backup restore backups/otel-2026-12-06.tar.gz --to /srv/restore --passphrase-file F
+  otelops backup restore certs.tar.gpg --to /srv/restore --passphrase-file F
+
+Exit codes: 0 restored (changes listed), 2 nothing restored (damaged, wrong passphrase,
+a newer file in the way without --force, or usage).")]
     Restore(RestoreArgs),
 }
 
