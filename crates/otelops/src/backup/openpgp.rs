@@ -28,7 +28,7 @@ pub fn encrypt(plain: &[u8], passphrase: &Passphrase) -> Result<Vec<u8>, BackupE
         .encrypt_with_password(s2k, &passphrase.to_pgp())
         .map_err(|e| BackupError::Encrypt(e.to_string()))?;
     builder
-        .to_vec(&mut rng)
+        .to_vec(rng)
         .map_err(|e| BackupError::Encrypt(e.to_string()))
 }
 
