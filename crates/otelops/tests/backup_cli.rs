@@ -65,7 +65,16 @@ impl Setup {
     fn create(&self, name: &str) -> PathBuf {
         std::fs::create_dir_all(self.path("backups")).unwrap();
         let out = self.path(&format!("backups/{name}.tar.gz"));
-        let run = otelops(&[
+        let run = self.create_with(&out, ["--passphrase-file", &self.s("passphrase")]);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        assert_no_secret(&run);
+        out
+    }
+
+    /// `backup create` of the config and certs into `out` with the
+    /// passphrase flag and value given.
+    fn create_with(&self, out: &Path, passphrase: [&str; 2]) -> Run {
+        otelops(&[
             "backup",
             "create",
             "--config",
@@ -74,12 +83,9 @@ impl Setup {
             &self.s("certs"),
             "--out",
             &out.display().to_string(),
-            "--passphrase-file",
-            &self.s("passphrase"),
-        ]);
-        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-        assert_no_secret(&run);
-        out
+            passphrase[0],
+            passphrase[1],
+        ])
     }
 
     fn restore(&self, backup: &Path, to: &str, passphrase: &str, extra: &[&str]) -> Run {
@@ -500,6 +506,40 @@ fn a_tampered_archive_or_certificates_file_fails_clearly_and_restores_nothing() 
     );
     assert_nothing_restored(&setup.path("restored"));
 
+    // A file left out of the archive, and the certificates file gone.
+    tool(
+        Command::new("tar")
+            .arg("-czf")
+            .arg(&archive)
+            .args(["MANIFEST.sha256", "collector/otel-collector.yaml"])
+            .current_dir(&work),
+    );
+    let run = setup.restore(&archive, "restored", "passphrase", &[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "collector/env/production.env is in the manifest but not in the backup; nothing restored"
+        ),
+        "{}",
+        run.stderr
+    );
+    let third = setup.create("third");
+    std::fs::remove_file(certs_file(&third)).unwrap();
+    let run = otelops(&[
+        "backup",
+        "verify",
+        &third.display().to_string(),
+        "--passphrase-file",
+        &setup.s("passphrase"),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("third.certs.tar.gpg: No such file"),
+        "{}",
+        run.stderr
+    );
+    assert_nothing_restored(&setup.path("restored"));
+
     // One byte of the encrypted certificates flipped: the MDC catches it.
     let archive = setup.create("second");
     let certs = certs_file(&archive);
@@ -602,18 +642,7 @@ fn restore_lists_changes_and_keeps_a_newer_file_unless_forced() {
 #[test]
 fn the_passphrase_is_never_a_flag_value_and_bad_out_names_are_refused() {
     let setup = Setup::new();
-    let run = otelops(&[
-        "backup",
-        "create",
-        "--config",
-        &setup.s("collector"),
-        "--certs",
-        &setup.s("certs"),
-        "--out",
-        &setup.s("b.tar.gz"),
-        "--passphrase",
-        PASSPHRASE,
-    ]);
+    let run = setup.create_with(&setup.path("b.tar.gz"), ["--passphrase", PASSPHRASE]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.contains("unexpected argument '--passphrase'"),
@@ -621,18 +650,10 @@ fn the_passphrase_is_never_a_flag_value_and_bad_out_names_are_refused() {
         run.stderr
     );
 
-    let run = otelops(&[
-        "backup",
-        "create",
-        "--config",
-        &setup.s("collector"),
-        "--certs",
-        &setup.s("certs"),
-        "--out",
-        &setup.s("b.zip"),
-        "--passphrase-file",
-        &setup.s("passphrase"),
-    ]);
+    let run = setup.create_with(
+        &setup.path("b.zip"),
+        ["--passphrase-file", &setup.s("passphrase")],
+    );
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
