@@ -29,6 +29,7 @@ use crate::output::OutputFormat;
         "  check     0 no violations (every case passed), 1 violations, 2 bad input or target\n",
         "  traces    0 shown, 1 no such trace, 2 usage or input error\n",
         "  demo      --once: 0 flow and checks passed, 1 a booking or check failed, 2 could not run\n",
+        "  backup    verify: 0 passed, 1 failed a check, 2 usage; create, restore: 0 done, 2 error\n",
         "  others    0 done, 2 usage or input error\n\n",
         "`otelops monitor N` is `otelops monitor watch --interval Nm`."
     )
@@ -81,6 +82,21 @@ pub enum Command {
     /// List received traces or show one as a waterfall.
     #[command(subcommand)]
     Traces(commands::traces::TracesCommand),
+    /// Back up the configuration and the encrypted certificates; verify; restore.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+            otelops backup create --config deploy/collector --certs /etc/otelcol/certs \\\n      \
+              --out backups/otel-2026-12-06.tar.gz --passphrase-file ~/.otel-backup.pass\n  \
+            otelops backup verify backups/otel-2026-12-06.tar.gz --passphrase-env OTEL_BACKUP_PASSPHRASE\n  \
+            otelops backup restore backups/otel-2026-12-06.tar.gz --to /srv/restore --passphrase-file F\n  \
+            otelops backup restore certs.tar.gpg --to /srv/restore --passphrase-file F   # made by tar | gpg --symmetric\n\n\
+            The certificates file opens with: gpg --batch --pinentry-mode loopback --passphrase-file F --decrypt NAME.certs.tar.gpg | tar -x\n\
+            create and verify append a line to otelops-backups.jsonl next to the backup (read by otelops audit).\n\
+            Exit codes: create, restore 0 done, 2 usage or input error (restore writes nothing then); \
+            verify 0 passed, 1 the backup failed a check, 2 usage error."
+    )]
+    Backup(commands::backup::BackupCommand),
 }
 
 impl Cli {

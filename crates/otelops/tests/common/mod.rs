@@ -225,6 +225,13 @@ pub fn promtool() -> PathBuf {
     )
 }
 
+/// gpg (Debian package gpg): `GPG`, then PATH; panics with how to get it.
+pub fn gpg() -> PathBuf {
+    from_env("GPG").or_else(|| on_path("gpg")).expect(
+        "gpg not found (GPG unset, not on PATH): run ./scripts/test, which installs gpg (Debian package gpg)",
+    )
+}
+
 /// Where cargo put `otelops`; the services are built beside it.
 pub fn bin_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_otelops"))
