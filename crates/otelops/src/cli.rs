@@ -20,6 +20,7 @@ use crate::output::OutputFormat;
         "  otelops tune --config otel-collector.yaml --metrics-url http://127.0.0.1:8888/metrics\n",
         "  otelops check semantic-conventions --listen --duration 30s\n",
         "  otelops demo --once\n",
+        "  otelops test run --file tests/tracetest/booking-flow.yaml\n",
         "  otelops completions bash\n\n",
         "Exit codes (each command's --help has its own):\n",
         "  health    0 every check passed, 1 a check failed, 2 usage or input error\n",
@@ -29,6 +30,7 @@ use crate::output::OutputFormat;
         "  check     0 no violations (every case passed), 1 violations, 2 bad input or target\n",
         "  traces    0 shown, 1 no such trace, 2 usage or input error\n",
         "  demo      --once: 0 flow and checks passed, 1 a booking or check failed, 2 could not run\n",
+        "  test      run: 0 every spec passed, 1 an assertion failed, 2 a test could not run\n",
         "  others    0 done, 2 usage or input error\n\n",
         "`otelops monitor N` is `otelops monitor watch --interval Nm`."
     )
@@ -81,6 +83,9 @@ pub enum Command {
     /// List received traces or show one as a waterfall.
     #[command(subcommand)]
     Traces(commands::traces::TracesCommand),
+    /// Run Tracetest test definitions (trace-based tests) with no server, or validate them.
+    #[command(subcommand)]
+    Test(commands::test::TestCommand),
 }
 
 impl Cli {
