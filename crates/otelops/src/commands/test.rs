@@ -48,8 +48,8 @@ pub struct RunArgs {
     /// Embedded receiver: OTLP/HTTP listen address.
     #[arg(long, default_value_t = receive::DEFAULT_HTTP_LISTEN, conflicts_with = "receiver")]
     pub http_listen: SocketAddr,
-    /// Polling profile: time between two reads of the trace; complete when
-    /// it did not grow in between.
+    /// Polling profile: the trace is complete once it has spans and has not
+    /// grown for this long.
     #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
     pub retry_delay: Duration,
     /// Polling profile: give up waiting for the trace after this long.

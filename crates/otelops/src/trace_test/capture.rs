@@ -2,9 +2,11 @@
 //! store, or a running `otelops receive` over its query API (which is also
 //! how a trace arrives behind otelcol-parker: services → collector →
 //! receiver) — and when it is complete: like Tracetest's periodic polling
-//! profile, the span count is read every `retry_delay` and the trace is
-//! complete when it has spans and did not grow since the last read; the
-//! wait gives up after `timeout`.
+//! profile, the trace is complete when it has spans and no span arrived
+//! (in it, the traces linked to it, or a trace still in progress) for
+//! `retry_delay`, and the wait gives up after `timeout`. Tracetest reads
+//! once per `retry_delay`; reading every [`POLL`] instead ends the wait one
+//! quiet period after the last span rather than up to two.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,6 +16,9 @@ use crate::receive::client::{SourceError, TraceSource};
 use crate::receive::decode::{hex, parse_trace_id};
 use crate::receive::model::TraceDetail;
 use crate::receive::{Store, TraceOverview};
+
+/// How often the spans are counted while waiting.
+pub const POLL: Duration = Duration::from_millis(50);
 
 /// Tracetest's polling profile, in our terms.
 #[derive(Debug, Clone, Copy)]
@@ -48,12 +53,16 @@ pub struct Captured {
 
 impl Collector {
     /// The trace `trace_id` and every trace linking into it (transitively),
-    /// looking at traces that started after `since_unix_nano`.
+    /// looking at traces that started after `since_unix_nano`; and how many
+    /// spans they hold together with the traces still in progress. A linked
+    /// trace is only known as linked once its root (which carries the link,
+    /// and ends last) arrives, so a trace whose spans' parents have not all
+    /// arrived counts too; finished unrelated traces (a worker's poll) do not.
     async fn read(
         &self,
         trace_id: &str,
         since_unix_nano: u64,
-    ) -> Result<Vec<TraceDetail>, SourceError> {
+    ) -> Result<(Vec<TraceDetail>, usize), SourceError> {
         let mut found: Vec<TraceDetail> = Vec::new();
         let mut candidates: Vec<TraceDetail> = Vec::new();
         match self {
@@ -86,6 +95,11 @@ impl Collector {
                 }
             }
         }
+        let seen = found
+            .iter()
+            .chain(candidates.iter().filter(|d| in_progress(d)))
+            .map(|d| d.spans.len())
+            .sum();
         // Follow links until nothing new joins.
         let mut span_ids: HashSet<String> = found
             .iter()
@@ -111,7 +125,7 @@ impl Collector {
             );
             found.extend(joined);
         }
-        Ok(found)
+        Ok((found, seen))
     }
 
     /// Polls until the trace is complete (see the module doc).
@@ -123,18 +137,20 @@ impl Collector {
     ) -> Result<Captured, CaptureError> {
         let started = Instant::now();
         let mut last = 0;
+        let mut quiet_since = Instant::now();
         loop {
-            let details = self.read(trace_id, since_unix_nano).await?;
-            let count: usize = details.iter().map(|d| d.spans.len()).sum();
-            if count > 0 && count == last {
+            let (details, count) = self.read(trace_id, since_unix_nano).await?;
+            if count != last {
+                last = count;
+                quiet_since = Instant::now();
+            } else if !details.is_empty() && quiet_since.elapsed() >= polling.retry_delay {
                 return Ok(Captured {
                     details,
                     timed_out: false,
                 });
             }
-            last = count;
-            if started.elapsed() + polling.retry_delay > polling.timeout {
-                if count == 0 {
+            if started.elapsed() >= polling.timeout {
+                if details.is_empty() {
                     return Err(CaptureError::NoTrace {
                         trace_id: trace_id.to_owned(),
                         waited: started.elapsed(),
@@ -145,9 +161,19 @@ impl Collector {
                     timed_out: true,
                 });
             }
-            tokio::time::sleep(polling.retry_delay).await;
+            tokio::time::sleep(POLL.min(polling.retry_delay)).await;
         }
     }
+}
+
+/// Whether some span's parent has not arrived yet.
+fn in_progress(trace: &TraceDetail) -> bool {
+    let ids: HashSet<&str> = trace.spans.iter().map(|s| s.span_id.as_str()).collect();
+    trace.spans.iter().any(|s| {
+        s.parent_span_id
+            .as_deref()
+            .is_some_and(|p| !ids.contains(p))
+    })
 }
 
 fn later(t: &TraceOverview, since_unix_nano: u64, id: &[u8; 16]) -> bool {
