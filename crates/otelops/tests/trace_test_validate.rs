@@ -37,7 +37,11 @@ fn shipped_definitions_validate() {
     let run = validate(&files);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     for f in &files {
-        assert!(run.stdout.contains(&format!("{f}: ok (")), "{f} not ok:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("{f}: ok (")),
+            "{f} not ok:\n{}",
+            run.stdout
+        );
     }
 }
 
@@ -63,7 +67,11 @@ fn definitions_shaped_like_tracetest_examples_load() {
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let json = run.json();
-    assert_eq!(json["valid"].as_array().unwrap().len(), files.len(), "{json:#}");
+    assert_eq!(
+        json["valid"].as_array().unwrap().len(),
+        files.len(),
+        "{json:#}"
+    );
     assert_eq!(json["problems"], serde_json::json!([]));
 }
 
@@ -79,9 +87,15 @@ fn features_we_do_not_run_are_unsupported_by_name_with_their_position() {
     for expected in [
         format!("{rpc}:7:11: unsupported: trigger type `grpc` (only `http` runs here)"),
         format!("{stream}:6:11: unsupported: trigger type `kafka` (only `http` runs here)"),
-        format!("{suite}:1:7: unsupported: test suites (`type: TestSuite`); run each test's file instead"),
+        format!(
+            "{suite}:1:7: unsupported: test suites (`type: TestSuite`); run each test's file instead"
+        ),
     ] {
-        assert!(run.stderr.contains(&expected), "missing {expected:?} in:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(&expected),
+            "missing {expected:?} in:\n{}",
+            run.stderr
+        );
     }
 }
 
@@ -113,11 +127,19 @@ spec:
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     for expected in [
         format!("{f}:8:7: unknown key `retries` in httpRequest"),
-        format!("{f}:10:15: selector \"span[name=\\\"a\\\"]:odd\", at character 15: unsupported pseudo-class `:odd`"),
+        format!(
+            "{f}:10:15: selector \"span[name=\\\"a\\\"]:odd\", at character 15: unsupported pseudo-class `:odd`"
+        ),
         format!("{f}:12:7: assertion \"attr:http.status_code == 200\": no comparison operator"),
         format!("{f}:13:7: unsupported: the `regex` filter (supported: json_path)"),
-        format!("{f}:14:7: assertion \"attr:x = ${{oops}}\": `${{oops}}`: expected ${{env:NAME}} or ${{var:NAME}}"),
+        format!(
+            "{f}:14:7: assertion \"attr:x = ${{oops}}\": `${{oops}}`: expected ${{env:NAME}} or ${{var:NAME}}"
+        ),
     ] {
-        assert!(run.stderr.contains(&expected), "missing {expected:?} in:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(&expected),
+            "missing {expected:?} in:\n{}",
+            run.stderr
+        );
     }
 }
