@@ -28,7 +28,7 @@ use crate::trace_test::run::{Runner, TestResult};
 ))]
 pub enum TestCommand {
     /// Run definitions in order (outputs of one are ${var:NAME} in the next).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Parse and check definitions without running them.
     Validate(ValidateArgs),
 }
@@ -72,7 +72,7 @@ pub struct ValidateArgs {
 pub fn exec(cmd: TestCommand, output: OutputFormat) -> anyhow::Result<ExitCode> {
     match cmd {
         TestCommand::Validate(args) => validate(args, output),
-        TestCommand::Run(args) => super::runtime()?.block_on(run(args, output)),
+        TestCommand::Run(args) => super::runtime()?.block_on(run(*args, output)),
     }
 }
 

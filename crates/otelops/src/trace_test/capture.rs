@@ -87,10 +87,11 @@ impl Collector {
                     found.push(d);
                 }
                 for item in source.list().await? {
-                    if item.trace_id != trace_id && item.start_unix_nano >= since_unix_nano {
-                        if let Some(d) = source.show(&item.trace_id).await? {
-                            candidates.push(d);
-                        }
+                    if item.trace_id != trace_id
+                        && item.start_unix_nano >= since_unix_nano
+                        && let Some(d) = source.show(&item.trace_id).await?
+                    {
+                        candidates.push(d);
                     }
                 }
             }

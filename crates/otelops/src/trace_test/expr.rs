@@ -236,7 +236,7 @@ impl Expr {
             };
             terms.push((plus, term));
         }
-        if tokens.len() % 2 == 0 {
+        if tokens.len().is_multiple_of(2) {
             return Err(ExprError::Syntax(
                 "the expression ends with an operator".into(),
             ));
