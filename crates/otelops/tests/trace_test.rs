@@ -35,8 +35,7 @@ fn embedded_args(grpc: u16, http: u16) -> Vec<String> {
     ])
 }
 
-/// The definitions in the order they must run: the relay fails the first
-/// order, and the replay reads booking-flow's BOOKING_ID output.
+/// `--file` with each shipped definition.
 fn files(names: &[&str]) -> Vec<String> {
     names
         .iter()
@@ -55,30 +54,42 @@ fn assert_all_passed(json: &serde_json::Value, expected_tests: usize) {
     }
 }
 
+/// Runs the shipped definitions `names` with `args` against `system`;
+/// every one must pass. Returns the JSON report.
+async fn run_shipped(
+    art: &Artifacts,
+    system: &BookingSystem,
+    mut args: Vec<String>,
+    names: &[&str],
+) -> serde_json::Value {
+    args.extend(strings(&["--output", "json"]));
+    args.extend(files(names));
+    let run = otelops_test(args, system.definition_env()).await;
+    art.save("run.json", &run.stdout);
+    assert_exit(&run, 0);
+    let json = run.json();
+    assert_all_passed(&json, names.len());
+    json
+}
+
+/// In the order they must run: the relay fails the first order, and the
+/// replay reads booking-flow's BOOKING_ID output.
+const BOOKING_DEFINITIONS: [&str; 3] = [
+    "provider-failure.yaml",
+    "booking-flow.yaml",
+    "idempotent-replay.yaml",
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shipped_definitions_pass_on_the_memory_store_with_the_embedded_receiver() {
     let art = Artifacts::new("trace-test-memory");
     let (grpc, http) = (common::free_port(), common::free_port());
     let system = BookingSystem::start(&format!("http://127.0.0.1:{http}"), None, &art).await;
     let junit = art.path("junit.xml");
-    let mut args = strings(&[
-        "run",
-        "--output",
-        "json",
-        "--junit",
-        junit.to_str().unwrap(),
-    ]);
+    let mut args = strings(&["run", "--retry-delay", RETRY_DELAY, "--junit"]);
+    args.push(junit.display().to_string());
     args.extend(embedded_args(grpc, http));
-    args.extend(files(&[
-        "provider-failure.yaml",
-        "booking-flow.yaml",
-        "idempotent-replay.yaml",
-    ]));
-    let run = otelops_test(args, system.definition_env()).await;
-    art.save("run.json", &run.stdout);
-    assert_exit(&run, 0);
-    let json = run.json();
-    assert_all_passed(&json, 3);
+    let json = run_shipped(&art, &system, args, &BOOKING_DEFINITIONS).await;
     // booking-flow's output became the replay's ${var:BOOKING_ID}.
     let id = json["results"][1]["outputs"]["BOOKING_ID"]
         .as_str()
@@ -106,25 +117,10 @@ async fn shipped_definitions_pass_on_redis_reading_a_running_receiver() {
     let receiver = receive_support::Running::start(&[]);
     let endpoint = format!("http://{}", receiver.http);
     let system = BookingSystem::start(&endpoint, Some(&redis), &art).await;
-    let mut args = strings(&[
-        "run",
-        "--output",
-        "json",
-        "--retry-delay",
-        RETRY_DELAY,
-        "--receiver",
-        &endpoint,
-    ]);
-    args.extend(files(&[
-        "provider-failure.yaml",
-        "booking-flow.yaml",
-        "idempotent-replay.yaml",
-        "redis-spans.yaml",
-    ]));
-    let run = otelops_test(args, system.definition_env()).await;
-    art.save("run.json", &run.stdout);
-    assert_exit(&run, 0);
-    assert_all_passed(&run.json(), 4);
+    let args = strings(&["run", "--retry-delay", RETRY_DELAY, "--receiver", &endpoint]);
+    let mut names = BOOKING_DEFINITIONS.to_vec();
+    names.push("redis-spans.yaml");
+    run_shipped(&art, &system, args, &names).await;
     drop(receiver);
 }
 
@@ -142,17 +138,9 @@ async fn booking_flow_passes_behind_otelcol_parker() {
     // The collector batches (100ms) and, until the receiver listens, backs
     // off its retries (up to 500ms): a longer quiet period, as a Tracetest
     // polling profile for a pipeline would have.
-    let mut args = strings(&["run", "--output", "json", "--retry-delay", "2s"]);
+    let mut args = strings(&["run", "--retry-delay", "2s"]);
     args.extend(embedded_args(grpc, http));
-    args.extend(files(&[
-        "provider-failure.yaml",
-        "booking-flow.yaml",
-        "idempotent-replay.yaml",
-    ]));
-    let run = otelops_test(args, system.definition_env()).await;
-    art.save("run.json", &run.stdout);
-    assert_exit(&run, 0);
-    assert_all_passed(&run.json(), 3);
+    run_shipped(&art, &system, args, &BOOKING_DEFINITIONS).await;
     drop(col);
 }
 
