@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::traces::SourceArgs;
 use crate::exit;
-use crate::http_client::{HttpArgs, HttpClient};
+use crate::http_client::{HttpArgs, HttpClient, HttpOptions};
 use crate::output::OutputFormat;
 use crate::receive::{self, Receiver, ReceiverConfig};
 use crate::trace_test::capture::{Collector, Polling};
@@ -34,6 +34,15 @@ pub enum TestCommand {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  otelops test run --file tests/tracetest/booking-flow.yaml\n",
+    "  otelops test run -f tests/tracetest/booking-flow.yaml -f tests/tracetest/idempotent-replay.yaml --junit results.xml\n",
+    "  otelops test run --receiver http://127.0.0.1:4318 --retry-delay 2s --file tests/tracetest/booking-flow.yaml\n\n",
+    "Definitions run in order; an output of one is ${var:NAME} in the next, ${env:NAME} reads the environment.\n\n",
+    "Exit codes: 0 every spec passed, 1 an assertion failed, 2 a test could not run (bad definition,\n",
+    "unset variable, trigger unreachable, no trace within --timeout)."
+))]
 pub struct RunArgs {
     /// A Tracetest test definition (`type: Test`); repeat for more.
     #[arg(long = "file", short = 'f', value_name = "FILE", required = true)]
@@ -64,6 +73,12 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  otelops test validate tests/tracetest/*.yaml\n",
+    "  otelops --output json test validate my-test.yaml\n\n",
+    "Exit codes: 0 every definition is valid, 2 a problem or an unsupported feature (each as file:line:column)."
+))]
 pub struct ValidateArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -143,6 +158,7 @@ async fn run(args: RunArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
         }
         return Ok(exit::code(exit::USAGE));
     }
+    let allow_remote = args.http.allow_remote;
     let (collector, embedded) = match args.receiver {
         Some(receiver) => {
             let source = super::traces::source(SourceArgs {
@@ -165,9 +181,14 @@ async fn run(args: RunArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
         }
     };
     let env = |name: &str| std::env::var(name).ok();
+    // The trigger gets no receiver token or TLS files: it talks to the
+    // service under test. --allow-remote applies to it too.
+    let trigger = HttpClient::new(&HttpOptions {
+        allow_remote,
+        ..HttpOptions::loopback(args.timeout)
+    })?;
     let runner = Runner {
-        // The trigger gets no receiver token: it talks to the service under test.
-        http: HttpClient::loopback(args.timeout),
+        http: trigger,
         collector,
         polling: Polling {
             retry_delay: args.retry_delay,

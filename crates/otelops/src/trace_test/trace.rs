@@ -123,8 +123,8 @@ impl Trace {
             let Some(kids) = children.get(&parent_id) else {
                 continue;
             };
-            // Children in start order: push them, then walk the last pushed
-            // first would reverse them, so collect their indices first.
+            // Siblings are written in start order; their subtrees are then
+            // walked first-sibling-first (the stack pops the last pushed).
             let mut pushed = Vec::new();
             for &k in kids {
                 if std::mem::replace(&mut visited[k], true) {
