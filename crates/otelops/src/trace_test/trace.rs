@@ -210,6 +210,89 @@ fn headers_json(headers: &[(String, String)]) -> String {
 mod tests {
     use super::*;
 
+    use crate::receive::model::{Attribute, LinkView};
+
+    fn view(
+        id: &str,
+        parent: Option<&str>,
+        link: Option<&str>,
+        name: &str,
+        start: u64,
+    ) -> SpanView {
+        SpanView {
+            span_id: id.to_owned(),
+            parent_span_id: parent.map(str::to_owned),
+            depth: 0,
+            service: "parker-booking".to_owned(),
+            name: name.to_owned(),
+            kind: "server".to_owned(),
+            start_unix_nano: start,
+            end_unix_nano: start + 10,
+            status: "unset".to_owned(),
+            status_message: String::new(),
+            attributes: vec![Attribute {
+                key: "http.route".to_owned(),
+                value: "/v1/bookings".to_owned(),
+            }],
+            events: Vec::new(),
+            links: link
+                .map(|l| LinkView {
+                    trace_id: "t".to_owned(),
+                    span_id: l.to_owned(),
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn linked_traces_hang_below_the_span_they_link_to() {
+        let request = TraceDetail {
+            trace_id: "t".into(),
+            spans: vec![view("s1", Some("trig"), None, "POST /v1/bookings", 1)],
+        };
+        let worker = TraceDetail {
+            trace_id: "w".into(),
+            spans: vec![
+                view("w2", Some("w1"), None, "GET /v1/offers", 6),
+                view("w1", None, Some("s1"), "process booking", 5),
+            ],
+        };
+        let response = TriggerResponse {
+            status: 202,
+            body: "{}".into(),
+            headers: vec![("location".into(), "/v1/bookings/1".into())],
+        };
+        let trace = Trace::assemble("trig", 0, 20, &response, &[request, worker]);
+        let names: Vec<&str> = trace.spans.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                TRIGGER_SPAN,
+                "POST /v1/bookings",
+                "process booking",
+                "GET /v1/offers"
+            ]
+        );
+        assert!(trace.is_descendant(3, 1));
+        assert_eq!(
+            trace.spans[0].attribute("tracetest.response.status"),
+            Some("202")
+        );
+        assert_eq!(
+            trace.spans[0].attribute("tracetest.response.headers"),
+            Some(r#"[{"Key":"location","Value":"/v1/bookings/1"}]"#)
+        );
+        assert_eq!(
+            trace.spans[1].attribute("tracetest.span.type"),
+            Some("http")
+        );
+        assert_eq!(
+            trace.spans[2].attribute("tracetest.span.duration"),
+            Some("10")
+        );
+    }
+
     #[test]
     fn span_type_follows_the_attribute_namespaces() {
         assert_eq!(
