@@ -11,6 +11,7 @@ use crate::collector_config::document::{self, Node, Pos, Value};
 
 use super::expr::{self, Assertion, AttrRef};
 use super::selector::Selector;
+use super::trigger::{self, HttpTrigger};
 
 #[derive(Debug, Clone)]
 pub struct Definition {
@@ -21,30 +22,6 @@ pub struct Definition {
     pub trigger: HttpTrigger,
     pub specs: Vec<Spec>,
     pub outputs: Vec<Output>,
-}
-
-#[derive(Debug, Clone)]
-pub struct HttpTrigger {
-    pub method: Located<String>,
-    pub url: Located<String>,
-    pub headers: Vec<(Located<String>, Located<String>)>,
-    pub body: Option<Located<String>>,
-    pub auth: Option<Auth>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Auth {
-    Basic {
-        username: Located<String>,
-        password: Located<String>,
-    },
-    Bearer(Located<String>),
-    /// `in: header` or `in: query`.
-    ApiKey {
-        key: Located<String>,
-        value: Located<String>,
-        in_query: bool,
-    },
 }
 
 /// A value and where it was written (for run-time errors such as an unset
@@ -103,13 +80,13 @@ impl fmt::Display for Problem {
 #[error("{}", .0.iter().map(Problem::to_string).collect::<Vec<_>>().join("\n"))]
 pub struct Problems(pub Vec<Problem>);
 
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     file: &'a Path,
     problems: Vec<Problem>,
 }
 
 impl Reader<'_> {
-    fn problem(&mut self, pos: Pos, message: impl Into<String>) {
+    pub(super) fn problem(&mut self, pos: Pos, message: impl Into<String>) {
         self.problems.push(Problem {
             file: self.file.to_path_buf(),
             pos,
@@ -118,7 +95,7 @@ impl Reader<'_> {
         });
     }
 
-    fn unsupported(&mut self, pos: Pos, message: impl Into<String>) {
+    pub(super) fn unsupported(&mut self, pos: Pos, message: impl Into<String>) {
         self.problems.push(Problem {
             file: self.file.to_path_buf(),
             pos,
@@ -129,7 +106,7 @@ impl Reader<'_> {
 
     /// The entries of a mapping; anything not in `known` is reported
     /// (`unsupported` names Tracetest keys we know but do not run).
-    fn map<'n>(
+    pub(super) fn map<'n>(
         &mut self,
         node: &'n Node,
         what: &str,
@@ -160,7 +137,7 @@ impl Reader<'_> {
         Some(entries)
     }
 
-    fn string(
+    pub(super) fn string(
         &mut self,
         parent: &Node,
         key: &str,
@@ -302,7 +279,7 @@ fn read(r: &mut Reader<'_>, root: &Node) -> Option<Definition> {
         .map(|l| l.value)
         .unwrap_or_default();
     let trigger = match spec.get("trigger") {
-        Some(t) => trigger(r, t),
+        Some(t) => trigger::read(r, t),
         None => {
             r.problem(spec.pos, "spec needs `trigger`");
             None
@@ -327,7 +304,7 @@ fn read(r: &mut Reader<'_>, root: &Node) -> Option<Definition> {
     })
 }
 
-fn seq<'n>(r: &mut Reader<'_>, node: Option<&'n Node>, what: &str) -> &'n [Node] {
+pub(super) fn seq<'n>(r: &mut Reader<'_>, node: Option<&'n Node>, what: &str) -> &'n [Node] {
     match node {
         None
         | Some(Node {
@@ -340,152 +317,6 @@ fn seq<'n>(r: &mut Reader<'_>, node: Option<&'n Node>, what: &str) -> &'n [Node]
             );
             &[]
         }),
-    }
-}
-
-fn trigger(r: &mut Reader<'_>, node: &Node) -> Option<HttpTrigger> {
-    r.map(
-        node,
-        "trigger",
-        &["type", "httpRequest"],
-        &[
-            "grpc",
-            "traceid",
-            "kafka",
-            "cypress",
-            "playwright",
-            "artillery",
-            "k6",
-            "playwrightengine",
-            "graphql",
-        ],
-    )?;
-    let kind = r.string(node, "type", "trigger", true)?;
-    if kind.value != "http" {
-        r.unsupported(
-            kind.pos,
-            format!("trigger type `{}` (only `http` runs here)", kind.value),
-        );
-        return None;
-    }
-    let Some(req) = node.get("httpRequest") else {
-        r.problem(node.pos, "an http trigger needs `httpRequest`");
-        return None;
-    };
-    r.map(
-        req,
-        "httpRequest",
-        &[
-            "method",
-            "url",
-            "headers",
-            "body",
-            "authentication",
-            "sslVerification",
-        ],
-        &[],
-    )?;
-    if let Some(ssl) = req
-        .get("sslVerification")
-        .filter(|n| n.as_bool() == Some(true))
-    {
-        r.unsupported(
-            ssl.pos,
-            "`sslVerification: true` (the trigger talks plain HTTP on loopback)",
-        );
-    }
-    let method = r
-        .string(req, "method", "httpRequest", false)
-        .unwrap_or(Located {
-            value: "GET".into(),
-            pos: req.pos,
-        });
-    let url = r.string(req, "url", "httpRequest", true)?;
-    let headers = seq(r, req.get("headers"), "headers")
-        .iter()
-        .filter_map(|h| {
-            r.map(h, "a header", &["key", "value"], &[])?;
-            Some((
-                r.string(h, "key", "a header", true)?,
-                r.string(h, "value", "a header", false).unwrap_or(Located {
-                    value: String::new(),
-                    pos: h.pos,
-                }),
-            ))
-        })
-        .collect();
-    let body = r.string(req, "body", "httpRequest", false);
-    let auth = req.get("authentication").and_then(|a| auth(r, a));
-    Some(HttpTrigger {
-        method,
-        url,
-        headers,
-        body,
-        auth,
-    })
-}
-
-fn auth(r: &mut Reader<'_>, node: &Node) -> Option<Auth> {
-    r.map(
-        node,
-        "authentication",
-        &["type", "basic", "bearer", "apiKey"],
-        &[],
-    )?;
-    let kind = r.string(node, "type", "authentication", true)?;
-    let part = |r: &mut Reader<'_>, key: &str, fields: &[&str]| -> Option<Node> {
-        let Some(n) = node.get(key) else {
-            r.problem(
-                node.pos,
-                format!("authentication of type {key} needs `{key}`"),
-            );
-            return None;
-        };
-        r.map(n, key, fields, &[])?;
-        Some(n.clone())
-    };
-    match kind.value.as_str() {
-        "basic" => {
-            let n = part(r, "basic", &["username", "password"])?;
-            Some(Auth::Basic {
-                username: r.string(&n, "username", "basic", true)?,
-                password: r.string(&n, "password", "basic", true)?,
-            })
-        }
-        "bearer" => {
-            let n = part(r, "bearer", &["token"])?;
-            Some(Auth::Bearer(r.string(&n, "token", "bearer", true)?))
-        }
-        "apiKey" => {
-            let n = part(r, "apiKey", &["key", "value", "in"])?;
-            let key = r.string(&n, "key", "apiKey", true)?;
-            let value = r.string(&n, "value", "apiKey", true)?;
-            let place = r.string(&n, "in", "apiKey", false);
-            let in_query = match place.as_ref().map(|p| p.value.as_str()) {
-                None | Some("header") => false,
-                Some("query") => true,
-                Some(other) => {
-                    let pos = place.as_ref().map_or(n.pos, |p| p.pos);
-                    r.problem(
-                        pos,
-                        format!("apiKey `in: {other}`: expected header or query"),
-                    );
-                    return None;
-                }
-            };
-            Some(Auth::ApiKey {
-                key,
-                value,
-                in_query,
-            })
-        }
-        other => {
-            r.problem(
-                kind.pos,
-                format!("authentication type `{other}`: expected basic, bearer or apiKey"),
-            );
-            None
-        }
     }
 }
 

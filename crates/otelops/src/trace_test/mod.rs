@@ -5,7 +5,7 @@
 //!
 //! Start at [`run::Runner::run`]. Layout: [`definition`] (the YAML, with
 //! `file:line:column` problems; unsupported Tracetest features by name),
-//! [`selector`] (which spans), [`expr`] (assertions, expressions,
+//! [`trigger`] (the request), [`selector`] (which spans), [`expr`] (assertions, expressions,
 //! variables), [`trace`] (the captured trace, `tracetest.*` attributes),
 //! [`capture`] (where spans come from, when the trace is complete),
 //! [`report`] (text like the Tracetest CLI, JUnit).
@@ -17,3 +17,4 @@ pub mod report;
 pub mod run;
 pub mod selector;
 pub mod trace;
+pub mod trigger;

@@ -11,9 +11,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::Serialize;
 
 use super::capture::{self, CaptureError, Collector, Polling};
-use super::definition::{Auth, Definition, Located, Spec};
+use super::definition::{Definition, Located, Spec};
 use super::expr::{self, ExprError, Op, Scope};
 use super::trace::{Trace, TriggerResponse};
+use super::trigger::Auth;
 use crate::http_client::{HttpClient, HttpError};
 
 /// Why a definition could not run (exit 2), as opposed to failing (exit 1).
