@@ -20,6 +20,7 @@ use crate::output::OutputFormat;
         "  otelops tune --config otel-collector.yaml --metrics-url http://127.0.0.1:8888/metrics\n",
         "  otelops check semantic-conventions --listen --duration 30s\n",
         "  otelops demo --once\n",
+        "  otelops test run --file tests/tracetest/booking-flow.yaml\n",
         "  otelops completions bash\n\n",
         "Exit codes (each command's --help has its own):\n",
         "  health    0 every check passed, 1 a check failed, 2 usage or input error\n",
@@ -30,6 +31,7 @@ use crate::output::OutputFormat;
         "  traces    0 shown, 1 no such trace, 2 usage or input error\n",
         "  demo      --once: 0 flow and checks passed, 1 a booking or check failed, 2 could not run\n",
         "  backup    verify: 0 passed, 1 failed a check, 2 usage; create, restore: 0 done, 2 error\n",
+        "  test      run: 0 every spec passed, 1 an assertion failed, 2 a test could not run\n",
         "  others    0 done, 2 usage or input error\n\n",
         "`otelops monitor N` is `otelops monitor watch --interval Nm`."
     )
@@ -97,6 +99,9 @@ pub enum Command {
             verify 0 passed, 1 the backup failed a check, 2 usage error."
     )]
     Backup(commands::backup::BackupCommand),
+    /// Run Tracetest test definitions (trace-based tests) with no server, or validate them.
+    #[command(subcommand)]
+    Test(commands::test::TestCommand),
 }
 
 impl Cli {

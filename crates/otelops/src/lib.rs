@@ -9,7 +9,8 @@
 //! (`receive`, browsed with `otelops traces`); compliance checks on telemetry
 //! — OTLP encoding, semantic conventions, W3C Trace Context — (`check`, over
 //! the embedded `semconv_registry`); and an end-to-end run of Parker Flight
-//! on one machine (`demo`).
+//! on one machine (`demo`); Tracetest-compatible trace-based tests with no
+//! server (`test`, in `trace_test`).
 //!
 //! Not for: production telemetry collection or storage. `receive` keeps a
 //! bounded in-memory store for a developer or a check run; the collector
@@ -36,4 +37,5 @@ pub mod prom;
 pub mod receive;
 pub mod secret_file;
 pub mod semconv_registry;
+pub mod trace_test;
 pub mod tune;

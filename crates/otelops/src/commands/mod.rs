@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod receive;
 pub mod receiver_token;
 mod signals;
+pub mod test;
 pub mod traces;
 pub mod tune;
 
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Traces(cmd) => traces::exec(cmd, output),
         Command::Demo(args) => demo::exec(args, output),
         Command::Backup(cmd) => backup::exec(cmd, output),
+        Command::Test(cmd) => test::exec(cmd, output),
     }
 }
 

@@ -104,7 +104,7 @@ pub fn exec(cmd: TracesCommand, output: OutputFormat) -> anyhow::Result<ExitCode
 /// Bounds connecting to the receiver and each query (they answer from memory).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn source(args: SourceArgs) -> anyhow::Result<TraceSource> {
+pub(crate) fn source(args: SourceArgs) -> anyhow::Result<TraceSource> {
     Ok(match args.jsonl {
         Some(path) => TraceSource::File(path),
         None => {

@@ -126,7 +126,7 @@ pub enum FlowError {
 }
 
 /// `YYYY-MM-DD`, `days` from now (UTC).
-pub(crate) fn date_in(days: u64) -> String {
+pub fn date_in(days: u64) -> String {
     let when = SystemTime::now() + Duration::from_secs(days * 86_400);
     humantime::format_rfc3339(when).to_string()[..10].to_owned()
 }

@@ -68,6 +68,15 @@ pub struct SpanView {
     pub attributes: Vec<Attribute>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<EventView>,
+    /// Spans this one links to (`otelops test` follows them into other traces).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<LinkView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkView {
+    pub trace_id: String,
+    pub span_id: String,
 }
 
 impl SpanView {
@@ -128,6 +137,14 @@ impl TraceDetail {
                         name: e.name.clone(),
                         time_unix_nano: e.time_unix_nano,
                         attributes: attributes(&e.attributes),
+                    })
+                    .collect(),
+                links: span
+                    .links
+                    .iter()
+                    .map(|l| LinkView {
+                        trace_id: hex(&l.trace_id),
+                        span_id: hex(&l.span_id),
                     })
                     .collect(),
             });

@@ -294,7 +294,7 @@ pub async fn book_one(booking: &Service, traceparent: &str, art: &Artifacts) -> 
 
 /// `YYYY-MM-DD` of a day counted from 1970-01-01 (Howard Hinnant's
 /// civil-from-days; a date crate for two dates in a test is not worth it).
-fn civil_date(days: u64) -> String {
+pub fn civil_date(days: u64) -> String {
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
