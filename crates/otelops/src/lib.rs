@@ -33,5 +33,7 @@ pub mod monitor;
 pub mod output;
 pub mod prom;
 pub mod receive;
+pub mod secret_file;
 pub mod semconv_registry;
+pub mod token;
 pub mod tune;

@@ -14,6 +14,7 @@ pub mod monitor;
 pub mod receive;
 pub mod receiver_token;
 mod signals;
+pub mod token;
 pub mod traces;
 pub mod tune;
 
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Receive(args) => receive::exec(args, output),
         Command::Traces(cmd) => traces::exec(cmd, output),
         Command::Demo(args) => demo::exec(args, output),
+        Command::Token(cmd) => token::exec(cmd, output),
     }
 }
 
