@@ -65,8 +65,12 @@ const HEALTH: &[&str] = &["health", "--collector", "127.0.0.1"];
 /// Production's OTLP ports speak TLS and want the ingest token: `otelops
 /// health` trusts the receivers' certificate and reads the token from a
 /// 0600 file (paths relative to the README's working directory).
-const PRODUCTION_HEALTH_FLAGS: &[&str] =
-    &["--cacert", "tls/tls.crt", "--token-file", "tokens/ingest.token"];
+const PRODUCTION_HEALTH_FLAGS: &[&str] = &[
+    "--cacert",
+    "tls/tls.crt",
+    "--token-file",
+    "tokens/ingest.token",
+];
 
 /// The profiles' ports are fixed and shared through the host network: one
 /// container at a time.
@@ -376,7 +380,16 @@ impl ProductionFiles {
         let tokens = format!("{}:/etc/otelcol-parker/tokens:ro", self.path("tokens"));
         let secrets = self.path("secrets.env");
         let mut extra: Vec<&str> = PRODUCTION_ENV.to_vec();
-        extra.extend(["--env-file", &secrets, "-v", &tls, "-v", &tokens, "-v", &queue]);
+        extra.extend([
+            "--env-file",
+            &secrets,
+            "-v",
+            &tls,
+            "-v",
+            &tokens,
+            "-v",
+            &queue,
+        ]);
         start_profile(podman, Profile::Production, backend, &extra).await
     }
 }

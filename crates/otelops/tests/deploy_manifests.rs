@@ -222,7 +222,10 @@ fn ingest_token_file_comes_from_the_tokens_secret_mounted_without_subpath() {
         .iter()
         .find(|m| m.get("mountPath").and_then(Node::as_str) == Some(dir))
         .unwrap_or_else(|| panic!("nothing is mounted at {dir}"));
-    assert!(mount.get("subPath").is_none(), "{dir} must not be a subPath mount");
+    assert!(
+        mount.get("subPath").is_none(),
+        "{dir} must not be a subPath mount"
+    );
     let volume_name = str_at(mount, &["name"]);
     let d = object("Deployment");
     let volumes = d.path(&["spec", "template", "spec", "volumes"]).unwrap();
@@ -232,7 +235,10 @@ fn ingest_token_file_comes_from_the_tokens_secret_mounted_without_subpath() {
         .iter()
         .find(|v| v.get("name").and_then(Node::as_str) == Some(volume_name))
         .unwrap();
-    assert_eq!(str_at(volume, &["secret", "secretName"]), "otelcol-parker-tokens");
+    assert_eq!(
+        str_at(volume, &["secret", "secretName"]),
+        "otelcol-parker-tokens"
+    );
     let items = volume.path(&["secret", "items"]).unwrap().as_seq().unwrap();
     assert!(
         items
@@ -250,7 +256,10 @@ fn ingest_token_file_comes_from_the_tokens_secret_mounted_without_subpath() {
         .collect();
     for m in mounts {
         if secret_volumes.contains(&str_at(m, &["name"])) {
-            assert!(m.get("subPath").is_none(), "Secret volume mounted by subPath: {m:?}");
+            assert!(
+                m.get("subPath").is_none(),
+                "Secret volume mounted by subPath: {m:?}"
+            );
         }
     }
 }

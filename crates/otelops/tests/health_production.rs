@@ -256,8 +256,16 @@ async fn wait_for_verdict(ports: Ports, ca: &Path, token: &Path, code: i32) {
                     return Err(format!("exit {}: {}", run.code, run.stdout));
                 }
                 if code == 1 {
-                    assert!(line(&run, "otlp-http").contains("HTTP 401"), "{}", run.stdout);
-                    assert!(line(&run, "otlp-grpc").contains("Unauthenticated"), "{}", run.stdout);
+                    assert!(
+                        line(&run, "otlp-http").contains("HTTP 401"),
+                        "{}",
+                        run.stdout
+                    );
+                    assert!(
+                        line(&run, "otlp-grpc").contains("Unauthenticated"),
+                        "{}",
+                        run.stdout
+                    );
                 }
                 Ok(())
             }
@@ -293,9 +301,15 @@ async fn rotated_ingest_token_is_accepted_and_the_old_refused_without_a_restart(
     wait_for_verdict(ports, &ca, &old, 0).await;
 
     // Overlap: the new token first, the old one still accepted.
-    let args = [vec!["token".into(), "rotate".into(), "--overlap".into()], file_flag.clone()];
+    let args = [
+        vec!["token".into(), "rotate".into(), "--overlap".into()],
+        file_flag.clone(),
+    ];
     let out = token_command(args.concat(), &[INGEST_TOKEN]).await;
-    assert!(out.contains("previous one stays valid until `otelops token retire`"), "{out}");
+    assert!(
+        out.contains("previous one stays valid until `otelops token retire`"),
+        "{out}"
+    );
     assert_eq!(mode(&collector_file), 0o600);
     let (new, new_token) = client_copy(&pki, &collector_file, "new.token");
     wait_for_verdict(ports, &ca, &new, 0).await;
@@ -319,5 +333,9 @@ async fn rotated_ingest_token_is_accepted_and_the_old_refused_without_a_restart(
     assert_eq!(collector.pid(), Some(pid));
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("collector alive");
     assert!(!stat.contains(") Z "), "the collector exited: {stat}");
-    assert!(collector.log().contains("refresh token"), "{}", collector.log());
+    assert!(
+        collector.log().contains("refresh token"),
+        "{}",
+        collector.log()
+    );
 }

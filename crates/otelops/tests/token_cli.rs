@@ -38,11 +38,21 @@ fn gen_writes_what_openssl_rand_hex_32_gives_into_a_0600_file_and_never_overwrit
     assert_eq!(run.code, 0, "{}", run.stderr);
     let token = std::fs::read_to_string(&file).unwrap();
     let openssl = openssl_rand_hex_32();
-    assert!(is_hex_token(&openssl), "openssl gave {} chars", openssl.len());
-    assert!(is_hex_token(token.trim_end()), "not 64 lowercase hex characters");
+    assert!(
+        is_hex_token(&openssl),
+        "openssl gave {} chars",
+        openssl.len()
+    );
+    assert!(
+        is_hex_token(token.trim_end()),
+        "not 64 lowercase hex characters"
+    );
     assert_eq!(token.len(), openssl.len() + 1, "one token and a newline");
     assert_eq!(mode(&file), 0o600);
-    assert!(!run.stdout.contains(token.trim_end()), "the token was printed");
+    assert!(
+        !run.stdout.contains(token.trim_end()),
+        "the token was printed"
+    );
 
     let again = otelops(&["token", "gen", "--out", file.to_str().unwrap()]);
     assert_eq!(again.code, 2);
@@ -69,7 +79,13 @@ fn rotate_with_overlap_keeps_an_openssl_made_token_second() {
     let file = dir.path().join("ingest.token");
     let old = openssl_rand_hex_32();
     std::fs::write(&file, format!("{old}\n")).unwrap();
-    let run = otelops(&["token", "rotate", "--overlap", "--file", file.to_str().unwrap()]);
+    let run = otelops(&[
+        "token",
+        "rotate",
+        "--overlap",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let text = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -100,7 +116,10 @@ fn rotate_env_file_replaces_only_the_authorization_value_and_parker_telemetry_re
     std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o644)).unwrap();
     let gen_run = otelops(&["token", "gen", "--out", collector.to_str().unwrap()]);
     assert_eq!(gen_run.code, 0, "{}", gen_run.stderr);
-    let token = std::fs::read_to_string(&collector).unwrap().trim_end().to_owned();
+    let token = std::fs::read_to_string(&collector)
+        .unwrap()
+        .trim_end()
+        .to_owned();
 
     let run = otelops(&[
         "token",
@@ -113,7 +132,12 @@ fn rotate_env_file_replaces_only_the_authorization_value_and_parker_telemetry_re
         collector.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("OTEL_EXPORTER_OTLP_HEADERS on line 5: token replaced"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("OTEL_EXPORTER_OTLP_HEADERS on line 5: token replaced"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains(&token) && !run.stderr.contains(&token));
 
     let text = std::fs::read_to_string(&env).unwrap();
@@ -124,7 +148,10 @@ fn rotate_env_file_replaces_only_the_authorization_value_and_parker_telemetry_re
     let vars = load_env_file(&env).unwrap();
     let config = TelemetryConfig::from_source(&vars).unwrap();
     let headers = &config.traces.otlp.headers;
-    assert_eq!(headers.get("authorization"), Some(format!("Bearer {token}").as_str()));
+    assert_eq!(
+        headers.get("authorization"),
+        Some(format!("Bearer {token}").as_str())
+    );
     assert_eq!(headers.get("x-team"), Some("ops"));
 }
 
@@ -144,7 +171,8 @@ fn a_malformed_env_file_is_named_by_line_and_left_unchanged() {
     ]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains(&format!("{}:2: expected KEY=VALUE", env.display())),
+        run.stderr
+            .contains(&format!("{}:2: expected KEY=VALUE", env.display())),
         "{}",
         run.stderr
     );

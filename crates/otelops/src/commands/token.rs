@@ -11,7 +11,7 @@ use crate::exit;
 use crate::output::OutputFormat;
 use crate::token::env_file::{self, Change};
 use crate::token::file::{self, Rotation};
-use crate::token::{Token, TOKEN_BYTES};
+use crate::token::{TOKEN_BYTES, Token};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TokenCommand {
@@ -76,7 +76,11 @@ pub fn exec(cmd: TokenCommand, output: OutputFormat) -> anyhow::Result<ExitCode>
             match out {
                 Some(path) if !stdout => {
                     file::create(&path, &token)?;
-                    Report::new("gen", &path, format!("wrote a new {}-byte token (mode 0600)", TOKEN_BYTES))
+                    Report::new(
+                        "gen",
+                        &path,
+                        format!("wrote a new {}-byte token (mode 0600)", TOKEN_BYTES),
+                    )
                 }
                 _ => {
                     println!("{}", token.expose());
@@ -89,12 +93,18 @@ pub fn exec(cmd: TokenCommand, output: OutputFormat) -> anyhow::Result<ExitCode>
             overlap,
             ..
         } => {
-            let rotation = if overlap { Rotation::Overlap } else { Rotation::Replace };
+            let rotation = if overlap {
+                Rotation::Overlap
+            } else {
+                Rotation::Replace
+            };
             let done = file::rotate(&path, &Token::generate()?, rotation)?;
             let mut what = if done.kept_previous {
-                "new token first; the previous one stays valid until `otelops token retire`".to_owned()
+                "new token first; the previous one stays valid until `otelops token retire`"
+                    .to_owned()
             } else {
-                "new token written; the previous one is refused once the collector reloads".to_owned()
+                "new token written; the previous one is refused once the collector reloads"
+                    .to_owned()
             };
             if done.kept_previous && done.dropped > 0 {
                 what.push_str(&format!(" ({} older token(s) dropped)", done.dropped));
@@ -122,7 +132,9 @@ pub fn exec(cmd: TokenCommand, output: OutputFormat) -> anyhow::Result<ExitCode>
             };
             Report::new("rotate", &path, what)
         }
-        TokenCommand::Rotate { .. } => unreachable!("clap requires --file or --env-file with --var"),
+        TokenCommand::Rotate { .. } => {
+            unreachable!("clap requires --file or --env-file with --var")
+        }
         TokenCommand::Retire { file: path } => {
             let what = match file::retire(&path)? {
                 0 => "only one token in the file: nothing to retire".to_owned(),

@@ -28,8 +28,7 @@ pub enum Change {
 
 /// Puts `token` into `var` in the env file at `path` (written atomically, 0600).
 pub fn set_token(path: &Path, var: &str, token: &Token) -> Result<Change, TokenError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| TokenError::io("cannot read", path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| TokenError::io("cannot read", path, e))?;
     let (new_text, change) = rewrite(path, &text, var, token)?;
     verify(path, &text, &new_text, var, token)?;
     write_atomic(path, new_text.as_bytes(), SECRET_MODE)
@@ -130,7 +129,12 @@ fn assignment(line: &str) -> Result<Option<Assignment<'_>>, String> {
 }
 
 /// The file with `var` carrying `token`, and where it went.
-fn rewrite(path: &Path, text: &str, var: &str, token: &Token) -> Result<(String, Change), TokenError> {
+fn rewrite(
+    path: &Path,
+    text: &str,
+    var: &str,
+    token: &Token,
+) -> Result<(String, Change), TokenError> {
     let mut out = String::with_capacity(text.len() + 100);
     let mut hits = Vec::new();
     let mut change = None;
@@ -199,7 +203,8 @@ fn verify(path: &Path, old: &str, new: &str, var: &str, token: &Token) -> Result
         problem,
     };
     let mut before = parse_dotenv(old).map_err(syntax)?;
-    let mut after = parse_dotenv(new).map_err(|e| fail(format!("the result does not parse: {e}")))?;
+    let mut after =
+        parse_dotenv(new).map_err(|e| fail(format!("the result does not parse: {e}")))?;
     let (want, _) = new_value(var, before.remove(var).as_deref(), token);
     if after.remove(var).as_deref() != Some(want.as_str()) {
         return Err(fail(format!("{var} would not hold the new value")));
@@ -247,8 +252,15 @@ mod tests {
 
     #[test]
     fn headers_without_authorization_get_one_appended() {
-        let (out, change) = run("OTEL_EXPORTER_OTLP_HEADERS=x-team=ops\n", "OTEL_EXPORTER_OTLP_HEADERS").unwrap();
-        assert_eq!(out, "OTEL_EXPORTER_OTLP_HEADERS=x-team=ops,authorization=Bearer%200123abcd\n");
+        let (out, change) = run(
+            "OTEL_EXPORTER_OTLP_HEADERS=x-team=ops\n",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "OTEL_EXPORTER_OTLP_HEADERS=x-team=ops,authorization=Bearer%200123abcd\n"
+        );
         assert_eq!(change, Change::HeaderAdded { line: 1 });
     }
 
@@ -264,7 +276,11 @@ mod tests {
 
     #[test]
     fn a_variable_only_in_a_comment_is_appended() {
-        let (out, change) = run("# OTEL_EXPORTER_OTLP_HEADERS=\nA=1", "OTEL_EXPORTER_OTLP_HEADERS").unwrap();
+        let (out, change) = run(
+            "# OTEL_EXPORTER_OTLP_HEADERS=\nA=1",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        )
+        .unwrap();
         assert_eq!(
             out,
             "# OTEL_EXPORTER_OTLP_HEADERS=\nA=1\nOTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%200123abcd\n"
@@ -280,7 +296,9 @@ mod tests {
 
     #[test]
     fn a_malformed_line_is_named() {
-        let err = run("A=1\nnot an assignment\n", "T").unwrap_err().to_string();
+        let err = run("A=1\nnot an assignment\n", "T")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(".env.otel:2: expected KEY=VALUE"), "{err}");
         let err = run("T=\"open\n", "T").unwrap_err().to_string();
         assert!(err.contains(":1: unterminated \" quote"), "{err}");

@@ -169,7 +169,10 @@ mod tests {
     fn create_refuses_to_replace_an_existing_file() {
         let (_d, path) = file("a\n");
         let err = create(&path, &tok("b")).unwrap_err().to_string();
-        assert!(err.contains("already exists") && err.contains("token rotate"), "{err}");
+        assert!(
+            err.contains("already exists") && err.contains("token rotate"),
+            "{err}"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\n");
     }
 }

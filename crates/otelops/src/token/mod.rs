@@ -116,7 +116,11 @@ mod tests {
         let a = Token::generate().unwrap();
         let b = Token::generate().unwrap();
         assert_eq!(a.expose().len(), 64);
-        assert!(a.expose().bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            a.expose()
+                .bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         assert_ne!(a, b);
         assert_eq!(format!("{a:?}"), "Token(<redacted>)");
     }
