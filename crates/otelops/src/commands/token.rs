@@ -17,7 +17,13 @@ use crate::token::{TOKEN_BYTES, Token};
 pub enum TokenCommand {
     /// Make a token: 32 bytes from the OS CSPRNG as 64 hex characters (what
     /// `openssl rand -hex 32` gives), into a new file (mode 0600).
-    #[command(group(clap::ArgGroup::new("dest").required(true).args(["out", "stdout"])))]
+    #[command(
+        group(clap::ArgGroup::new("dest").required(true).args(["out", "stdout"])),
+        after_help = "Examples:\n  \
+            otelops token gen --out /etc/otelcol-parker/tokens/ingest-token\n  \
+            otelops token gen --stdout | kubectl create secret generic t --from-file=token=/dev/stdin\n\n\
+            Exit codes: 0 written, 2 usage error or the file exists (use `token rotate`)."
+    )]
     Gen {
         /// Write it to this new file (atomically, mode 0600).
         #[arg(long, value_name = "FILE")]
@@ -29,7 +35,14 @@ pub enum TokenCommand {
     /// Replace the token in a token file (the collector's `filename:`) or in
     /// one variable of an env file (.env.otel's OTEL_EXPORTER_OTLP_HEADERS, or
     /// a collector env file); other lines and comments stay as they are.
-    #[command(group(clap::ArgGroup::new("target").required(true).args(["file", "env_file"])))]
+    #[command(
+        group(clap::ArgGroup::new("target").required(true).args(["file", "env_file"])),
+        after_help = "Examples:\n  \
+            otelops token rotate --file ingest-token --overlap\n  \
+            otelops token rotate --env-file config/.env.otel --var OTEL_EXPORTER_OTLP_HEADERS --token-from ingest-token\n  \
+            otelops token rotate --env-file secrets.env --var OTELCOL_EXPORT_TOKEN\n\n\
+            Exit codes: 0 rotated, 2 usage or input error (nothing written)."
+    )]
     Rotate {
         /// The token file (one token per line, the current one first).
         #[arg(long, value_name = "FILE")]
@@ -51,6 +64,10 @@ pub enum TokenCommand {
         token_from: Option<PathBuf>,
     },
     /// End an overlap: keep only the newest (first) token in the token file.
+    #[command(
+        after_help = "Examples:\n  otelops token retire --file ingest-token\n\n\
+        Exit codes: 0 retired (or nothing to retire), 2 usage or input error."
+    )]
     Retire {
         /// The token file.
         #[arg(long, value_name = "FILE")]
