@@ -6,14 +6,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 /// Writes `bytes` to `path` atomically with permission bits `mode`: a temporary
 /// file in the same directory (created with `mode`, so never wider), write,
 /// fsync, rename over `path`, fsync the directory. On error `path` is unchanged
-/// and the temporary file is removed.
+/// and the temporary file is removed. A file being replaced keeps its owner and
+/// group (the collector runs as its own user and must still read it).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -31,6 +31,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
     tmp_name.push(name);
     tmp_name.push(format!(".tmp-{}", std::process::id()));
     let tmp = dir.join(tmp_name);
+    let owner = match std::fs::metadata(path) {
+        Ok(m) => Some((m.uid(), m.gid())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
@@ -39,6 +44,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
             .open(&tmp)?;
         // The umask may have narrowed `mode`; set it exactly.
         file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        // Before the rename: a watcher never sees the file with the wrong owner.
+        if let Some((uid, gid)) = owner {
+            let m = file.metadata()?;
+            if (m.uid(), m.gid()) != (uid, gid) {
+                std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
+            }
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -70,6 +82,21 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["ingest.token"]);
+    }
+
+    /// Needs root to hand the file to another user first (the tests run as
+    /// root here, as the container tests do).
+    #[test]
+    fn a_replaced_file_keeps_its_owner_and_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ingest.token");
+        std::fs::write(&path, "old\n").unwrap();
+        std::os::unix::fs::chown(&path, Some(65532), Some(65533))
+            .expect("chown (the unit tests run as root)");
+        write_atomic(&path, b"new\n", 0o600).unwrap();
+        let m = std::fs::metadata(&path).unwrap();
+        assert_eq!((m.uid(), m.gid()), (65532, 65533));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
     }
 
     #[test]

@@ -466,6 +466,43 @@ async fn production_profile_runs_in_the_image_with_tls_tokens_queue_and_memory_l
         "memory_limiter did not see the 1 GiB limit:\n{logs}"
     );
     assert!(collector.top(&["user"]).contains("nonroot"));
+
+    // `otelops token rotate` on the host reaches the running container through
+    // the mounted directory (a single-file bind mount would keep the old
+    // file), and the new file keeps the owner the non-root collector reads as.
+    let token_file = files.path("tokens/ingest.token");
+    let old_copy = files.dir.path().join("old.token");
+    write_private(&old_copy, INGEST_TOKEN);
+    let rotate = otelops(&["token", "rotate", "--file", &token_file]);
+    assert_eq!(rotate.code, 0, "{}", rotate.stderr);
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&token_file).unwrap().uid(), UID);
+    }
+    let old_flags = [
+        "--cacert",
+        &flags[1],
+        "--token-file",
+        old_copy.to_str().unwrap(),
+    ];
+    let old_health: Vec<&str> = HEALTH.iter().copied().chain(old_flags).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (new, old) = (otelops(&health), otelops(&old_health));
+        if new.code == 0 && old.code == 1 && old.stdout.contains("HTTP 401") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after rotation: new token exit {} / old token exit {}:\n{}\n{}\n{}",
+            new.code,
+            old.code,
+            new.stdout,
+            old.stdout,
+            collector.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// End to end through the image: a service's spans go in over TLS with
