@@ -96,6 +96,20 @@ fn rotate_with_overlap_keeps_an_openssl_made_token_second() {
     assert!(!run.stdout.contains(&old) && !run.stdout.contains(lines[0]));
 }
 
+/// `otelops token rotate --env-file ENV --var VAR EXTRA…`.
+fn rotate_env(env: &Path, var: &str, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "token",
+        "rotate",
+        "--env-file",
+        env.to_str().unwrap(),
+        "--var",
+        var,
+    ];
+    args.extend(extra);
+    otelops(&args)
+}
+
 const ENV_OTEL: &str = "\
 # parker-booking telemetry
 OTEL_SERVICE_NAME=parker-booking
@@ -121,16 +135,11 @@ fn rotate_env_file_replaces_only_the_authorization_value_and_parker_telemetry_re
         .trim_end()
         .to_owned();
 
-    let run = otelops(&[
-        "token",
-        "rotate",
-        "--env-file",
-        env.to_str().unwrap(),
-        "--var",
+    let run = rotate_env(
+        &env,
         "OTEL_EXPORTER_OTLP_HEADERS",
-        "--token-from",
-        collector.to_str().unwrap(),
-    ]);
+        &["--token-from", collector.to_str().unwrap()],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout
@@ -161,14 +170,7 @@ fn a_malformed_env_file_is_named_by_line_and_left_unchanged() {
     let env = dir.path().join("secrets.env");
     let text = "OTELCOL_EXPORT_TOKEN=abc\nthis is not an assignment\n";
     std::fs::write(&env, text).unwrap();
-    let run = otelops(&[
-        "token",
-        "rotate",
-        "--env-file",
-        env.to_str().unwrap(),
-        "--var",
-        "OTELCOL_EXPORT_TOKEN",
-    ]);
+    let run = rotate_env(&env, "OTELCOL_EXPORT_TOKEN", &[]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
