@@ -88,18 +88,19 @@ pub const AFTER_HELP: &str = "Examples:\n  \
 
 pub fn exec(cmd: TokenCommand, output: OutputFormat) -> anyhow::Result<ExitCode> {
     let report = match cmd {
-        TokenCommand::Gen { out, stdout } => {
+        // clap's "dest" group makes --out and --stdout exclusive and one required.
+        TokenCommand::Gen { out, .. } => {
             let token = Token::generate()?;
             match out {
-                Some(path) if !stdout => {
+                Some(path) => {
                     file::create(&path, &token)?;
                     Report::new(
                         "gen",
                         &path,
-                        format!("wrote a new {}-byte token (mode 0600)", TOKEN_BYTES),
+                        format!("wrote a new {TOKEN_BYTES}-byte token (mode 0600)"),
                     )
                 }
-                _ => {
+                None => {
                     println!("{}", token.expose());
                     return Ok(exit::code(exit::OK));
                 }
