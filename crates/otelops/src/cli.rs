@@ -32,6 +32,7 @@ use crate::output::OutputFormat;
         "  demo      --once: 0 flow and checks passed, 1 a booking or check failed, 2 could not run\n",
         "  backup    verify: 0 passed, 1 failed a check, 2 usage; create, restore: 0 done, 2 error\n",
         "  test      run: 0 every spec passed, 1 an assertion failed, 2 a test could not run\n",
+        "  token     0 done, 2 usage or input error (nothing written)\n",
         "  others    0 done, 2 usage or input error\n\n",
         "`otelops monitor N` is `otelops monitor watch --interval Nm`."
     )
@@ -102,6 +103,9 @@ pub enum Command {
     /// Run Tracetest test definitions (trace-based tests) with no server, or validate them.
     #[command(subcommand)]
     Test(commands::test::TestCommand),
+    /// Make, rotate and retire the collector's ingest bearer tokens.
+    #[command(subcommand, after_help = commands::token::AFTER_HELP)]
+    Token(commands::token::TokenCommand),
 }
 
 impl Cli {

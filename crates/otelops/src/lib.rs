@@ -37,5 +37,6 @@ pub mod prom;
 pub mod receive;
 pub mod secret_file;
 pub mod semconv_registry;
+pub mod token;
 pub mod trace_test;
 pub mod tune;

@@ -1,52 +1,109 @@
-//! Writing a file that may hold a secret: atomically and with its mode set
-//! before any byte is written, so no reader ever sees a partial file or a
-//! more permissive one.
+//! Writing files that hold secrets (keys, tokens, passphrases): atomically and
+//! with a fixed mode, so a reader — the collector watching its token file, a
+//! pod's mounted Secret, an operator — sees the old content or the new, never
+//! a half-written file, and the secret is never readable by others, not even
+//! for the moment between create and chmod.
 
-use std::fs::{File, Permissions};
+use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-/// Write `bytes` to `path` atomically with permission bits `mode` (e.g. 0o600):
-/// a temporary file in the same directory (created with `mode`), write, fsync,
-/// rename over `path`, fsync the directory. A reader sees the old file or the
-/// whole new one, never a partial or more permissive one.
+/// Writes `bytes` to `path` atomically with permission bits `mode`: a temporary
+/// file in the same directory (created with `mode`, so never wider), write,
+/// fsync, rename over `path`, fsync the directory. On error `path` is unchanged
+/// and the temporary file is removed. A file being replaced keeps its owner and
+/// group (the collector runs as its own user and must still read it).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    // tempfile names it randomly and opens it O_EXCL, so a planted file or
-    // symlink is never followed; it is removed if anything below fails.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".otelops-")
-        .permissions(Permissions::from_mode(mode))
-        .tempfile_in(dir)?;
-    // The umask may have narrowed `mode` at creation; set it exactly.
-    tmp.as_file()
-        .set_permissions(Permissions::from_mode(mode))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    File::open(dir)?.sync_all()
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}: not a file path", path.display()),
+        )
+    })?;
+    // A dot-name in the same directory: rename(2) is atomic only within one
+    // filesystem, and the leading dot keeps globbing readers off it.
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let owner = match std::fs::metadata(path) {
+        Ok(m) => Some((m.uid(), m.gid())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        // The umask may have narrowed `mode`; set it exactly.
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        // Before the rename: a watcher never sees the file with the wrong owner.
+        if let Some((uid, gid)) = owner {
+            let m = file.metadata()?;
+            if (m.uid(), m.gid()) != (uid, gid) {
+                std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
+            }
+        }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs;
 
     #[test]
-    fn replaces_the_file_with_the_mode_and_leaves_no_temporary_file() {
+    fn replaces_the_file_with_the_given_mode_and_leaves_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("token");
-        fs::write(&path, "old").unwrap();
-        write_atomic(&path, b"new", 0o600).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"new");
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        let path = dir.path().join("ingest.token");
+        std::fs::write(&path, "old\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&path, b"new\n", 0o600).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["ingest.token"]);
+    }
+
+    /// Needs root to hand the file to another user first (the tests run as
+    /// root here, as the container tests do).
+    #[test]
+    fn a_replaced_file_keeps_its_owner_and_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ingest.token");
+        std::fs::write(&path, "old\n").unwrap();
+        std::os::unix::fs::chown(&path, Some(65532), Some(65533))
+            .expect("chown (the unit tests run as root)");
+        write_atomic(&path, b"new\n", 0o600).unwrap();
+        let m = std::fs::metadata(&path).unwrap();
+        assert_eq!((m.uid(), m.gid()), (65532, 65533));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent").join("t");
+        assert!(write_atomic(&path, b"x", 0o600).is_err());
+        assert!(!path.exists());
     }
 }

@@ -162,14 +162,16 @@ fn production_has_tls_auth_persistent_queue_and_secrets_only_from_env() {
         exporter.sending_queue.storage.as_deref(),
         Some("file_storage")
     );
-    for auth in [
-        &config.extensions.ingest_auth,
-        &config.extensions.backend_auth,
-    ] {
-        let token = &auth.as_ref().unwrap().token;
+    // The ingest token comes from a file the collector watches (rotation
+    // without a restart); the backend token from a variable.
+    let ingest = config.extensions.ingest_auth.as_ref().unwrap();
+    let backend = config.extensions.backend_auth.as_ref().unwrap();
+    assert_eq!(ingest.token, None);
+    for reference in [ingest.filename.as_ref(), backend.token.as_ref()] {
+        let reference = reference.unwrap();
         assert!(
-            token.starts_with("${env:") && token.ends_with('}'),
-            "{token}"
+            reference.starts_with("${env:") && reference.ends_with('}'),
+            "{reference}"
         );
     }
 }

@@ -58,13 +58,19 @@ const PRODUCTION_ENV: &[&str] = &[
     "OTELCOL_EXPORT_CA_FILE=/etc/otelcol-parker/tls/backend-ca.crt",
     "-e",
     "OTELCOL_QUEUE_DIR=/var/lib/otelcol/queue",
+    "-e",
+    "OTELCOL_INGEST_TOKEN_FILE=/etc/otelcol-parker/tokens/ingest.token",
 ];
 const HEALTH: &[&str] = &["health", "--collector", "127.0.0.1"];
 /// Production's OTLP ports speak TLS and want the ingest token: `otelops
 /// health` trusts the receivers' certificate and reads the token from a
 /// 0600 file (paths relative to the README's working directory).
-const PRODUCTION_HEALTH_FLAGS: &[&str] =
-    &["--cacert", "tls/tls.crt", "--token-file", "ingest.token"];
+const PRODUCTION_HEALTH_FLAGS: &[&str] = &[
+    "--cacert",
+    "tls/tls.crt",
+    "--token-file",
+    "tokens/ingest.token",
+];
 
 /// The profiles' ports are fixed and shared through the host network: one
 /// container at a time.
@@ -310,8 +316,9 @@ async fn staging_profile_runs_in_the_image_and_passes_every_health_check() {
 }
 
 /// The production inputs as README says to lay them out: tls/ (receiver
-/// certificate and key, backend CA) and queue/ owned by the image's user,
-/// the tokens in an env file of mode 0600 (never on a command line).
+/// certificate and key, backend CA), tokens/ (the ingest token file the
+/// collector watches) and queue/ owned by the image's user, the export token
+/// in an env file of mode 0600 (never on a command line).
 struct ProductionFiles {
     dir: tempfile::TempDir,
     /// The self-signed certificate (for 127.0.0.1) of the receivers, also
@@ -325,8 +332,11 @@ impl ProductionFiles {
         let dir = tempfile::tempdir().unwrap();
         let tls = dir.path().join("tls");
         let queue = dir.path().join("queue");
+        let tokens = dir.path().join("tokens");
         std::fs::create_dir(&tls).unwrap();
         std::fs::create_dir(&queue).unwrap();
+        std::fs::create_dir(&tokens).unwrap();
+        write_private(&tokens.join("ingest.token"), INGEST_TOKEN);
         let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
         let (cert_pem, key_pem) = (key.cert.pem(), key.signing_key.serialize_pem());
         write_private(&tls.join("tls.key"), &key_pem);
@@ -337,6 +347,8 @@ impl ProductionFiles {
             &tls.join("tls.key"),
             &tls.join("tls.crt"),
             &tls.join("backend-ca.crt"),
+            &tokens,
+            &tokens.join("ingest.token"),
             &queue,
         ] {
             std::os::unix::fs::chown(path, Some(UID), Some(UID)).unwrap_or_else(|e| {
@@ -346,10 +358,9 @@ impl ProductionFiles {
                 )
             });
         }
-        write_private(&dir.path().join("ingest.token"), INGEST_TOKEN);
         write_private(
             &dir.path().join("secrets.env"),
-            &format!("OTELCOL_INGEST_TOKEN={INGEST_TOKEN}\nOTELCOL_EXPORT_TOKEN={EXPORT_TOKEN}\n"),
+            &format!("OTELCOL_EXPORT_TOKEN={EXPORT_TOKEN}\n"),
         );
         ProductionFiles {
             dir,
@@ -366,9 +377,19 @@ impl ProductionFiles {
     async fn start<'p>(&self, podman: &'p Podman, backend: &str) -> Container<'p> {
         let tls = format!("{}:/etc/otelcol-parker/tls:ro", self.path("tls"));
         let queue = format!("{}:/var/lib/otelcol/queue", self.path("queue"));
+        let tokens = format!("{}:/etc/otelcol-parker/tokens:ro", self.path("tokens"));
         let secrets = self.path("secrets.env");
         let mut extra: Vec<&str> = PRODUCTION_ENV.to_vec();
-        extra.extend(["--env-file", &secrets, "-v", &tls, "-v", &queue]);
+        extra.extend([
+            "--env-file",
+            &secrets,
+            "-v",
+            &tls,
+            "-v",
+            &tokens,
+            "-v",
+            &queue,
+        ]);
         start_profile(podman, Profile::Production, backend, &extra).await
     }
 }
@@ -398,7 +419,7 @@ async fn production_profile_runs_in_the_image_with_tls_tokens_queue_and_memory_l
     let flags: Vec<String> = PRODUCTION_HEALTH_FLAGS
         .iter()
         .map(|f| match *f {
-            "tls/tls.crt" | "ingest.token" => files.path(f),
+            "tls/tls.crt" | "tokens/ingest.token" => files.path(f),
             flag => flag.to_owned(),
         })
         .collect();
@@ -445,6 +466,43 @@ async fn production_profile_runs_in_the_image_with_tls_tokens_queue_and_memory_l
         "memory_limiter did not see the 1 GiB limit:\n{logs}"
     );
     assert!(collector.top(&["user"]).contains("nonroot"));
+
+    // `otelops token rotate` on the host reaches the running container through
+    // the mounted directory (a single-file bind mount would keep the old
+    // file), and the new file keeps the owner the non-root collector reads as.
+    let token_file = files.path("tokens/ingest.token");
+    let old_copy = files.dir.path().join("old.token");
+    write_private(&old_copy, INGEST_TOKEN);
+    let rotate = otelops(&["token", "rotate", "--file", &token_file]);
+    assert_eq!(rotate.code, 0, "{}", rotate.stderr);
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&token_file).unwrap().uid(), UID);
+    }
+    let old_flags = [
+        "--cacert",
+        &flags[1],
+        "--token-file",
+        old_copy.to_str().unwrap(),
+    ];
+    let old_health: Vec<&str> = HEALTH.iter().copied().chain(old_flags).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (new, old) = (otelops(&health), otelops(&old_health));
+        if new.code == 0 && old.code == 1 && old.stdout.contains("HTTP 401") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after rotation: new token exit {} / old token exit {}:\n{}\n{}\n{}",
+            new.code,
+            old.code,
+            new.stdout,
+            old.stdout,
+            collector.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// End to end through the image: a service's spans go in over TLS with

@@ -204,6 +204,66 @@ fn deployment_sets_every_variable_the_production_profile_reads_and_secrets_by_re
     );
 }
 
+/// The ingest token reaches the collector as a file in a mounted Secret
+/// directory, without subPath, so a rotated Secret reaches the running pod
+/// (the kubelet swaps the directory's symlink; a subPath mount never sees it).
+#[test]
+fn ingest_token_file_comes_from_the_tokens_secret_mounted_without_subpath() {
+    let c = container();
+    let env = c.get("env").unwrap().as_seq().unwrap();
+    let token_file = env
+        .iter()
+        .find(|e| e.get("name").and_then(Node::as_str) == Some("OTELCOL_INGEST_TOKEN_FILE"))
+        .map(|e| str_at(e, &["value"]).to_owned())
+        .expect("OTELCOL_INGEST_TOKEN_FILE is set");
+    let (dir, key) = token_file.rsplit_once('/').unwrap();
+    let mounts = c.get("volumeMounts").unwrap().as_seq().unwrap();
+    let mount = mounts
+        .iter()
+        .find(|m| m.get("mountPath").and_then(Node::as_str) == Some(dir))
+        .unwrap_or_else(|| panic!("nothing is mounted at {dir}"));
+    assert!(
+        mount.get("subPath").is_none(),
+        "{dir} must not be a subPath mount"
+    );
+    let volume_name = str_at(mount, &["name"]);
+    let d = object("Deployment");
+    let volumes = d.path(&["spec", "template", "spec", "volumes"]).unwrap();
+    let volume = volumes
+        .as_seq()
+        .unwrap()
+        .iter()
+        .find(|v| v.get("name").and_then(Node::as_str) == Some(volume_name))
+        .unwrap();
+    assert_eq!(
+        str_at(volume, &["secret", "secretName"]),
+        "otelcol-parker-tokens"
+    );
+    let items = volume.path(&["secret", "items"]).unwrap().as_seq().unwrap();
+    assert!(
+        items
+            .iter()
+            .any(|i| str_at(i, &["key"]) == key && str_at(i, &["path"]) == key),
+        "the Secret's {key} key is not projected as {token_file}"
+    );
+    // No Secret volume is mounted by subPath (those never see an update).
+    let secret_volumes: Vec<&str> = volumes
+        .as_seq()
+        .unwrap()
+        .iter()
+        .filter(|v| v.get("secret").is_some())
+        .map(|v| str_at(v, &["name"]))
+        .collect();
+    for m in mounts {
+        if secret_volumes.contains(&str_at(m, &["name"])) {
+            assert!(
+                m.get("subPath").is_none(),
+                "Secret volume mounted by subPath: {m:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn configmap_carries_the_production_profile_verbatim() {
     let cm = object("ConfigMap");

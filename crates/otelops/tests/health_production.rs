@@ -3,7 +3,9 @@
 //! its ports moved to free ones), with its OTLP receivers on TLS (a CA and
 //! server certificate made here) and bearer-token auth: it passes with the
 //! CA and the ingest token, and fails clearly with a wrong token, no token,
-//! an untrusted CA, and an expired server certificate.
+//! an untrusted CA, and an expired server certificate. `otelops token
+//! rotate`/`retire` change the token file the running collector watches:
+//! the new token is accepted and the old one refused, without a restart.
 
 mod common;
 #[path = "common/collector/mod.rs"]
@@ -19,6 +21,8 @@ use tls_support::{Pki, ServerCert};
 
 const INGEST_TOKEN: &str = "ingest-7c1d2e";
 const WRONG_TOKEN: &str = "wrong-94b0aa";
+/// The collector's token file (bearertokenauth `filename:`) in the Pki's directory.
+const COLLECTOR_TOKEN_FILE: &str = "collector-ingest.token";
 
 /// The production profile from the CLI, with each fixed port replaced by
 /// `ports`; every replaced string must occur exactly once, so a change to
@@ -62,7 +66,10 @@ fn production_env(pki: &Pki, server: &ServerCert, ports: &Ports) -> Vec<(&'stati
         ),
         ("OTELCOL_EXPORT_CA_FILE", path(&pki.ca_file())),
         ("OTELCOL_EXPORT_TOKEN", "export-token".to_owned()),
-        ("OTELCOL_INGEST_TOKEN", INGEST_TOKEN.to_owned()),
+        (
+            "OTELCOL_INGEST_TOKEN_FILE",
+            path(&pki.token_file(COLLECTOR_TOKEN_FILE, INGEST_TOKEN)),
+        ),
         ("OTELCOL_TLS_CERT_FILE", path(&server.cert_file)),
         ("OTELCOL_TLS_KEY_FILE", path(&server.key_file)),
         ("OTELCOL_QUEUE_DIR", path(&queue)),
@@ -215,4 +222,120 @@ async fn health_fails_clearly_when_the_collector_certificate_has_expired() {
         "TLS handshake failed: invalid peer certificate: certificate expired",
     );
     assert_otlp_failed(&run, "the server's certificate has expired");
+}
+
+/// `otelops` with `args`, off the async runtime; it must succeed and print
+/// no token.
+async fn token_command(args: Vec<String>, secrets: &[&str]) -> String {
+    let run = tokio::task::spawn_blocking(move || common::otelops(&args))
+        .await
+        .expect("otelops token");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for secret in secrets {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "a token was printed:\n{}",
+            run.stdout
+        );
+    }
+    run.stdout
+}
+
+/// Waits (≤ 30 s: the collector reloads on an inotify event) until `otelops
+/// health` with `token` gives `code` (0 accepted, 1 refused).
+async fn wait_for_verdict(ports: Ports, ca: &Path, token: &Path, code: i32) {
+    let (ca, token) = (ca.to_owned(), token.to_owned());
+    support::wait_until(
+        &format!("otelops health with {} to exit {code}", token.display()),
+        std::time::Duration::from_secs(30),
+        || {
+            let flags = flags(&[("--cacert", &ca), ("--token-file", &token)]);
+            async move {
+                let run = health(ports, flags).await;
+                if run.code != code {
+                    return Err(format!("exit {}: {}", run.code, run.stdout));
+                }
+                if code == 1 {
+                    assert!(
+                        line(&run, "otlp-http").contains("HTTP 401"),
+                        "{}",
+                        run.stdout
+                    );
+                    assert!(
+                        line(&run, "otlp-grpc").contains("Unauthenticated"),
+                        "{}",
+                        run.stdout
+                    );
+                }
+                Ok(())
+            }
+        },
+    )
+    .await
+}
+
+/// The first token of the collector's file, as a client's own token file.
+fn client_copy(pki: &Pki, collector_file: &Path, name: &str) -> (PathBuf, String) {
+    let text = std::fs::read_to_string(collector_file).expect("collector token file");
+    let current = text.lines().next().expect("a token").to_owned();
+    assert_eq!(current.len(), 64, "a 32-byte hex token");
+    (pki.token_file(name, &current), current)
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_ingest_token_is_accepted_and_the_old_refused_without_a_restart() {
+    let art = Artifacts::new("token_rotation");
+    let pki = Pki::new("parker");
+    let server = pki.server("server", false);
+    let collector = start_production(&pki, &server, &art).await;
+    let pid = collector.pid().expect("running");
+    let (ports, ca) = (collector.ports, pki.ca_file());
+    let collector_file = pki.dir().join(COLLECTOR_TOKEN_FILE);
+    let file_flag = vec!["--file".to_owned(), path(&collector_file)];
+    let old = pki.token_file("old.token", INGEST_TOKEN);
+    wait_for_verdict(ports, &ca, &old, 0).await;
+
+    // Overlap: the new token first, the old one still accepted.
+    let args = [
+        vec!["token".into(), "rotate".into(), "--overlap".into()],
+        file_flag.clone(),
+    ];
+    let out = token_command(args.concat(), &[INGEST_TOKEN]).await;
+    assert!(
+        out.contains("previous one stays valid until `otelops token retire`"),
+        "{out}"
+    );
+    assert_eq!(mode(&collector_file), 0o600);
+    let (new, new_token) = client_copy(&pki, &collector_file, "new.token");
+    wait_for_verdict(ports, &ca, &new, 0).await;
+    wait_for_verdict(ports, &ca, &old, 0).await;
+
+    // Retire: only the new token is accepted.
+    let args = [vec!["token".into(), "retire".into()], file_flag.clone()];
+    let out = token_command(args.concat(), &[INGEST_TOKEN, &new_token]).await;
+    assert!(out.contains("1 previous token(s) retired"), "{out}");
+    wait_for_verdict(ports, &ca, &old, 1).await;
+    wait_for_verdict(ports, &ca, &new, 0).await;
+
+    // Without overlap the old token is refused as soon as the file is reloaded.
+    let args = [vec!["token".into(), "rotate".into()], file_flag];
+    token_command(args.concat(), &[&new_token]).await;
+    let (newest, _) = client_copy(&pki, &collector_file, "newest.token");
+    wait_for_verdict(ports, &ca, &newest, 0).await;
+    wait_for_verdict(ports, &ca, &new, 1).await;
+
+    // The same process all along, still running: no restart.
+    assert_eq!(collector.pid(), Some(pid));
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("collector alive");
+    assert!(!stat.contains(") Z "), "the collector exited: {stat}");
+    assert!(
+        collector.log().contains("refresh token"),
+        "{}",
+        collector.log()
+    );
 }

@@ -82,10 +82,15 @@ pub struct Pprof {
     pub endpoint: String,
 }
 
-/// Never holds a literal token: the profiles always write `${env:VAR}`.
+/// Never holds a literal token: the profiles write `${env:VAR}`, either as
+/// the token or as the path of a token file (`filename`), which the extension
+/// watches and reloads, so a rotated token needs no restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BearerTokenAuth {
-    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -85,7 +85,7 @@ pub fn referenced_env_vars(profile: Profile) -> &'static [&'static str] {
             "OTELCOL_EXPORT_ENDPOINT",
             "OTELCOL_EXPORT_CA_FILE",
             "OTELCOL_EXPORT_TOKEN",
-            "OTELCOL_INGEST_TOKEN",
+            "OTELCOL_INGEST_TOKEN_FILE",
             "OTELCOL_TLS_CERT_FILE",
             "OTELCOL_TLS_KEY_FILE",
             "OTELCOL_QUEUE_DIR",
@@ -187,11 +187,16 @@ pub fn render(profile: Profile) -> CollectorConfig {
             pprof: (profile == Profile::Development).then(|| Pprof {
                 endpoint: "127.0.0.1:1777".into(),
             }),
+            // A file, not a variable: bearertokenauth watches it and reloads,
+            // so `otelops token rotate` (and a rotated k8s Secret) takes effect
+            // without a restart, and it may hold two tokens during an overlap.
             ingest_auth: production.then(|| BearerTokenAuth {
-                token: "${env:OTELCOL_INGEST_TOKEN}".into(),
+                token: None,
+                filename: Some("${env:OTELCOL_INGEST_TOKEN_FILE}".into()),
             }),
             backend_auth: production.then(|| BearerTokenAuth {
-                token: "${env:OTELCOL_EXPORT_TOKEN}".into(),
+                token: Some("${env:OTELCOL_EXPORT_TOKEN}".into()),
+                filename: None,
             }),
             file_storage: production.then(|| FileStorage {
                 directory: "${env:OTELCOL_QUEUE_DIR:-/var/lib/otelcol/queue}".into(),

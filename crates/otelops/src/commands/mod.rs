@@ -16,6 +16,7 @@ pub mod receive;
 pub mod receiver_token;
 mod signals;
 pub mod test;
+pub mod token;
 pub mod traces;
 pub mod tune;
 
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::exec(args, output),
         Command::Backup(cmd) => backup::exec(cmd, output),
         Command::Test(cmd) => test::exec(cmd, output),
+        Command::Token(cmd) => token::exec(cmd, output),
     }
 }
 

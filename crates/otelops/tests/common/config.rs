@@ -26,14 +26,25 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The environment every rendered profile needs to validate and start.
+/// The environment every rendered profile needs to validate and start; the
+/// production ingest token file is written into `queue_dir` (mode 0600).
 pub fn profile_env(queue_dir: &Path) -> Vec<(&'static str, String)> {
+    let token_file = queue_dir.join("ingest.token");
+    std::fs::write(&token_file, "test-ingest-token\n").expect("writing the test token file");
+    std::fs::set_permissions(
+        &token_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod 0600 the test token file");
     vec![
         ("OTELCOL_BIND", "127.0.0.1".into()),
         ("OTELCOL_EXPORT_ENDPOINT", "127.0.0.1:14317".into()),
         ("OTELCOL_EXPORT_CA_FILE", String::new()),
         ("OTELCOL_EXPORT_TOKEN", "test-export-token".into()),
-        ("OTELCOL_INGEST_TOKEN", "test-ingest-token".into()),
+        (
+            "OTELCOL_INGEST_TOKEN_FILE",
+            token_file.display().to_string(),
+        ),
         ("OTELCOL_TLS_CERT_FILE", "/nonexistent/tls.crt".into()),
         ("OTELCOL_TLS_KEY_FILE", "/nonexistent/tls.key".into()),
         ("OTELCOL_QUEUE_DIR", queue_dir.display().to_string()),
