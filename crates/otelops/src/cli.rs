@@ -28,6 +28,7 @@ use crate::output::OutputFormat;
         "  config    lint: 0 no errors, 1 errors, 2 unreadable; render, rules: 0, or 2\n",
         "  check     0 no violations (every case passed), 1 violations, 2 bad input or target\n",
         "  traces    0 shown, 1 no such trace, 2 usage or input error\n",
+        "  audit     0 every item OK, 1 worst WARN, 2 worst CRIT or usage/unreadable input\n",
         "  demo      --once: 0 flow and checks passed, 1 a booking or check failed, 2 could not run\n",
         "  others    0 done, 2 usage or input error\n\n",
         "`otelops monitor N` is `otelops monitor watch --interval Nm`."
@@ -81,6 +82,9 @@ pub enum Command {
     /// List received traces or show one as a waterfall.
     #[command(subcommand)]
     Traces(commands::traces::TracesCommand),
+    /// The security and production checklists as reports (status, evidence, fix).
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
 }
 
 impl Cli {

@@ -20,6 +20,7 @@
 //! modules above, each opening with where to start in it, and is
 //! unit-tested without a terminal.
 
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod collector_config;
