@@ -15,7 +15,7 @@ mod support;
 #[path = "common/tls.rs"]
 mod tls_support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use production::{Tokens, path};

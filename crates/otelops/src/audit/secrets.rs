@@ -100,9 +100,13 @@ fn collector_tokens(src: &Sources) -> Vec<TokenUse> {
     for config in &src.configs {
         for (id, node) in config.components("extensions", "bearertokenauth") {
             let name = format!("{} {id}", config.path.display());
-            let mut push = |value| {
+            let mut push = |value: Result<(String, String), String>| {
+                let (name, value) = match value {
+                    Ok((v, origin)) => (format!("{name} ({origin})"), Ok(v)),
+                    Err(e) => (name.clone(), Err(e)),
+                };
                 out.push(TokenUse {
-                    name: name.clone(),
+                    name,
                     value,
                     collector: true,
                 })
@@ -124,17 +128,18 @@ fn collector_tokens(src: &Sources) -> Vec<TokenUse> {
     out
 }
 
-fn read_token_file(src: &Sources, raw: &str) -> Result<String, String> {
-    let path = src
+/// A token file's contents and where its path came from.
+fn read_token_file(src: &Sources, raw: &str) -> Result<(String, String), String> {
+    let resolved = src
         .resolve(raw)
-        .ok_or_else(|| format!("{raw}: the variable is not set; pass --env-file or --pid"))?
-        .value;
-    std::fs::read_to_string(&path)
-        .map(|t| t.trim().to_owned())
-        .map_err(|e| format!("token file {path}: {e}"))
+        .ok_or_else(|| format!("{raw}: the variable is not set; pass --env-file or --pid"))?;
+    let path = resolved.value;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("token file {path}: {e}"))?;
+    Ok((text.trim().to_owned(), format!("the file {path}")))
 }
 
-fn resolve_secret(src: &Sources, raw: &str) -> Result<String, String> {
+/// A token's value and where it came from.
+fn resolve_secret(src: &Sources, raw: &str) -> Result<(String, String), String> {
     if let Some(path) = raw
         .trim()
         .strip_prefix("${file:")
@@ -143,7 +148,7 @@ fn resolve_secret(src: &Sources, raw: &str) -> Result<String, String> {
         return read_token_file(src, path);
     }
     match src.resolve(raw) {
-        Some(r) => Ok(r.value),
+        Some(r) => Ok((r.value, r.origin.unwrap_or_else(|| "a literal".into()))),
         None => Err(format!(
             "{raw}: not set in any --env-file nor the --pid process"
         )),
