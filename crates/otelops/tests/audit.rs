@@ -587,7 +587,7 @@ async fn the_production_profile_running_live_passes_the_security_audit() {
     a.assert(
         "non-root-process",
         if root { "CRIT" } else { "OK" },
-        &format!("process {pid} (otelcol-parker)"),
+        &format!("process {pid} (otelcol-parker"),
     );
 
     // A CA that did not sign the collector's certificate: no handshake.

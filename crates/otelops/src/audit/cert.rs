@@ -42,7 +42,7 @@ pub fn certificates(src: &Sources, extra: &[PathBuf], now: SystemTime) -> Item {
     files.dedup_by(|a, b| a.0 == b.0);
     for (path, why) in files {
         match check_certificate(&path, now) {
-            Ok((status, evidence)) if status == Status::Ok => {
+            Ok((Status::Ok, evidence)) => {
                 item.ok(format!("{}: {evidence} [{why}]", path.display()))
             }
             Ok((status, evidence)) => item.finding(
