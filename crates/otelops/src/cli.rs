@@ -83,7 +83,13 @@ pub enum Command {
     #[command(subcommand)]
     Traces(commands::traces::TracesCommand),
     /// The security and production checklists as reports (status, evidence, fix).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+            otelops audit security --env-file /etc/otelcol-parker/secrets.env --collector 127.0.0.1 --cacert ca.pem\n  \
+            otelops --output json audit production --backup-dir /var/backups/otelcol-parker\n\n\
+            Exit codes: 0 every item OK, 1 the worst item is WARN, 2 the worst is CRIT, or usage or unreadable input."
+    )]
     Audit(commands::audit::AuditCommand),
 }
 
