@@ -4,7 +4,7 @@
 
 use super::Item;
 use super::sources::{EnvRef, Sources};
-use crate::collector_config::document::Node;
+use crate::collector_config::document::{Key, Node};
 use crate::collector_config::file::ConfigFile;
 
 /// A receiver endpoint that takes data (an OTLP protocol or any receiver
@@ -328,11 +328,7 @@ pub fn tokens_present(src: &Sources) -> Item {
                 item.ok(format!("{at}: token from a file (filename)"));
                 continue;
             }
-            let values: Vec<&Node> = match (node.get("token"), node.get("tokens")) {
-                (Some(t), _) => vec![t],
-                (None, Some(ts)) => ts.as_seq().unwrap_or_default().iter().collect(),
-                (None, None) => Vec::new(),
-            };
+            let values = token_nodes(node);
             if values.is_empty() {
                 item.crit(format!("{at}: no token, tokens or filename"), fix);
             }
@@ -351,6 +347,24 @@ pub fn tokens_present(src: &Sources) -> Item {
         item.ok("no receiver listens for data");
     }
     item
+}
+
+/// A config's `service.pipelines` entries.
+pub fn pipelines(config: &ConfigFile) -> &[(Key, Node)] {
+    config
+        .root
+        .path(&["service", "pipelines"])
+        .and_then(Node::as_map)
+        .unwrap_or_default()
+}
+
+/// A bearertokenauth extension's `token`, or each of its `tokens`.
+pub fn token_nodes(node: &Node) -> Vec<&Node> {
+    match (node.get("token"), node.get("tokens")) {
+        (Some(t), _) => vec![t],
+        (None, Some(ts)) => ts.as_seq().unwrap_or_default().iter().collect(),
+        (None, None) => Vec::new(),
+    }
 }
 
 /// `${env:…}`, `${file:…}` or `${VAR}`: filled in by the collector at start.
@@ -414,11 +428,7 @@ pub fn log_shipping(src: &Sources) -> Item {
     );
     for config in &src.configs {
         let path = config.path.display();
-        let pipelines = config
-            .root
-            .path(&["service", "pipelines"])
-            .and_then(Node::as_map)
-            .unwrap_or_default();
+        let pipelines = pipelines(config);
         let shipping: Vec<String> = pipelines
             .iter()
             .filter(|(k, _)| k.name.split('/').next() == Some("logs"))

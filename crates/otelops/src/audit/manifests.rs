@@ -254,11 +254,7 @@ pub fn resource_limits(src: &Sources) -> Item {
     }
     for config in &src.configs {
         let path = config.path.display();
-        let pipelines = config
-            .root
-            .path(&["service", "pipelines"])
-            .and_then(Node::as_map)
-            .unwrap_or_default();
+        let pipelines = super::config_rules::pipelines(config);
         let without: Vec<&str> = pipelines
             .iter()
             .filter(|(_, p)| {

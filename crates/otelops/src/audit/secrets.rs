@@ -115,11 +115,7 @@ fn collector_tokens(src: &Sources) -> Vec<TokenUse> {
                 push(read_token_file(src, f));
                 continue;
             }
-            let values: Vec<&Node> = match (node.get("token"), node.get("tokens")) {
-                (Some(t), _) => vec![t],
-                (None, Some(ts)) => ts.as_seq().unwrap_or_default().iter().collect(),
-                (None, None) => Vec::new(),
-            };
+            let values = super::config_rules::token_nodes(node);
             for v in values.into_iter().filter_map(Node::as_str) {
                 push(resolve_secret(src, v));
             }
