@@ -29,6 +29,7 @@ use crate::output::OutputFormat;
         "  config    lint: 0 no errors, 1 errors, 2 unreadable; render, rules: 0, or 2\n",
         "  check     0 no violations (every case passed), 1 violations, 2 bad input or target\n",
         "  traces    0 shown, 1 no such trace, 2 usage or input error\n",
+        "  audit     0 every item OK, 1 worst WARN, 2 worst CRIT or usage/unreadable input\n",
         "  demo      --once: 0 flow and checks passed, 1 a booking or check failed, 2 could not run\n",
         "  backup    verify: 0 passed, 1 failed a check, 2 usage; create, restore: 0 done, 2 error\n",
         "  test      run: 0 every spec passed, 1 an assertion failed, 2 a test could not run\n",
@@ -106,6 +107,15 @@ pub enum Command {
     /// Make, rotate and retire the collector's ingest bearer tokens.
     #[command(subcommand, after_help = commands::token::AFTER_HELP)]
     Token(commands::token::TokenCommand),
+    /// The security and production checklists as reports (status, evidence, fix).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+            otelops audit security --env-file /etc/otelcol-parker/secrets.env --collector 127.0.0.1 --cacert ca.pem\n  \
+            otelops --output json audit production --backup-dir /var/backups/otelcol-parker\n\n\
+            Exit codes: 0 every item OK, 1 the worst item is WARN, 2 the worst is CRIT, or usage or unreadable input."
+    )]
+    Audit(commands::audit::AuditCommand),
 }
 
 impl Cli {

@@ -21,6 +21,7 @@
 //! modules above, each opening with where to start in it, and is
 //! unit-tested without a terminal.
 
+pub mod audit;
 pub mod backup;
 pub mod check;
 pub mod cli;

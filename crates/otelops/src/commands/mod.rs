@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+pub mod audit;
 pub mod backup;
 pub mod check;
 pub mod completions;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(cmd) => backup::exec(cmd, output),
         Command::Test(cmd) => test::exec(cmd, output),
         Command::Token(cmd) => token::exec(cmd, output),
+        Command::Audit(cmd) => audit::exec(cmd, output),
     }
 }
 

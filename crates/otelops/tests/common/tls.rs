@@ -84,6 +84,18 @@ impl Pki {
         self.issue(params, file_stem)
     }
 
+    /// A server certificate for [`LOOPBACK_NAMES`] that expires `days`
+    /// from now (negative: expired that long ago).
+    pub fn server_expiring_in(&self, file_stem: &str, days: i64) -> ServerCert {
+        let mut params =
+            CertificateParams::new(LOOPBACK_NAMES.map(str::to_owned).to_vec()).expect("params");
+        let now = std::time::SystemTime::now();
+        let shift = std::time::Duration::from_secs(days.unsigned_abs() * 86_400 + 3_600);
+        params.not_before = (now - std::time::Duration::from_secs(400 * 86_400)).into();
+        params.not_after = if days >= 0 { now + shift } else { now - shift }.into();
+        self.issue(params, file_stem)
+    }
+
     /// A client certificate (for mTLS) and its key, as files.
     pub fn client(&self, file_stem: &str) -> (PathBuf, PathBuf) {
         let params = CertificateParams::new(vec!["otelops".to_owned()]).expect("params");
