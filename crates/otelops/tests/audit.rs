@@ -42,8 +42,9 @@ impl Fixture {
         fx.write("config.yaml", &run.stdout);
         let server = fx.pki.server("server", false);
         fx.env_file(&format!(
-            "OTELCOL_BIND=127.0.0.1\nOTELCOL_INGEST_TOKEN={INGEST}\nOTELCOL_EXPORT_TOKEN={EXPORT}\n\
+            "OTELCOL_BIND=127.0.0.1\nOTELCOL_INGEST_TOKEN_FILE={}\nOTELCOL_EXPORT_TOKEN={EXPORT}\n\
              OTELCOL_TLS_CERT_FILE={}\nOTELCOL_TLS_KEY_FILE={}\n",
+            path(&fx.pki.token_file("ingest.token", INGEST)),
             path(&server.cert_file),
             path(&server.key_file)
         ));
@@ -278,25 +279,28 @@ fn wildcard_binds_fail_plaintext_and_bind_items() {
 #[test]
 fn literal_tokens_and_weak_sample_or_reused_tokens_fail() {
     let fx = Fixture::new();
-    fx.edit("collector.env", INGEST, "ingest-7c1d2e");
+    // The ingest token is in the file the profile's bearertokenauth reads.
+    let ingest = fx.pki.dir().join("ingest.token");
+    let set_ingest = |token: &str| std::fs::write(&ingest, format!("{token}\n")).unwrap();
+    set_ingest("ingest-7c1d2e");
     let a = fx.audit("security", &[]);
     a.assert("tokens-strong", "CRIT", "a known sample or default value");
-    fx.edit("collector.env", "ingest-7c1d2e", "k3Yq9");
+    set_ingest("k3Yq9");
     fx.audit("security", &[])
         .assert("tokens-strong", "CRIT", "5 characters");
-    fx.edit("collector.env", "k3Yq9", EXPORT);
+    set_ingest(EXPORT);
     fx.audit("security", &[])
         .assert("tokens-strong", "CRIT", "the same token is used by");
     fx.edit(
         "collector.env",
-        &format!("OTELCOL_INGEST_TOKEN={EXPORT}\n"),
+        &format!("OTELCOL_INGEST_TOKEN_FILE={}\n", path(&ingest)),
         "",
     );
     fx.audit("security", &[])
         .assert("tokens-strong", "WARN", "cannot see the token");
     fx.edit(
         "config.yaml",
-        "token: ${env:OTELCOL_INGEST_TOKEN}",
+        "filename: ${env:OTELCOL_INGEST_TOKEN_FILE}",
         "token: s3cr3t-literal",
     );
     let a = fx.audit("security", &[]);
@@ -339,14 +343,14 @@ fn literal_secrets_in_templates_manifests_and_open_env_files_fail() {
     let fx = Fixture::new();
     fx.edit(
         "k8s/deployment.yaml",
-        "            - name: OTELCOL_INGEST_TOKEN\n              valueFrom:\n                secretKeyRef:\n                  name: otelcol-parker-tokens\n                  key: ingest-token\n",
-        "            - name: OTELCOL_INGEST_TOKEN\n              value: abc\n",
+        "            - name: OTELCOL_EXPORT_TOKEN\n              valueFrom:\n                secretKeyRef:\n                  name: otelcol-parker-tokens\n                  key: export-token\n",
+        "            - name: OTELCOL_EXPORT_TOKEN\n              value: abc\n",
     );
     let a = fx.audit("security", &[]);
     a.assert(
         "literal-secrets",
         "CRIT",
-        "env OTELCOL_INGEST_TOKEN is a literal value",
+        "env OTELCOL_EXPORT_TOKEN is a literal value",
     );
     let fx = Fixture::new();
     use std::os::unix::fs::PermissionsExt;
