@@ -29,6 +29,7 @@ use crate::output::OutputFormat;
         "  check     0 no violations (every case passed), 1 violations, 2 bad input or target\n",
         "  traces    0 shown, 1 no such trace, 2 usage or input error\n",
         "  demo      --once: 0 flow and checks passed, 1 a booking or check failed, 2 could not run\n",
+        "  certs     check: 0 OK, 1 WARN, 2 CRIT or unreadable; init, issue, rotate: 0, or 2\n",
         "  others    0 done, 2 usage or input error\n\n",
         "`otelops monitor N` is `otelops monitor watch --interval Nm`."
     )
@@ -81,6 +82,9 @@ pub enum Command {
     /// List received traces or show one as a waterfall.
     #[command(subcommand)]
     Traces(commands::traces::TracesCommand),
+    /// Make, check and rotate the collector's TLS certificates.
+    #[command(subcommand)]
+    Certs(commands::certs::CertsCommand),
 }
 
 impl Cli {

@@ -20,6 +20,7 @@
 //! modules above, each opening with where to start in it, and is
 //! unit-tested without a terminal.
 
+pub mod certs;
 pub mod check;
 pub mod cli;
 pub mod collector_config;
@@ -33,5 +34,6 @@ pub mod monitor;
 pub mod output;
 pub mod prom;
 pub mod receive;
+pub mod secret_file;
 pub mod semconv_registry;
 pub mod tune;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+pub mod certs;
 pub mod check;
 pub mod completions;
 pub mod config;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Receive(args) => receive::exec(args, output),
         Command::Traces(cmd) => traces::exec(cmd, output),
         Command::Demo(args) => demo::exec(args, output),
+        Command::Certs(cmd) => certs::exec(cmd, output),
     }
 }
 

@@ -36,6 +36,7 @@ pub use url::Url;
 
 pub use args::HttpArgs;
 pub use tls::{TlsError, TlsFiles};
+pub(crate) use tls::tls_failure;
 pub use token::{BearerToken, TokenError, TokenSource};
 
 use connector::Connector;
