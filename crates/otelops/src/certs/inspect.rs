@@ -249,7 +249,7 @@ pub fn inspect_file(
     let key_path = path.with_extension("key");
     let key = if key_path.is_file() && key_path != path {
         let report = inspect_key(&key_path, leaf)?;
-        if let Some(Err(e)) = &report.matches {
+        if let Some(Err(e)) = &report.key.matches {
             status = Status::Crit;
             problems.push(format!("{}: {e}", key_path.display()));
         }

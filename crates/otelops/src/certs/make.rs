@@ -57,7 +57,7 @@ impl Sans {
             .map(|s| s.parse().map_err(|_| CertError::BadIp(s.clone())))
             .collect::<Result<_, _>>()?;
         for d in dns {
-            rcgen::Ia5String::try_from(d.as_str())
+            rcgen::string::Ia5String::try_from(d.as_str())
                 .map_err(|e| CertError::BadDns(d.clone(), e.to_string()))?;
         }
         Ok(Sans {
@@ -69,7 +69,7 @@ impl Sans {
     fn to_san_types(&self) -> Result<Vec<SanType>, CertError> {
         let mut out = Vec::new();
         for d in &self.dns {
-            let name = rcgen::Ia5String::try_from(d.as_str())
+            let name = rcgen::string::Ia5String::try_from(d.as_str())
                 .map_err(|e| CertError::BadDns(d.clone(), e.to_string()))?;
             out.push(SanType::DnsName(name));
         }
