@@ -31,9 +31,7 @@ fn s(p: &Path) -> &str {
 /// Runs openssl; returns its exit code and output.
 fn openssl(args: &[&str], dir: &Path) -> (i32, String) {
     let out = common::run_bounded(
-        Command::new(common::openssl())
-            .args(args)
-            .current_dir(dir),
+        Command::new(common::openssl()).args(args).current_dir(dir),
         Duration::from_secs(60),
     );
     let text = format!(
@@ -129,7 +127,8 @@ fn init_takes_dns_and_ip_sans_and_rejects_bad_ones() {
     let bad = certs(&["init", "--dir", s(tmp.path()), "--ip", "10.0.0.300"]);
     assert_eq!(bad.code, 2);
     assert!(
-        bad.stderr.contains("--ip \"10.0.0.300\" is not an IP address"),
+        bad.stderr
+            .contains("--ip \"10.0.0.300\" is not an IP address"),
         "{}",
         bad.stderr
     );
@@ -158,8 +157,19 @@ fn guide_openssl_pki(dir: &Path, days: &[u32]) {
         let days = d.to_string();
         let (code, text) = openssl(
             &[
-                "x509", "-req", "-days", &days, "-in", "server.csr", "-CA", "ca.crt", "-CAkey",
-                "ca.key", "-CAcreateserial", "-out", &out,
+                "x509",
+                "-req",
+                "-days",
+                &days,
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &out,
             ],
             dir,
         );
@@ -183,21 +193,32 @@ fn check_reads_certificates_from_the_guides_openssl_commands_and_agrees_with_che
         let file = dir.join(format!("server-{days}.crt"));
         let (got, report) = check_json(&[s(&file), "--ca", s(&dir.join("ca.crt"))]);
         let r = &report[0];
-        assert_eq!((got, r["status"].as_str().unwrap()), (code, status), "{r:#}");
+        assert_eq!(
+            (got, r["status"].as_str().unwrap()),
+            (code, status),
+            "{r:#}"
+        );
         assert_eq!(r["subject"], "CN=otel-collector");
         assert_eq!(r["issuer"], "CN=OTel-CA");
         assert_eq!(r["chain"], "ok", "{r:#}");
         assert_eq!(r["key"]["matches"], "ok", "{r:#}");
         assert_eq!(r["days_left"], days, "{r:#}");
         let (_, serial) = openssl(&["x509", "-in", s(&file), "-noout", "-serial"], dir);
-        let hex = r["serial"].as_str().unwrap().replace(':', "").to_uppercase();
+        let hex = r["serial"]
+            .as_str()
+            .unwrap()
+            .replace(':', "")
+            .to_uppercase();
         assert_eq!(serial.trim(), format!("serial={hex}"));
 
         // WARN exactly when openssl says it expires within 30 days, CRIT
         // within 7.
         for (limit, flagged) in [(30, status != "OK"), (7, status == "CRIT")] {
             let secs = (limit * DAY).to_string();
-            let (c, _) = openssl(&["x509", "-in", s(&file), "-noout", "-checkend", &secs], dir);
+            let (c, _) = openssl(
+                &["x509", "-in", s(&file), "-noout", "-checkend", &secs],
+                dir,
+            );
             assert_eq!(c == 1, flagged, "{days}-day cert, -checkend {limit} days");
         }
     }
@@ -239,9 +260,21 @@ fn check_is_crit_on_a_foreign_ca_a_foreign_key_or_expiry_and_warn_on_an_open_key
     let (code, r) = check_json(&[s(&expired.cert_file), "--ca", s(&pki.ca_file())]);
     assert_eq!(code, 2, "{r:#}");
     assert!(r[0]["days_left"].as_i64().unwrap() < 0);
-    assert!(r[0]["problems"][0].as_str().unwrap().starts_with("expired on 2021-01-01"));
+    assert!(
+        r[0]["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("expired on 2021-01-01")
+    );
     let (c, _) = openssl(
-        &["x509", "-in", s(&expired.cert_file), "-noout", "-checkend", "0"],
+        &[
+            "x509",
+            "-in",
+            s(&expired.cert_file),
+            "-noout",
+            "-checkend",
+            "0",
+        ],
         pki.dir(),
     );
     assert_eq!(c, 1);
@@ -262,20 +295,49 @@ fn issue_makes_client_and_server_certificates_openssl_accepts_for_their_purpose(
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(mode(&dir.join("booking.key")), 0o600);
     let (code, out) = openssl(
-        &["verify", "-CAfile", "ca.crt", "-purpose", "sslclient", "booking.crt"],
+        &[
+            "verify",
+            "-CAfile",
+            "ca.crt",
+            "-purpose",
+            "sslclient",
+            "booking.crt",
+        ],
         &dir,
     );
     assert_eq!(code, 0, "{out}");
     let (code, _) = openssl(
-        &["verify", "-CAfile", "ca.crt", "-purpose", "sslserver", "booking.crt"],
+        &[
+            "verify",
+            "-CAfile",
+            "ca.crt",
+            "-purpose",
+            "sslserver",
+            "booking.crt",
+        ],
         &dir,
     );
     assert_ne!(code, 0, "a client certificate is not a server certificate");
 
-    let run = certs(&["issue", "--dir", s(&dir), "--name", "gateway", "--dns", "gw.parker"]);
+    let run = certs(&[
+        "issue",
+        "--dir",
+        s(&dir),
+        "--name",
+        "gateway",
+        "--dns",
+        "gw.parker",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let (code, out) = openssl(
-        &["verify", "-CAfile", "ca.crt", "-purpose", "sslserver", "gateway.crt"],
+        &[
+            "verify",
+            "-CAfile",
+            "ca.crt",
+            "-purpose",
+            "sslserver",
+            "gateway.crt",
+        ],
         &dir,
     );
     assert_eq!(code, 0, "{out}");
@@ -286,7 +348,11 @@ fn issue_makes_client_and_server_certificates_openssl_accepts_for_their_purpose(
     let no_ca = tempfile::tempdir().unwrap();
     let run = certs(&["issue", "--dir", s(no_ca.path()), "--name", "x"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("run `otelops certs init"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("run `otelops certs init"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -297,12 +363,23 @@ fn rotate_renews_only_when_due_keeps_the_previous_pair_and_the_key_unless_asked(
 
     let run = certs(&["rotate", "--dir", s(&dir)]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.starts_with("not due: 90 days left"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("not due: 90 days left"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(std::fs::read(dir.join("tls.crt")).unwrap(), old_cert);
     assert!(!dir.join("tls.crt.prev").exists());
 
     let run = common::otelops(&[
-        "--output", "json", "certs", "rotate", "--dir", s(&dir), "--before", "91d",
+        "--output",
+        "json",
+        "certs",
+        "rotate",
+        "--dir",
+        s(&dir),
+        "--before",
+        "91d",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let r = run.json();
@@ -339,7 +416,9 @@ impl SServer {
         let port = common::free_port();
         let accept = format!("127.0.0.1:{port}");
         let child = Command::new(common::openssl())
-            .args(["s_server", "-accept", &accept, "-cert", "tls.crt", "-key", "tls.key"])
+            .args([
+                "s_server", "-accept", &accept, "-cert", "tls.crt", "-key", "tls.key",
+            ])
             .arg("-quiet")
             .args(extra)
             .current_dir(dir)
@@ -350,7 +429,10 @@ impl SServer {
             .expect("openssl s_server");
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "s_server did not listen");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "s_server did not listen"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         SServer(child, port)

@@ -216,10 +216,30 @@ pub fn init(dir: &Path, opts: &InitOptions, now: SystemTime) -> Result<Vec<Writt
         .signed_by(&key, &Issuer::from_params(&ca, &ca_key))?;
 
     let mut out = Vec::new();
-    write(layout.ca_key(), ca_key.serialize_pem().as_bytes(), KEY_MODE, &mut out)?;
-    write(layout.ca_cert(), ca_cert.pem().as_bytes(), CERT_MODE, &mut out)?;
-    write(layout.key(&server), key.serialize_pem().as_bytes(), KEY_MODE, &mut out)?;
-    write(layout.cert(&server), cert.pem().as_bytes(), CERT_MODE, &mut out)?;
+    write(
+        layout.ca_key(),
+        ca_key.serialize_pem().as_bytes(),
+        KEY_MODE,
+        &mut out,
+    )?;
+    write(
+        layout.ca_cert(),
+        ca_cert.pem().as_bytes(),
+        CERT_MODE,
+        &mut out,
+    )?;
+    write(
+        layout.key(&server),
+        key.serialize_pem().as_bytes(),
+        KEY_MODE,
+        &mut out,
+    )?;
+    write(
+        layout.cert(&server),
+        cert.pem().as_bytes(),
+        CERT_MODE,
+        &mut out,
+    )?;
     Ok(out)
 }
 
@@ -265,8 +285,8 @@ pub fn issue(dir: &Path, opts: &IssueOptions, now: SystemTime) -> Result<Vec<Wri
     refuse_existing(&[key_path.clone(), cert_path.clone()])?;
     let issuer = load_ca(&layout)?;
     let key = opts.key_type.generate()?;
-    let cert = leaf_params(opts.name.as_str(), &opts.sans, opts.role, now)?
-        .signed_by(&key, &issuer)?;
+    let cert =
+        leaf_params(opts.name.as_str(), &opts.sans, opts.role, now)?.signed_by(&key, &issuer)?;
     let mut out = Vec::new();
     write(key_path, key.serialize_pem().as_bytes(), KEY_MODE, &mut out)?;
     write(cert_path, cert.pem().as_bytes(), CERT_MODE, &mut out)?;
@@ -391,11 +411,26 @@ pub fn rotate(dir: &Path, opts: &RotateOptions, now: SystemTime) -> Result<Rotat
 
     let mut written = Vec::new();
     write(prev(&key_path), &old_key_pem, KEY_MODE, &mut written)?;
-    write(prev(&cert_path), &read(&cert_path)?, CERT_MODE, &mut written)?;
+    write(
+        prev(&cert_path),
+        &read(&cert_path)?,
+        CERT_MODE,
+        &mut written,
+    )?;
     if opts.new_key.is_some() {
-        write(key_path, key.serialize_pem().as_bytes(), KEY_MODE, &mut written)?;
+        write(
+            key_path,
+            key.serialize_pem().as_bytes(),
+            KEY_MODE,
+            &mut written,
+        )?;
     }
-    write(cert_path.clone(), cert.pem().as_bytes(), CERT_MODE, &mut written)?;
+    write(
+        cert_path.clone(),
+        cert.pem().as_bytes(),
+        CERT_MODE,
+        &mut written,
+    )?;
     let new_info = info(&parse(&cert_path, cert.der())?, now);
     Ok(Rotation::Rotated {
         old_serial: old_info.serial,

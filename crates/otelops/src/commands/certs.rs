@@ -190,7 +190,9 @@ pub fn exec(cmd: CertsCommand, output: OutputFormat) -> anyhow::Result<ExitCode>
                         written,
                         ..
                     } => {
-                        println!("rotated: serial {old_serial} -> {new_serial}, valid until {not_after}");
+                        println!(
+                            "rotated: serial {old_serial} -> {new_serial}, valid until {not_after}"
+                        );
                         print_written(written, output)?;
                     }
                 },

@@ -35,8 +35,8 @@ use hyper_util::rt::TokioExecutor;
 pub use url::Url;
 
 pub use args::HttpArgs;
-pub use tls::{TlsError, TlsFiles};
 pub(crate) use tls::tls_failure;
+pub use tls::{TlsError, TlsFiles};
 pub use token::{BearerToken, TokenError, TokenSource};
 
 use connector::Connector;
