@@ -83,7 +83,14 @@ pub enum Command {
     #[command(subcommand)]
     Traces(commands::traces::TracesCommand),
     /// Make, check and rotate the collector's TLS certificates.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+            otelops certs init --dir tls\n  \
+            otelops certs check tls/tls.crt --ca tls/ca.crt\n  \
+            otelops certs rotate --dir tls\n\n\
+            Exit codes: check 0 OK, 1 WARN, 2 CRIT or unreadable; init, issue, rotate 0, or 2 on usage or input errors."
+    )]
     Certs(commands::certs::CertsCommand),
 }
 
