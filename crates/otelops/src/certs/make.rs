@@ -85,12 +85,29 @@ pub enum KeyType {
     #[default]
     #[value(name = "ecdsa-p256")]
     EcdsaP256,
+    /// RSA 3072 with SHA-256, for peers that take no ECDSA.
+    #[value(name = "rsa3072")]
+    Rsa3072,
 }
 
 impl KeyType {
     fn generate(self) -> Result<KeyPair, CertError> {
         match self {
             KeyType::EcdsaP256 => Ok(KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?),
+            KeyType::Rsa3072 => {
+                use rsa::Generate;
+                use rsa::pkcs8::EncodePrivateKey;
+                // PrivateKey::DEFAULT_BITS is 3072.
+                let key =
+                    rsa::PrivateKey::try_generate().map_err(|_| rcgen::Error::RingUnspecified)?;
+                let der = key
+                    .to_pkcs8_der()
+                    .map_err(|_| rcgen::Error::KeyGenerationUnavailable)?;
+                Ok(KeyPair::from_pkcs8_der_and_sign_algo(
+                    &rustls::pki_types::PrivatePkcs8KeyDer::from(der.as_bytes()),
+                    &rcgen::PKCS_RSA_SHA256,
+                )?)
+            }
         }
     }
 }
