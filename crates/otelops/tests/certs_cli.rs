@@ -1,5 +1,5 @@
-//! `otelops certs` against the real `openssl`: what `init`, `issue` and
-//! `rotate` write verifies with `openssl verify`; `certs check` agrees with
+//! `otelops certs` against the real `openssl`: what `init` (ECDSA P-256 or
+//! RSA 3072), `issue` and `rotate` write verifies with `openssl verify`; `certs check` agrees with
 //! `openssl x509 -checkend` on certificates made by the operations guide's
 //! openssl commands; broken chains, foreign keys, open key modes and
 //! expired certificates are caught; `--endpoint` reads a live `openssl
@@ -113,6 +113,21 @@ fn init_writes_the_profile_and_k8s_secret_layout_with_private_keys_and_openssl_v
         again.stderr
     );
     assert_eq!(std::fs::read(dir.join("ca.key")).unwrap(), before);
+}
+
+#[test]
+fn init_makes_rsa_3072_keys_on_request_and_openssl_verifies_them() {
+    let (_tmp, dir) = init(&["--key-type", "rsa3072"]);
+    let (code, out) = openssl(&["verify", "-CAfile", "ca.crt", "tls.crt"], &dir);
+    assert_eq!(code, 0, "{out}");
+    for cert in ["ca.crt", "tls.crt"] {
+        let (_, text) = openssl(&["x509", "-in", cert, "-noout", "-text"], &dir);
+        assert!(text.contains("Public-Key: (3072 bit)"), "{cert}: {text}");
+        assert!(text.contains("sha256WithRSAEncryption"), "{cert}: {text}");
+    }
+    let (code, r) = check_json(&[s(&dir.join("tls.crt")), "--ca", s(&dir.join("ca.crt"))]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r[0]["key"]["matches"], "ok");
 }
 
 #[test]
