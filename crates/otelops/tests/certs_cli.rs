@@ -42,6 +42,12 @@ fn openssl(args: &[&str], dir: &Path) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// The run failed as a usage or input error (exit 2) saying `says`.
+fn assert_input_error(run: &Run, says: &str) {
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(says), "{}", run.stderr);
+}
+
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
@@ -106,12 +112,7 @@ fn init_writes_the_profile_and_k8s_secret_layout_with_private_keys_and_openssl_v
     // A second init never overwrites the CA.
     let before = std::fs::read(dir.join("ca.key")).unwrap();
     let again = certs(&["init", "--dir", s(&dir)]);
-    assert_eq!(again.code, 2);
-    assert!(
-        again.stderr.contains("ca.key already exists"),
-        "{}",
-        again.stderr
-    );
+    assert_input_error(&again, "ca.key already exists");
     assert_eq!(std::fs::read(dir.join("ca.key")).unwrap(), before);
 }
 
@@ -140,13 +141,7 @@ fn init_takes_dns_and_ip_sans_and_rejects_bad_ones() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let bad = certs(&["init", "--dir", s(tmp.path()), "--ip", "10.0.0.300"]);
-    assert_eq!(bad.code, 2);
-    assert!(
-        bad.stderr
-            .contains("--ip \"10.0.0.300\" is not an IP address"),
-        "{}",
-        bad.stderr
-    );
+    assert_input_error(&bad, "--ip \"10.0.0.300\" is not an IP address");
     assert!(!tmp.path().join("ca.key").exists());
 }
 
@@ -295,12 +290,7 @@ fn check_is_crit_on_a_foreign_ca_a_foreign_key_or_expiry_and_warn_on_an_open_key
     assert_eq!(c, 1);
 
     let missing = certs(&["check", "/nonexistent/tls.crt"]);
-    assert_eq!(missing.code, 2);
-    assert!(
-        missing.stderr.contains("cannot read /nonexistent/tls.crt"),
-        "{}",
-        missing.stderr
-    );
+    assert_input_error(&missing, "cannot read /nonexistent/tls.crt");
 }
 
 #[test]
@@ -358,16 +348,10 @@ fn issue_makes_client_and_server_certificates_openssl_accepts_for_their_purpose(
     assert_eq!(code, 0, "{out}");
 
     let bad = certs(&["issue", "--dir", s(&dir), "--name", "../evil"]);
-    assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("letters, digits"), "{}", bad.stderr);
+    assert_input_error(&bad, "letters, digits");
     let no_ca = tempfile::tempdir().unwrap();
     let run = certs(&["issue", "--dir", s(no_ca.path()), "--name", "x"]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("run `otelops certs init"),
-        "{}",
-        run.stderr
-    );
+    assert_input_error(&run, "run `otelops certs init");
 }
 
 #[test]

@@ -39,6 +39,16 @@ fn str_at<'a>(node: &'a Node, path: &[&str]) -> &'a str {
         .unwrap_or_else(|| panic!("missing string at {path:?}"))
 }
 
+/// The strings of the sequence at `path`.
+fn strs_at<'a>(node: &'a Node, path: &[&str]) -> Vec<&'a str> {
+    node.path(path)
+        .and_then(Node::as_seq)
+        .unwrap_or_else(|| panic!("missing sequence at {path:?}"))
+        .iter()
+        .filter_map(Node::as_str)
+        .collect()
+}
+
 #[test]
 fn every_yaml_file_under_deploy_parses() {
     let mut files = Vec::new();
@@ -186,24 +196,10 @@ fn cert_manager_keeps_the_tls_secret_for_90_days_renewing_30_days_before() {
         str_at(&cert, &["spec", "privateKey", "rotationPolicy"]),
         "Always"
     );
-    let usages: Vec<_> = cert
-        .path(&["spec", "usages"])
-        .unwrap()
-        .as_seq()
-        .unwrap()
-        .iter()
-        .filter_map(Node::as_str)
-        .collect();
+    let usages = strs_at(&cert, &["spec", "usages"]);
     assert!(usages.contains(&"server auth"), "{usages:?}");
     let service = object("Service");
-    let dns: Vec<_> = cert
-        .path(&["spec", "dnsNames"])
-        .unwrap()
-        .as_seq()
-        .unwrap()
-        .iter()
-        .filter_map(Node::as_str)
-        .collect();
+    let dns = strs_at(&cert, &["spec", "dnsNames"]);
     assert!(
         dns.contains(&str_at(&service, &["metadata", "name"])),
         "{dns:?}"
@@ -356,14 +352,7 @@ fn service_and_network_policy_select_the_collector_pods() {
         ),
         name
     );
-    let types: Vec<_> = np
-        .path(&["spec", "policyTypes"])
-        .unwrap()
-        .as_seq()
-        .unwrap()
-        .iter()
-        .filter_map(Node::as_str)
-        .collect();
+    let types = strs_at(&np, &["spec", "policyTypes"]);
     assert_eq!(types, ["Ingress", "Egress"]);
 }
 

@@ -233,30 +233,14 @@ pub fn init(dir: &Path, opts: &InitOptions, now: SystemTime) -> Result<Vec<Writt
         .signed_by(&key, &Issuer::from_params(&ca, &ca_key))?;
 
     let mut out = Vec::new();
-    write(
-        layout.ca_key(),
-        ca_key.serialize_pem().as_bytes(),
-        KEY_MODE,
-        &mut out,
-    )?;
-    write(
-        layout.ca_cert(),
-        ca_cert.pem().as_bytes(),
-        CERT_MODE,
-        &mut out,
-    )?;
-    write(
-        layout.key(&server),
-        key.serialize_pem().as_bytes(),
-        KEY_MODE,
-        &mut out,
-    )?;
-    write(
-        layout.cert(&server),
-        cert.pem().as_bytes(),
-        CERT_MODE,
-        &mut out,
-    )?;
+    for (path, pem, mode) in [
+        (layout.ca_key(), ca_key.serialize_pem(), KEY_MODE),
+        (layout.ca_cert(), ca_cert.pem(), CERT_MODE),
+        (layout.key(&server), key.serialize_pem(), KEY_MODE),
+        (layout.cert(&server), cert.pem(), CERT_MODE),
+    ] {
+        write(path, pem.as_bytes(), mode, &mut out)?;
+    }
     Ok(out)
 }
 
