@@ -34,6 +34,7 @@ use crate::output::OutputFormat;
         "  backup    verify: 0 passed, 1 failed a check, 2 usage; create, restore: 0 done, 2 error\n",
         "  test      run: 0 every spec passed, 1 an assertion failed, 2 a test could not run\n",
         "  token     0 done, 2 usage or input error (nothing written)\n",
+        "  certs     check: 0 OK, 1 WARN, 2 CRIT or unreadable; init, issue, rotate: 0, or 2\n",
         "  others    0 done, 2 usage or input error\n\n",
         "`otelops monitor N` is `otelops monitor watch --interval Nm`."
     )
@@ -116,6 +117,16 @@ pub enum Command {
             Exit codes: 0 every item OK, 1 the worst item is WARN, 2 the worst is CRIT, or usage or unreadable input."
     )]
     Audit(commands::audit::AuditCommand),
+    /// Make, check and rotate the collector's TLS certificates.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+            otelops certs init --dir tls\n  \
+            otelops certs check tls/tls.crt --ca tls/ca.crt\n  \
+            otelops certs rotate --dir tls\n\n\
+            Exit codes: check 0 OK, 1 WARN, 2 CRIT or unreadable; init, issue, rotate 0, or 2 on usage or input errors."
+    )]
+    Certs(commands::certs::CertsCommand),
 }
 
 impl Cli {

@@ -23,6 +23,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod certs;
 pub mod check;
 pub mod cli;
 pub mod collector_config;

@@ -1,5 +1,6 @@
 //! deploy/: every manifest parses, Kubernetes objects are complete and
-//! locked down (non-root, limits, probes on 13133, secrets only referenced),
+//! locked down (non-root, limits, probes on 13133, secrets only referenced
+//! and mounted 0400, cert-manager renewing the TLS Secret),
 //! the ConfigMap carries the production profile, and compose publishes on
 //! loopback only.
 
@@ -36,6 +37,16 @@ fn str_at<'a>(node: &'a Node, path: &[&str]) -> &'a str {
     node.path(path)
         .and_then(Node::as_str)
         .unwrap_or_else(|| panic!("missing string at {path:?}"))
+}
+
+/// The strings of the sequence at `path`.
+fn strs_at<'a>(node: &'a Node, path: &[&str]) -> Vec<&'a str> {
+    node.path(path)
+        .and_then(Node::as_seq)
+        .unwrap_or_else(|| panic!("missing sequence at {path:?}"))
+        .iter()
+        .filter_map(Node::as_str)
+        .collect()
 }
 
 #[test]
@@ -102,12 +113,105 @@ fn every_k8s_object_has_api_version_and_kind_and_none_is_a_secret() {
 }
 
 #[test]
-fn kustomization_lists_files_that_exist() {
-    let k = object("Kustomization");
-    for r in k.get("resources").unwrap().as_seq().unwrap() {
-        let file = deploy("k8s").join(r.as_str().unwrap());
-        assert!(file.is_file(), "{} missing", file.display());
+fn kustomizations_list_files_and_bases_that_exist() {
+    let mut seen = 0;
+    for (file, k) in k8s_objects() {
+        if k.get("kind").and_then(Node::as_str) != Some("Kustomization") {
+            continue;
+        }
+        seen += 1;
+        let dir = file.parent().unwrap();
+        for r in k.get("resources").unwrap().as_seq().unwrap() {
+            let target = dir.join(r.as_str().unwrap());
+            assert!(
+                target.is_file() || target.join("kustomization.yaml").is_file(),
+                "{}: {} missing",
+                file.display(),
+                target.display()
+            );
+        }
     }
+    assert_eq!(seen, 2, "deploy/k8s and deploy/k8s/with-cert-manager");
+}
+
+/// The secret volumes of the Deployment, by volume name.
+fn secret_volumes() -> Vec<(String, Node)> {
+    let d = object("Deployment");
+    d.path(&["spec", "template", "spec", "volumes"])
+        .unwrap()
+        .as_seq()
+        .unwrap()
+        .iter()
+        .filter_map(|v| {
+            let secret = v.get("secret")?.clone();
+            Some((v.get("name")?.as_str()?.to_owned(), secret))
+        })
+        .collect()
+}
+
+#[test]
+fn secret_volumes_are_owner_read_only_and_mounted_without_sub_path() {
+    let volumes = secret_volumes();
+    assert!(volumes.iter().any(|(n, _)| n == "tls"), "{volumes:?}");
+    for (name, secret) in &volumes {
+        // `defaultMode: 0400` — Kubernetes' YAML 1.1 reads the leading 0 as
+        // octal (0o400); our YAML 1.2 parser keeps the digits as 400.
+        assert_eq!(
+            secret.get("defaultMode").map(|m| m.value.clone()),
+            Some(Value::Int(400)),
+            "secret volume {name}"
+        );
+    }
+    let c = container();
+    for m in c.get("volumeMounts").unwrap().as_seq().unwrap() {
+        let name = m.get("name").and_then(Node::as_str).unwrap();
+        if volumes.iter().any(|(n, _)| n == name) {
+            assert!(
+                m.get("subPath").is_none(),
+                "{name}: a subPath mount never sees a renewed Secret"
+            );
+            assert_eq!(
+                m.get("readOnly").unwrap().value,
+                Value::Bool(true),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn cert_manager_keeps_the_tls_secret_for_90_days_renewing_30_days_before() {
+    let cert = object("Certificate");
+    assert_eq!(str_at(&cert, &["apiVersion"]), "cert-manager.io/v1");
+    assert_eq!(str_at(&cert, &["spec", "duration"]), "2160h", "90 days");
+    assert_eq!(str_at(&cert, &["spec", "renewBefore"]), "720h", "30 days");
+    let tls_secret = secret_volumes()
+        .into_iter()
+        .find(|(n, _)| n == "tls")
+        .map(|(_, s)| str_at(&s, &["secretName"]).to_owned())
+        .unwrap();
+    assert_eq!(str_at(&cert, &["spec", "secretName"]), tls_secret);
+    assert_eq!(str_at(&cert, &["spec", "privateKey", "algorithm"]), "ECDSA");
+    assert_eq!(
+        str_at(&cert, &["spec", "privateKey", "rotationPolicy"]),
+        "Always"
+    );
+    let usages = strs_at(&cert, &["spec", "usages"]);
+    assert!(usages.contains(&"server auth"), "{usages:?}");
+    let service = object("Service");
+    let dns = strs_at(&cert, &["spec", "dnsNames"]);
+    assert!(
+        dns.contains(&str_at(&service, &["metadata", "name"])),
+        "{dns:?}"
+    );
+
+    let issuer = object("Issuer");
+    assert_eq!(str_at(&cert, &["spec", "issuerRef", "kind"]), "Issuer");
+    assert_eq!(
+        str_at(&cert, &["spec", "issuerRef", "name"]),
+        str_at(&issuer, &["metadata", "name"])
+    );
+    assert!(issuer.path(&["spec", "ca", "secretName"]).is_some());
 }
 
 fn container() -> Node {
@@ -308,14 +412,7 @@ fn service_and_network_policy_select_the_collector_pods() {
         ),
         name
     );
-    let types: Vec<_> = np
-        .path(&["spec", "policyTypes"])
-        .unwrap()
-        .as_seq()
-        .unwrap()
-        .iter()
-        .filter_map(Node::as_str)
-        .collect();
+    let types = strs_at(&np, &["spec", "policyTypes"]);
     assert_eq!(types, ["Ingress", "Egress"]);
 }
 

@@ -131,6 +131,9 @@ pub struct ServerTls {
     pub cert_file: String,
     pub key_file: String,
     pub min_version: String,
+    /// How often the receiver re-reads cert_file/key_file, so a rotated
+    /// certificate (`otelops certs rotate`) is served without a restart.
+    pub reload_interval: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

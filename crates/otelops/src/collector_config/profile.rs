@@ -149,6 +149,9 @@ pub fn render(profile: Profile) -> CollectorConfig {
             cert_file: "${env:OTELCOL_TLS_CERT_FILE}".into(),
             key_file: "${env:OTELCOL_TLS_KEY_FILE}".into(),
             min_version: "1.2".into(),
+            // A rotated certificate is served within 30s, no restart; the
+            // check is a file read on a handshake, at most every 30s.
+            reload_interval: "30s".into(),
         }),
         auth: production.then(|| Authentication {
             authenticator: "bearertokenauth/ingest".into(),

@@ -6,6 +6,7 @@ use crate::cli::{Cli, Command};
 
 pub mod audit;
 pub mod backup;
+pub mod certs;
 pub mod check;
 pub mod completions;
 pub mod config;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Test(cmd) => test::exec(cmd, output),
         Command::Token(cmd) => token::exec(cmd, output),
         Command::Audit(cmd) => audit::exec(cmd, output),
+        Command::Certs(cmd) => certs::exec(cmd, output),
     }
 }
 

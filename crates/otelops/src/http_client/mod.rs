@@ -35,6 +35,7 @@ use hyper_util::rt::TokioExecutor;
 pub use url::Url;
 
 pub use args::HttpArgs;
+pub(crate) use tls::tls_failure;
 pub use tls::{TlsError, TlsFiles};
 pub use token::{BearerToken, TokenError, TokenSource};
 

@@ -77,11 +77,10 @@ fn certificates(
 }
 
 impl TlsFiles {
-    /// Reads and checks every file, and builds the rustls config.
-    pub fn load(&self) -> Result<(rustls::ClientConfig, LoadedTls), TlsError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// The trusted roots: `--cacert`'s certificates (with its PEM) or else
+    /// the Mozilla roots. `certs check --endpoint` trusts the same way.
+    pub(crate) fn roots(&self) -> Result<(rustls::RootCertStore, Option<Vec<u8>>), TlsError> {
         let mut roots = rustls::RootCertStore::empty();
-        let mut loaded = LoadedTls::default();
         match &self.ca {
             Some(path) => {
                 let pem = read("CA file", path)?;
@@ -92,10 +91,21 @@ impl TlsFiles {
                         reason: e.to_string(),
                     })?;
                 }
-                loaded.ca_pem = Some(pem);
+                Ok((roots, Some(pem)))
             }
-            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            None => {
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                Ok((roots, None))
+            }
         }
+    }
+
+    /// Reads and checks every file, and builds the rustls config.
+    pub fn load(&self) -> Result<(rustls::ClientConfig, LoadedTls), TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut loaded = LoadedTls::default();
+        let (roots, ca_pem) = self.roots()?;
+        loaded.ca_pem = ca_pem;
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("ring supports the default TLS versions")

@@ -232,6 +232,13 @@ pub fn gpg() -> PathBuf {
     )
 }
 
+/// openssl: `OPENSSL`, then PATH; panics with how to get it.
+pub fn openssl() -> PathBuf {
+    from_env("OPENSSL").or_else(|| on_path("openssl")).expect(
+        "openssl not found (OPENSSL unset, not on PATH): run ./scripts/test, which installs it (Debian package openssl)",
+    )
+}
+
 /// Where cargo put `otelops`; the services are built beside it.
 pub fn bin_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_otelops"))

@@ -19,6 +19,7 @@ pub mod collector;
 pub mod metrics;
 pub mod otelops;
 pub mod otlp_copy;
+pub mod production;
 pub mod rotel;
 pub mod sender;
 pub mod services;
