@@ -50,9 +50,12 @@ impl Fixture {
         ));
         let repo = common::repo_root();
         std::fs::create_dir(fx.path("k8s")).unwrap();
+        // The base manifests (the cert-manager overlay is a folder of its own).
         for entry in std::fs::read_dir(repo.join("deploy/k8s")).unwrap() {
             let p = entry.unwrap().path();
-            std::fs::copy(&p, fx.path("k8s").join(p.file_name().unwrap())).unwrap();
+            if p.is_file() {
+                std::fs::copy(&p, fx.path("k8s").join(p.file_name().unwrap())).unwrap();
+            }
         }
         std::fs::copy(repo.join("deploy/docker/Dockerfile"), fx.path("Dockerfile")).unwrap();
         std::fs::copy(
@@ -230,8 +233,8 @@ fn tls_fails_without_tls_or_with_min_version_below_1_2() {
     let fx = Fixture::new();
     fx.edit(
         "config.yaml",
-        "min_version: '1.2'\n        auth",
-        "min_version: '1.1'\n        auth",
+        "min_version: '1.2'\n          reload_interval: 30s\n        auth",
+        "min_version: '1.1'\n          reload_interval: 30s\n        auth",
     );
     let a = fx.audit("security", &[]);
     a.assert("tls-config", "CRIT", "allows TLS older than 1.2");
