@@ -20,6 +20,7 @@ use crate::output::OutputFormat;
         "  otelops tune --config otel-collector.yaml --metrics-url http://127.0.0.1:8888/metrics\n",
         "  otelops check semantic-conventions --listen --duration 30s\n",
         "  otelops demo --once\n",
+        "  otelops load --file test-data/sample-trace.json --requests 1000 --concurrency 100\n",
         "  otelops completions bash\n\n",
         "Exit codes (each command's --help has its own):\n",
         "  health    0 every check passed, 1 a check failed, 2 usage or input error\n",
@@ -29,6 +30,7 @@ use crate::output::OutputFormat;
         "  check     0 no violations (every case passed), 1 violations, 2 bad input or target\n",
         "  traces    0 shown, 1 no such trace, 2 usage or input error\n",
         "  demo      --once: 0 flow and checks passed, 1 a booking or check failed, 2 could not run\n",
+        "  load      0 every span accepted, 1 some rejected, refused or failed, 2 usage or input error\n",
         "  others    0 done, 2 usage or input error\n\n",
         "`otelops monitor N` is `otelops monitor watch --interval Nm`."
     )
@@ -81,6 +83,8 @@ pub enum Command {
     /// List received traces or show one as a waterfall.
     #[command(subcommand)]
     Traces(commands::traces::TracesCommand),
+    /// Send OTLP trace load (a file or synthetic traces) to a collector; report what it accepted.
+    Load(commands::load::Args),
 }
 
 impl Cli {

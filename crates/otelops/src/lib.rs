@@ -8,8 +8,8 @@
 //! (`dashboards`); a small embedded OTLP receiver for development and checks
 //! (`receive`, browsed with `otelops traces`); compliance checks on telemetry
 //! — OTLP encoding, semantic conventions, W3C Trace Context — (`check`, over
-//! the embedded `semconv_registry`); and an end-to-end run of Parker Flight
-//! on one machine (`demo`).
+//! the embedded `semconv_registry`); an end-to-end run of Parker Flight
+//! on one machine (`demo`); and OTLP load against a collector (`load`).
 //!
 //! Not for: production telemetry collection or storage. `receive` keeps a
 //! bounded in-memory store for a developer or a check run; the collector
@@ -29,6 +29,7 @@ pub mod demo;
 pub mod exit;
 pub mod health;
 pub mod http_client;
+pub mod load;
 pub mod monitor;
 pub mod output;
 pub mod prom;

@@ -6,6 +6,8 @@
 //! an untrusted CA, and an expired server certificate.
 
 mod common;
+#[path = "common/collector/production.rs"]
+mod production;
 #[path = "common/collector/mod.rs"]
 mod support;
 #[path = "common/tls.rs"]
@@ -13,76 +15,10 @@ mod tls_support;
 
 use std::path::{Path, PathBuf};
 
+use production::{INGEST_TOKEN, WRONG_TOKEN, path, start_production};
 use support::artifacts::Artifacts;
-use support::collector::{Collector, Ports};
-use tls_support::{Pki, ServerCert};
-
-const INGEST_TOKEN: &str = "ingest-7c1d2e";
-const WRONG_TOKEN: &str = "wrong-94b0aa";
-
-/// The production profile from the CLI, with each fixed port replaced by
-/// `ports`; every replaced string must occur exactly once, so a change to
-/// the profile shows up here instead of as a collector on a default port.
-fn rendered_production(ports: &Ports) -> String {
-    let run = common::otelops(&["config", "render", "--profile", "production"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let mut text = run.stdout;
-    let bind = "${env:OTELCOL_BIND:-127.0.0.1}";
-    for (from, to) in [
-        (format!("{bind}:13133"), format!("{bind}:{}", ports.health)),
-        (
-            format!("{bind}:4317"),
-            format!("{bind}:{}", ports.otlp_grpc),
-        ),
-        (
-            format!("{bind}:4318"),
-            format!("{bind}:{}", ports.otlp_http),
-        ),
-        (
-            "endpoint: 127.0.0.1:55679".to_owned(),
-            format!("endpoint: 127.0.0.1:{}", ports.zpages),
-        ),
-        ("port: 8888".to_owned(), format!("port: {}", ports.metrics)),
-    ] {
-        assert_eq!(text.matches(&from).count(), 1, "{from:?} in:\n{text}");
-        text = text.replace(&from, &to);
-    }
-    text
-}
-
-/// Every variable the profile reads (its header lists them).
-fn production_env(pki: &Pki, server: &ServerCert, ports: &Ports) -> Vec<(&'static str, String)> {
-    let queue = pki.dir().join("queue");
-    vec![
-        ("OTELCOL_BIND", "127.0.0.1".to_owned()),
-        // Nothing listens there: exports queue up, the receivers still answer.
-        (
-            "OTELCOL_EXPORT_ENDPOINT",
-            format!("127.0.0.1:{}", ports.downstream),
-        ),
-        ("OTELCOL_EXPORT_CA_FILE", path(&pki.ca_file())),
-        ("OTELCOL_EXPORT_TOKEN", "export-token".to_owned()),
-        ("OTELCOL_INGEST_TOKEN", INGEST_TOKEN.to_owned()),
-        ("OTELCOL_TLS_CERT_FILE", path(&server.cert_file)),
-        ("OTELCOL_TLS_KEY_FILE", path(&server.key_file)),
-        ("OTELCOL_QUEUE_DIR", path(&queue)),
-    ]
-}
-
-fn path(p: &Path) -> String {
-    p.to_str().expect("UTF-8 temp path").to_owned()
-}
-
-/// Starts the collector on the rendered production profile with `server`'s
-/// certificate and waits for health_check.
-async fn start_production(pki: &Pki, server: &ServerCert, art: &Artifacts) -> Collector {
-    let ports = Ports::free();
-    let config = art.save("production.yaml", &rendered_production(&ports));
-    let env = production_env(pki, server, &ports);
-    let collector = Collector::spawn_with_env(config, ports, art, &env);
-    collector.wait_healthy().await;
-    collector
-}
+use support::collector::Ports;
+use tls_support::Pki;
 
 /// `otelops health` with every target on `ports` (OTLP over https) and `extra`.
 async fn health(ports: Ports, extra: Vec<String>) -> common::Run {

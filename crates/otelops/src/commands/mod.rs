@@ -10,6 +10,7 @@ pub mod config;
 pub mod dashboards;
 pub mod demo;
 pub mod health;
+pub mod load;
 pub mod monitor;
 pub mod receive;
 pub mod receiver_token;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Receive(args) => receive::exec(args, output),
         Command::Traces(cmd) => traces::exec(cmd, output),
         Command::Demo(args) => demo::exec(args, output),
+        Command::Load(args) => load::exec(args, output),
     }
 }
 
