@@ -24,7 +24,7 @@ fn the_sample_trace_passes_export_format_and_semantic_conventions() {
         );
     }
     let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&sample).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(sample).unwrap()).unwrap();
     let spans: usize = doc["resourceSpans"]
         .as_array()
         .unwrap()
@@ -119,7 +119,7 @@ fn bad_input_is_named_with_exit_2() {
     assert_usage_error(&["--requests", "0"], &["--requests", "0"]);
     assert_usage_error(&["--requests", "10000001"], &["--requests"]);
     assert_usage_error(&["--duration", "2h"], &["--duration", "at most 1h"]);
-    assert_usage_error(&["--rate", "-5"], &["--rate", "more than 0"]);
+    assert_usage_error(&["--rate", "0"], &["--rate", "more than 0"]);
     assert_usage_error(&["--concurrency", "5000"], &["--concurrency"]);
     assert_usage_error(&["--protocol", "http/xml"], &["http/xml", "http/protobuf"]);
     assert_usage_error(

@@ -124,7 +124,7 @@ impl Tally {
         let secs = elapsed.as_secs_f64().max(1e-9);
         let h = &self.latency_us;
         let ms = |us: u64| us as f64 / 1000.0;
-        let some = h.len() > 0;
+        let some = !h.is_empty();
         Summary {
             target,
             protocol,

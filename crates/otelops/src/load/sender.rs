@@ -91,7 +91,10 @@ impl Sender {
         let channel = client.grpc_channel(url).await?;
         let mut grpc = tonic::client::Grpc::new(channel);
         if gzip {
-            grpc = grpc.send_compressed(CompressionEncoding::Gzip);
+            // Go's gRPC answers a gzipped request with a gzipped response.
+            grpc = grpc
+                .send_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Gzip);
         }
         Ok(Sender::Grpc {
             grpc,
