@@ -148,3 +148,72 @@ async fn an_unreachable_collector_is_a_failed_run_with_the_reason() {
         "{summary:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_carries_fresh_ids_unless_keep_ids() {
+    let receiver = receive::Running::start(&[]);
+    let endpoint = receiver.http_url("/v1/traces");
+    let sample = sample_trace();
+    let sample = sample.to_str().unwrap();
+    let traces = || async {
+        let list = receive::get_json(&receiver.http_url("/otelops/v1/traces")).await;
+        list.as_array().expect("trace list").len()
+    };
+    let (run, _) = load(&["--file", sample, "--requests", "5", "--endpoint", &endpoint]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    receive::wait_for_summary(&receiver, |s| s["spans"] == 5 * SAMPLE_SPANS).await;
+    // The sample holds two traces (the booking request, the worker's).
+    assert_eq!(traces().await, 5 * 2, "five requests, ten distinct traces");
+    let (run, _) = load(&[
+        "--file",
+        sample,
+        "--requests",
+        "5",
+        "--keep-ids",
+        "--endpoint",
+        &endpoint,
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    receive::wait_for_summary(&receiver, |s| s["spans"] == 10 * SAMPLE_SPANS).await;
+    assert_eq!(
+        traces().await,
+        5 * 2 + 2,
+        "--keep-ids sends the file's two traces"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duration_and_rate_bound_the_run_with_progress_lines_on_stderr() {
+    let receiver = receive::Running::start(&[]);
+    let endpoint = receiver.http_url("/v1/traces");
+    let (run, summary) = load(&[
+        "--duration",
+        "1500ms",
+        "--rate",
+        "20",
+        "--child-spans",
+        "2",
+        "--endpoint",
+        &endpoint,
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Requests 0..29 are due before 1.5 s at 20/s; the 31st is due at the end.
+    assert_eq!(count(&summary, "requests", "offered"), 30, "{summary:#}");
+    assert_eq!(count(&summary, "spans", "accepted"), 30 * 3);
+    assert!(
+        summary["duration_s"].as_f64().unwrap() >= 1.4,
+        "{summary:#}"
+    );
+    // stderr is a pipe here: plain progress lines, no terminal redraws.
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains(" requests ") && l.contains("spans accepted"))
+        .unwrap_or_else(|| panic!("no progress line in:\n{}", run.stderr));
+    assert!(
+        line.starts_with('[') && !run.stderr.contains('\r'),
+        "{line:?}"
+    );
+}
