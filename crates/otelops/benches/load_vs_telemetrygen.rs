@@ -12,40 +12,20 @@
 //! `go install`ed (v0.161.0, the version the Go module proxy here serves)
 //! into ~/.cache/parker/telemetrygen-v0.161.0 on the first run.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{Proc, env_or, free_port};
 
 const TELEMETRYGEN: &str =
     "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen";
 const TELEMETRYGEN_VERSION: &str = "v0.161.0";
-/// Traces per request for otelops: 256 traces × 2 spans = 512 spans, the
-/// batch size of telemetrygen's SDK batch span processor.
+/// Traces per request for otelops: 256 traces × 2 spans = 512 spans, and
+/// telemetrygen's `--batch-size` is set to the same 512 spans.
 const BATCH: u64 = 256;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn collector_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("OTELCOL_PARKER").filter(|p| !p.is_empty()) {
@@ -160,9 +140,14 @@ fn measure(what: &str, cmd: &mut Command) -> Figures {
 }
 
 fn main() {
-    // cargo bench passes --bench; nothing else is read from the command line.
-    let traces = env_u64("BENCH_TRACES", 100_000) / BATCH * BATCH;
-    let workers = env_u64("BENCH_WORKERS", 4);
+    // `cargo test --benches` runs bench binaries without `--bench`: skip the
+    // measurement then (it is not a test).
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("load_vs_telemetrygen: run with `cargo bench` to measure");
+        return;
+    }
+    let traces = env_or("BENCH_TRACES", 100_000u64) / BATCH * BATCH;
+    let workers = env_or("BENCH_WORKERS", 4u64);
     let spans = traces * 2;
     let tgen = telemetrygen();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -197,7 +182,7 @@ fn main() {
             .args(["--otlp-endpoint", &endpoint, "--otlp-insecure"])
             .args(["--traces", &(traces / workers).to_string()])
             .args(["--workers", &workers.to_string(), "--child-spans", "1"])
-            .args(["--rate", "0"]);
+            .args(["--rate", "0", "--batch-size", &(BATCH * 2).to_string()]);
         if protocol == "http" {
             theirs.arg("--otlp-http");
         }

@@ -120,19 +120,7 @@ async fn refusals_by_the_memory_limiter_are_reported_as_the_collector_counts_the
     let _sink = Sink::start(ports.downstream).await;
     let config = collector::render("memory-limited.yaml", &ports, &[], &art);
     let col = Collector::start(config, ports, &art).await;
-    // The limiter lets data through until its first check; wait for its word.
-    support::wait_until(
-        "memory_limiter to refuse",
-        Duration::from_secs(10),
-        || async {
-            if col.log().contains("Refusing data") {
-                Ok(())
-            } else {
-                Err("no \"Refusing data\" in the collector log".to_string())
-            }
-        },
-    )
-    .await;
+    col.wait_until_refusing().await;
     let sample = sample_trace();
     let (run, http) = load(&[
         "--file",
