@@ -23,8 +23,10 @@ impl Pacer {
     /// When `ticket` may be sent; `None` for now.
     pub fn due(&self, ticket: u64) -> Option<Instant> {
         let period = self.period?;
-        let offset = period.as_secs_f64() * ticket as f64;
-        Some(self.start + Duration::from_secs_f64(offset))
+        // Whole nanoseconds times the ticket: no float drift at the deadline
+        // (tickets stay far below u32::MAX under MAX_REQUESTS).
+        let n = u32::try_from(ticket).unwrap_or(u32::MAX);
+        Some(self.start + period.saturating_mul(n))
     }
 
     /// Waits until `ticket` is due; false if that is at or past `deadline`
