@@ -11,6 +11,13 @@
 //! target/otelcol-parker; telemetrygen from TELEMETRYGEN, else it is
 //! `go install`ed (v0.161.0, the version the Go module proxy here serves)
 //! into ~/.cache/parker/telemetrygen-v0.161.0 on the first run.
+//!
+//! One run on 2 shared cores (BENCH_TRACES=1000000, 2 million spans each):
+//! gRPC 1.79 M spans/s and 7.8 M spans per CPU-second for otelops, 0.33 M
+//! and 0.37 M for telemetrygen (21× per CPU-second); OTLP/HTTP 1.39 M and
+//! 7.7 M against 0.27 M and 0.30 M (26×). otelops encodes the request once
+//! and only rewrites the ids per request; telemetrygen builds every span
+//! through the Go SDK.
 
 mod common;
 
