@@ -9,9 +9,11 @@
 //! BENCH_SPANS (default 200000) and BENCH_CONNECTIONS (default 4) change
 //! the load. rotel-agent comes from ROTEL_AGENT, PATH or the project venv.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -20,16 +22,11 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
 
+use common::{Proc, env_or, free_port};
+
 const BATCH: usize = 512;
 const SPANS_PER_TRACE: usize = 8;
 const RSS_SPANS: usize = 100_000;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
     KeyValue {
@@ -172,15 +169,6 @@ fn push(
     })
 }
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 impl Proc {
     fn pid(&self) -> u32 {
         self.0.id()
@@ -266,14 +254,6 @@ fn rotel_agent() -> PathBuf {
         "rotel-agent not found: run ./scripts/test, which installs rotel-agent"
     );
     venv
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_rotel(dir: &std::path::Path) -> (Proc, Target) {
@@ -412,8 +392,8 @@ fn main() {
         println!("receive_vs_rotel: run with `cargo bench` to measure");
         return;
     }
-    let spans = env_usize("BENCH_SPANS", 200_000);
-    let connections = env_usize("BENCH_CONNECTIONS", 4);
+    let spans = env_or("BENCH_SPANS", 200_000usize);
+    let connections = env_or("BENCH_CONNECTIONS", 4usize);
     let warmup = make_batches(BATCH * 8, 10_000_000_000);
     let load = make_batches(spans, 0);
     let bytes: usize = load.iter().map(Vec::len).sum();

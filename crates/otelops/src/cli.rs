@@ -21,6 +21,7 @@ use crate::output::OutputFormat;
         "  otelops check semantic-conventions --listen --duration 30s\n",
         "  otelops demo --once\n",
         "  otelops test run --file tests/tracetest/booking-flow.yaml\n",
+        "  otelops load --file test-data/sample-trace.json --requests 1000 --concurrency 100\n",
         "  otelops completions bash\n\n",
         "Exit codes (each command's --help has its own):\n",
         "  health    0 every check passed, 1 a check failed, 2 usage or input error\n",
@@ -35,6 +36,7 @@ use crate::output::OutputFormat;
         "  test      run: 0 every spec passed, 1 an assertion failed, 2 a test could not run\n",
         "  token     0 done, 2 usage or input error (nothing written)\n",
         "  certs     check: 0 OK, 1 WARN, 2 CRIT or unreadable; init, issue, rotate: 0, or 2\n",
+        "  load      0 every span accepted, 1 some rejected, refused or failed, 2 usage or input error\n",
         "  others    0 done, 2 usage or input error\n\n",
         "`otelops monitor N` is `otelops monitor watch --interval Nm`."
     )
@@ -127,6 +129,8 @@ pub enum Command {
             Exit codes: check 0 OK, 1 WARN, 2 CRIT or unreadable; init, issue, rotate 0, or 2 on usage or input errors."
     )]
     Certs(commands::certs::CertsCommand),
+    /// Send OTLP trace load (a file or synthetic traces) to a collector; report what it accepted.
+    Load(commands::load::Args),
 }
 
 impl Cli {

@@ -11,6 +11,8 @@
 //! the embedded `semconv_registry`); and an end-to-end run of Parker Flight
 //! on one machine (`demo`); Tracetest-compatible trace-based tests with no
 //! server (`test`, in `trace_test`).
+//! the embedded `semconv_registry`); an end-to-end run of Parker Flight
+//! on one machine (`demo`); and OTLP load against a collector (`load`).
 //!
 //! Not for: production telemetry collection or storage. `receive` keeps a
 //! bounded in-memory store for a developer or a check run; the collector
@@ -33,6 +35,7 @@ pub mod demo;
 pub mod exit;
 pub mod health;
 pub mod http_client;
+pub mod load;
 pub mod monitor;
 pub mod output;
 pub mod prom;

@@ -86,20 +86,7 @@ async fn refusals_are_reported_retried_and_counted_when_dropped() {
     let limited = collector::render("memory-limited.yaml", &ports, &[], &art);
     let mut col = Collector::start(limited, ports, &art).await;
 
-    // The limiter decides at its first check (check_interval 100ms after
-    // start); before that it lets data through. Wait for its own word.
-    support::wait_until(
-        "memory_limiter to start refusing",
-        Duration::from_secs(10),
-        || async {
-            if col.log().contains("Refusing data") {
-                Ok(())
-            } else {
-                Err("no \"Refusing data\" in the collector log".to_string())
-            }
-        },
-    )
-    .await;
+    col.wait_until_refusing().await;
 
     // 1. Three attempts (1 + 2 retries), every one refused: the exporter
     //    gives up and reports the loss as the flush's error. The batch fits

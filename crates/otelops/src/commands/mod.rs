@@ -13,6 +13,7 @@ pub mod config;
 pub mod dashboards;
 pub mod demo;
 pub mod health;
+pub mod load;
 pub mod monitor;
 pub mod receive;
 pub mod receiver_token;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(cmd) => token::exec(cmd, output),
         Command::Audit(cmd) => audit::exec(cmd, output),
         Command::Certs(cmd) => certs::exec(cmd, output),
+        Command::Load(args) => load::exec(args, output),
     }
 }
 

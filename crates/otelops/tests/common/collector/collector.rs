@@ -184,6 +184,25 @@ impl Collector {
         std::fs::read_to_string(self.art.path(&self.log_name())).unwrap_or_default()
     }
 
+    /// Waits (≤ 10 s) until the memory_limiter says it refuses data. It
+    /// decides at its first check (check_interval after start) and lets
+    /// data through before that, so a scenario about refusals waits for
+    /// its own word.
+    pub async fn wait_until_refusing(&self) {
+        wait_until(
+            "memory_limiter to start refusing",
+            Duration::from_secs(10),
+            || async {
+                if self.log().contains("Refusing data") {
+                    Ok(())
+                } else {
+                    Err("no \"Refusing data\" in the collector log".to_string())
+                }
+            },
+        )
+        .await;
+    }
+
     fn log_tail(&self) -> String {
         let log = self.log();
         let lines: Vec<&str> = log.lines().collect();
