@@ -18,7 +18,7 @@ mod tls_support;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use production::{Tokens, path};
+use production::{ProductionTls, Tokens, path};
 use serde_json::Value;
 use support::artifacts::Artifacts;
 use tls_support::Pki;
@@ -539,7 +539,9 @@ async fn the_production_profile_running_live_passes_the_security_audit() {
         ingest: INGEST,
         export: EXPORT,
     };
-    let collector = production::start_production(&fx.pki, &server, &tokens, &art).await;
+    let collector =
+        production::start_production(&ProductionTls::from_pki(&fx.pki, &server), &tokens, &art)
+            .await;
     let pid = collector.pid().expect("collector pid").to_string();
     let config = path(&collector.config);
     let ca = path(&fx.pki.ca_file());

@@ -6,8 +6,12 @@
 //! TLS connections all along sees no failed export.
 
 mod common;
+#[path = "common/production.rs"]
+mod production;
 #[path = "common/collector/mod.rs"]
 mod support;
+#[path = "common/tls.rs"]
+mod tls_support;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +20,13 @@ use std::time::Duration;
 
 use support::artifacts::Artifacts;
 use support::collector::Ports;
-use support::production::{INGEST_TOKEN, ProductionTls, path, start_production};
+
+const INGEST_TOKEN: &str = "ingest-7c1d2e";
+const TOKENS: Tokens = Tokens {
+    ingest: INGEST_TOKEN,
+    export: "export-token",
+};
+use production::{ProductionTls, Tokens, path, start_production};
 
 /// The serial `certs check --endpoint` sees at `port`.
 async fn served_serial(port: u16, ca: &Path) -> Result<String, String> {
@@ -79,7 +89,7 @@ async fn rotated_certificate_is_served_without_a_restart_and_no_export_fails() {
     };
     let token = tmp.path().join("ingest.token");
     otelops::secret_file::write_atomic(&token, INGEST_TOKEN.as_bytes(), 0o600).unwrap();
-    let collector = start_production(&tls, &art).await;
+    let collector = start_production(&tls, &TOKENS, &art).await;
     let ports = collector.ports;
     let pid = collector.pid();
     let ca = tls.ca_file.clone();

@@ -17,7 +17,7 @@ mod tls_support;
 
 use std::path::{Path, PathBuf};
 
-use production::{COLLECTOR_TOKEN_FILE, Tokens, path};
+use production::{COLLECTOR_TOKEN_FILE, ProductionTls, Tokens, path};
 use support::artifacts::Artifacts;
 use support::collector::{Collector, Ports};
 use tls_support::{Pki, ServerCert};
@@ -30,7 +30,7 @@ const TOKENS: Tokens = Tokens {
 };
 
 async fn start_production(pki: &Pki, server: &ServerCert, art: &Artifacts) -> Collector {
-    production::start_production(pki, server, &TOKENS, art).await
+    production::start_production(&ProductionTls::from_pki(pki, server), &TOKENS, art).await
 }
 
 /// `otelops health` with every target on `ports` (OTLP over https) and `extra`.

@@ -17,7 +17,7 @@ mod tls_support;
 use std::time::Duration;
 
 use load_support::{SAMPLE_SPANS, count, load, sample_trace};
-use production::{Tokens, path, start_production};
+use production::{ProductionTls, Tokens, path, start_production};
 use support::artifacts::Artifacts;
 use tls_support::Pki;
 
@@ -33,7 +33,7 @@ async fn load_reaches_the_production_profile_over_tls_with_the_token() {
     let art = Artifacts::new("load_production");
     let pki = Pki::new("parker");
     let server = pki.server("server", false);
-    let col = start_production(&pki, &server, &TOKENS, &art).await;
+    let col = start_production(&ProductionTls::from_pki(&pki, &server), &TOKENS, &art).await;
     let ports = col.ports;
     let ca = path(&pki.ca_file());
     let token = path(&pki.token_file("ingest.token", INGEST_TOKEN));

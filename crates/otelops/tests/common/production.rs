@@ -7,7 +7,7 @@
 //! `#[path = "common/production.rs"] mod production;`.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::support::artifacts::Artifacts;
 use crate::support::collector::{Collector, Ports};
@@ -53,14 +53,41 @@ pub struct Tokens<'a> {
     pub export: &'a str,
 }
 
-/// Every variable the profile reads (its header lists them).
+/// The TLS files the receivers serve, the CA of the (absent) backend, and
+/// where the sending queue and the collector's token file go.
+pub struct ProductionTls {
+    pub ca_file: PathBuf,
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    pub work_dir: PathBuf,
+}
+
+impl ProductionTls {
+    /// `server`'s certificate, signed by `pki`'s CA, in `pki`'s directory.
+    pub fn from_pki(pki: &Pki, server: &ServerCert) -> ProductionTls {
+        ProductionTls {
+            ca_file: pki.ca_file(),
+            cert_file: server.cert_file.clone(),
+            key_file: server.key_file.clone(),
+            work_dir: pki.dir().to_owned(),
+        }
+    }
+}
+
+/// Every variable the profile reads (its header lists them); writes the
+/// collector's ingest token file (0600) into `tls.work_dir`.
 pub fn production_env(
-    pki: &Pki,
-    server: &ServerCert,
+    tls: &ProductionTls,
     ports: &Ports,
     tokens: &Tokens,
 ) -> Vec<(&'static str, String)> {
-    let queue = pki.dir().join("queue");
+    let token_file = tls.work_dir.join(COLLECTOR_TOKEN_FILE);
+    otelops::secret_file::write_atomic(
+        &token_file,
+        format!("{}\n", tokens.ingest).as_bytes(),
+        0o600,
+    )
+    .expect("write the collector's ingest token file");
     vec![
         ("OTELCOL_BIND", "127.0.0.1".to_owned()),
         // Nothing listens there: exports queue up, the receivers still answer.
@@ -68,15 +95,12 @@ pub fn production_env(
             "OTELCOL_EXPORT_ENDPOINT",
             format!("127.0.0.1:{}", ports.downstream),
         ),
-        ("OTELCOL_EXPORT_CA_FILE", path(&pki.ca_file())),
+        ("OTELCOL_EXPORT_CA_FILE", path(&tls.ca_file)),
         ("OTELCOL_EXPORT_TOKEN", tokens.export.to_owned()),
-        (
-            "OTELCOL_INGEST_TOKEN_FILE",
-            path(&pki.token_file(COLLECTOR_TOKEN_FILE, tokens.ingest)),
-        ),
-        ("OTELCOL_TLS_CERT_FILE", path(&server.cert_file)),
-        ("OTELCOL_TLS_KEY_FILE", path(&server.key_file)),
-        ("OTELCOL_QUEUE_DIR", path(&queue)),
+        ("OTELCOL_INGEST_TOKEN_FILE", path(&token_file)),
+        ("OTELCOL_TLS_CERT_FILE", path(&tls.cert_file)),
+        ("OTELCOL_TLS_KEY_FILE", path(&tls.key_file)),
+        ("OTELCOL_QUEUE_DIR", path(&tls.work_dir.join("queue"))),
     ]
 }
 
@@ -84,17 +108,16 @@ pub fn path(p: &Path) -> String {
     p.to_str().expect("UTF-8 temp path").to_owned()
 }
 
-/// Starts the collector on the rendered production profile with `server`'s
-/// certificate and `tokens`, and waits for health_check.
+/// Starts the collector on the rendered production profile with `tls` and
+/// `tokens`, and waits for health_check.
 pub async fn start_production(
-    pki: &Pki,
-    server: &ServerCert,
+    tls: &ProductionTls,
     tokens: &Tokens<'_>,
     art: &Artifacts,
 ) -> Collector {
     let ports = Ports::free();
     let config = art.save("production.yaml", &rendered_production(&ports));
-    let env = production_env(pki, server, &ports, tokens);
+    let env = production_env(tls, &ports, tokens);
     let collector = Collector::spawn_with_env(config, ports, art, &env);
     collector.wait_healthy().await;
     collector

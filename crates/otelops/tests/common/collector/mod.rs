@@ -19,7 +19,6 @@ pub mod collector;
 pub mod metrics;
 pub mod otelops;
 pub mod otlp_copy;
-pub mod production;
 pub mod rotel;
 pub mod sender;
 pub mod services;
