@@ -67,7 +67,7 @@ const HEALTH: &[&str] = &["health", "--collector", "127.0.0.1"];
 /// 0600 file (paths relative to the README's working directory).
 const PRODUCTION_HEALTH_FLAGS: &[&str] = &[
     "--cacert",
-    "tls/tls.crt",
+    "tls/ca.crt",
     "--token-file",
     "tokens/ingest.token",
 ];
@@ -337,15 +337,20 @@ impl ProductionFiles {
         std::fs::create_dir(&queue).unwrap();
         std::fs::create_dir(&tokens).unwrap();
         write_private(&tokens.join("ingest.token"), INGEST_TOKEN);
-        let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-        let (cert_pem, key_pem) = (key.cert.pem(), key.signing_key.serialize_pem());
-        write_private(&tls.join("tls.key"), &key_pem);
-        std::fs::write(tls.join("tls.crt"), &cert_pem).unwrap();
-        std::fs::write(tls.join("backend-ca.crt"), &cert_pem).unwrap();
+        // The README's way: `otelops certs init --dir tls` (a CA and the
+        // receivers' certificate for localhost, 127.0.0.1, ::1). The test's
+        // backend serves the same certificate, so its CA is `ca.crt` too.
+        let init = otelops(&["certs", "init", "--dir", tls.to_str().unwrap()]);
+        assert_eq!(init.code, 0, "{}", init.stderr);
+        let read = |name: &str| std::fs::read_to_string(tls.join(name)).unwrap();
+        let (cert_pem, key_pem) = (read("tls.crt"), read("tls.key"));
+        std::fs::copy(tls.join("ca.crt"), tls.join("backend-ca.crt")).unwrap();
         for path in [
             &tls,
             &tls.join("tls.key"),
             &tls.join("tls.crt"),
+            &tls.join("ca.crt"),
+            &tls.join("ca.key"),
             &tls.join("backend-ca.crt"),
             &tokens,
             &tokens.join("ingest.token"),
@@ -419,7 +424,7 @@ async fn production_profile_runs_in_the_image_with_tls_tokens_queue_and_memory_l
     let flags: Vec<String> = PRODUCTION_HEALTH_FLAGS
         .iter()
         .map(|f| match *f {
-            "tls/tls.crt" | "tokens/ingest.token" => files.path(f),
+            "tls/ca.crt" | "tokens/ingest.token" => files.path(f),
             flag => flag.to_owned(),
         })
         .collect();
@@ -534,7 +539,7 @@ async fn production_image_takes_spans_with_tls_and_token_and_exports_them_with_t
     let telemetry = config_from(&[
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://127.0.0.1:4317"),
-        ("OTEL_EXPORTER_OTLP_CERTIFICATE", &files.path("tls/tls.crt")),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", &files.path("tls/ca.crt")),
         (
             "OTEL_EXPORTER_OTLP_HEADERS",
             &format!("authorization=Bearer%20{INGEST_TOKEN}"),
