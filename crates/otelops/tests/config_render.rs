@@ -299,16 +299,8 @@ async fn start_healthy(profile: Profile, dir: &Path) -> (Child, CollectorConfig)
             let out = child.wait_with_output().unwrap();
             panic!("{profile}: collector exited early: {}", text(&out.stderr));
         }
-        let reply = client
-            .get(format!("http://127.0.0.1:{health_port}/"))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await;
-        if let Ok(reply) = reply
-            && reply.status() == 200
-        {
-            let body = reply.text().await.unwrap();
-            assert!(body.contains("Server available"), "{body}");
+        let url = format!("http://127.0.0.1:{health_port}/");
+        if common::health_check_available(&client, &url).await {
             return (child, config);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

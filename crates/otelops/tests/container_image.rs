@@ -244,16 +244,7 @@ async fn wait_healthy(container: &Container<'_>, profile: Profile) {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        let reply = client
-            .get("http://127.0.0.1:13133/")
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await;
-        if let Ok(reply) = reply
-            && reply.status() == 200
-        {
-            let body = reply.text().await.unwrap();
-            assert!(body.contains("Server available"), "{body}");
+        if common::health_check_available(&client, "http://127.0.0.1:13133/").await {
             return;
         }
         if container.state() != "running" {

@@ -360,49 +360,37 @@ async fn with_a_token_grpc_without_it_is_unauthenticated() {
 
 #[test]
 fn the_token_is_never_a_flag_value_and_a_bad_source_is_named() {
+    // `otelops receive` on free loopback ports with `args`; it must refuse
+    // (exit 2) and its stderr must say `why`.
+    let refused = |args: &[&str], env: &[(&str, &str)], why: &str| {
+        let output = otelops()
+            .arg("receive")
+            .args(args)
+            .args([
+                "--grpc-listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--exit-after", "1s"])
+            .envs(env.iter().copied())
+            .output()
+            .expect("run otelops receive");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+    };
     // A value on the command line would show in `ps`.
-    let output = otelops()
-        .args(["receive", "--token", "s3cret", "--exit-after", "1s"])
-        .output()
-        .expect("run otelops receive");
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--token"));
-
-    let output = otelops()
-        .args(["receive", "--token-file", "/nonexistent/receiver.token"])
-        .args([
-            "--grpc-listen",
-            "127.0.0.1:0",
-            "--http-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--exit-after", "1s"])
-        .output()
-        .expect("run otelops receive");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("token file /nonexistent/receiver.token"),
-        "{stderr}"
+    refused(&["--token", "s3cret"], &[], "--token");
+    refused(
+        &["--token-file", "/nonexistent/receiver.token"],
+        &[],
+        "token file /nonexistent/receiver.token",
     );
-
-    let output = otelops()
-        .args(["receive", "--token-env", "PARKER_TEST_EMPTY_TOKEN"])
-        .args([
-            "--grpc-listen",
-            "127.0.0.1:0",
-            "--http-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--exit-after", "1s"])
-        .env("PARKER_TEST_EMPTY_TOKEN", " ")
-        .output()
-        .expect("run otelops receive");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("environment variable PARKER_TEST_EMPTY_TOKEN is empty"),
-        "{stderr}"
+    refused(
+        &["--token-env", "PARKER_TEST_EMPTY_TOKEN"],
+        &[("PARKER_TEST_EMPTY_TOKEN", " ")],
+        "environment variable PARKER_TEST_EMPTY_TOKEN is empty",
     );
 }
 

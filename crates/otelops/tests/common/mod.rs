@@ -33,6 +33,21 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Whether the collector's health_check extension at `url` answers 200
+/// with "Server available" (one try, 2 s); any other 200 body fails the test.
+pub async fn health_check_available(client: &reqwest::Client, url: &str) -> bool {
+    let reply = client.get(url).timeout(Duration::from_secs(2)).send().await;
+    let Ok(reply) = reply else {
+        return false;
+    };
+    if reply.status() != 200 {
+        return false;
+    }
+    let body = reply.text().await.unwrap_or_default();
+    assert!(body.contains("Server available"), "{url}: {body}");
+    true
+}
+
 /// `tests/fixtures/<name>`.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
