@@ -63,10 +63,6 @@ impl Token {
         Ok(Token(value))
     }
 
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
     /// Whether an `Authorization` header value carries this token. Compares
     /// every byte so timing does not reveal how much of a guess matched.
     pub fn matches_header(&self, header: Option<&[u8]>) -> bool {
