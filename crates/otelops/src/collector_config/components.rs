@@ -69,12 +69,12 @@ const fn c(kind: Kind, name: &'static str, package: &'static str) -> ComponentTy
     }
 }
 
-/// Every component in otelcol-parker (the attributes processor is not built:
-/// see the manifest).
+/// Every component in otelcol-parker (deploy/collector/builder-config.yaml,
+/// v0.161.0).
 pub const DISTRIBUTION: &[ComponentType] = &[
     c(Kind::Receiver, "otlp", "otlpreceiver"),
     c(Kind::Exporter, "otlp", "otlpexporter"),
-    // v0.165 registers each OTLP exporter under a second, newer name too.
+    // Each OTLP exporter is registered under a second, newer name too.
     c(Kind::Exporter, "otlp_grpc", "otlpexporter"),
     c(Kind::Exporter, "otlphttp", "otlphttpexporter"),
     c(Kind::Exporter, "otlp_http", "otlphttpexporter"),
@@ -87,8 +87,12 @@ pub const DISTRIBUTION: &[ComponentType] = &[
         "probabilisticsamplerprocessor",
     ),
     c(Kind::Processor, "resource", "resourceprocessor"),
+    c(Kind::Processor, "attributes", "attributesprocessor"),
+    c(Kind::Processor, "redaction", "redactionprocessor"),
+    c(Kind::Processor, "transform", "transformprocessor"),
+    c(Kind::Processor, "filter", "filterprocessor"),
+    c(Kind::Processor, "tail_sampling", "tailsamplingprocessor"),
     c(Kind::Extension, "health_check", "healthcheckextension"),
-    c(Kind::Extension, "healthcheckv2", "healthcheckv2extension"),
     c(Kind::Extension, "zpages", "zpagesextension"),
     c(Kind::Extension, "pprof", "pprofextension"),
     c(

@@ -20,7 +20,6 @@ pub struct Ports {
     pub otlp_grpc: u16,
     pub otlp_http: u16,
     pub health: u16,
-    pub health_v2: u16,
     pub zpages: u16,
     pub metrics: u16,
     pub downstream: u16,
@@ -33,7 +32,6 @@ impl Ports {
             otlp_grpc: next(),
             otlp_http: next(),
             health: next(),
-            health_v2: next(),
             zpages: next(),
             metrics: next(),
             downstream: next(),
@@ -42,9 +40,6 @@ impl Ports {
 
     pub fn health_url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.health)
-    }
-    pub fn health_v2_url(&self) -> String {
-        format!("http://127.0.0.1:{}/status", self.health_v2)
     }
     pub fn metrics_url(&self) -> String {
         format!("http://127.0.0.1:{}/metrics", self.metrics)
@@ -72,7 +67,6 @@ pub fn render(template: &str, ports: &Ports, extra: &[(&str, &str)], art: &Artif
         ("OTLP_GRPC_PORT", ports.otlp_grpc.to_string()),
         ("OTLP_HTTP_PORT", ports.otlp_http.to_string()),
         ("HEALTH_PORT", ports.health.to_string()),
-        ("HEALTH_V2_PORT", ports.health_v2.to_string()),
         ("ZPAGES_PORT", ports.zpages.to_string()),
         ("METRICS_PORT", ports.metrics.to_string()),
         ("DOWNSTREAM_PORT", ports.downstream.to_string()),
