@@ -14,6 +14,8 @@
 //! - `podman.rs`: podman with a storage root of the test's own, the
 //!   collector image built as deploy/docker/README.md says;
 //! - `telemetry.rs`: parker-telemetry's SDK pipeline configured for a test;
+//! - `browser.rs`: headless Chromium over the DevTools protocol (pages as
+//!   a person sees them: console errors, plots, screenshots);
 //! - `collector/`: the harness around the real `otelcol-parker` (and the
 //!   real services and rotel-agent) for the `collector_*` scenarios.
 //!
@@ -183,7 +185,7 @@ pub fn closed_port() -> u16 {
     free_port()
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
+pub fn on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join(name))
