@@ -37,6 +37,8 @@ use crate::output::OutputFormat;
         "  token     0 done, 2 usage or input error (nothing written)\n",
         "  certs     check: 0 OK, 1 WARN, 2 CRIT or unreadable; init, issue, rotate: 0, or 2\n",
         "  load      0 every span accepted, 1 some rejected, refused or failed, 2 usage or input error\n",
+        "  maintain  0 OK, 1 worst WARN, 2 worst CRIT or usage/input error, 3 a check could not run\n",
+        "  version   0 up to date or no target, 1 a newer release is available, 2 usage or input error\n",
         "  others    0 done, 2 usage or input error\n\n",
         "`otelops monitor N` is `otelops monitor watch --interval Nm`."
     )
@@ -131,6 +133,10 @@ pub enum Command {
     Certs(commands::certs::CertsCommand),
     /// Send OTLP trace load (a file or synthetic traces) to a collector; report what it accepted.
     Load(commands::load::Args),
+    /// The guide's daily, weekly and monthly maintenance as checks (table, JSON, HTML).
+    Maintain(Box<commands::maintain::Args>),
+    /// Collector versions (running, pinned), the services' SDKs, and the upgrade steps.
+    Version(commands::version::Args),
 }
 
 impl Cli {

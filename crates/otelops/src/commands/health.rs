@@ -22,6 +22,21 @@ Only loopback targets are contacted unless --allow-remote is given.
 With --cacert or --client-cert the OTLP receivers are checked over https (default
 and scheme-less --otlp-grpc/--otlp-http targets); the token goes only to them.")]
 pub struct Args {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Skip a check (repeatable).
+    #[arg(long, value_enum)]
+    pub skip: Vec<CheckKind>,
+    /// Per-check timeout, e.g. 2s or 500ms.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// Where the collector's endpoints are (shared with `otelops maintain`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
     /// Collector host; the default ports (13133, 8888, 4317, 4318, 55679) are used on it.
     #[arg(long, default_value = "127.0.0.1")]
     pub collector: String,
@@ -43,28 +58,26 @@ pub struct Args {
     /// zPages base URL [default: http://HOST:55679].
     #[arg(long)]
     pub zpages_url: Option<String>,
-    /// Skip a check (repeatable).
-    #[arg(long, value_enum)]
-    pub skip: Vec<CheckKind>,
-    /// Per-check timeout, e.g. 2s or 500ms.
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-    #[command(flatten)]
-    pub http: HttpArgs,
+}
+
+impl TargetArgs {
+    pub fn targets(&self, http: &HttpArgs) -> Result<Targets, crate::http_client::HttpError> {
+        Targets::from_flags(&TargetFlags {
+            collector: self.collector.clone(),
+            health_url: self.health_url.clone(),
+            health_v2_url: self.health_v2_url.clone(),
+            metrics_url: self.metrics_url.clone(),
+            otlp_grpc: self.otlp_grpc.clone(),
+            otlp_http: self.otlp_http.clone(),
+            zpages_url: self.zpages_url.clone(),
+            allow_remote: http.allow_remote,
+            otlp_tls: http.wants_tls(),
+        })
+    }
 }
 
 pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
-    let targets = Targets::from_flags(&TargetFlags {
-        collector: args.collector,
-        health_url: args.health_url,
-        health_v2_url: args.health_v2_url,
-        metrics_url: args.metrics_url,
-        otlp_grpc: args.otlp_grpc,
-        otlp_http: args.otlp_http,
-        zpages_url: args.zpages_url,
-        allow_remote: args.http.allow_remote,
-        otlp_tls: args.http.wants_tls(),
-    })?;
+    let targets = args.target.targets(&args.http)?;
     let client = HttpClient::new(&args.http.options(args.timeout))?;
     let rt = super::runtime()?;
     let results = rt.block_on(health::run(&targets, &args.skip, &client));

@@ -14,6 +14,7 @@ pub mod dashboards;
 pub mod demo;
 pub mod health;
 pub mod load;
+pub mod maintain;
 pub mod monitor;
 pub mod receive;
 pub mod receiver_token;
@@ -22,6 +23,7 @@ pub mod test;
 pub mod token;
 pub mod traces;
 pub mod tune;
+pub mod version;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let output = cli.output;
@@ -42,6 +44,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => audit::exec(cmd, output),
         Command::Certs(cmd) => certs::exec(cmd, output),
         Command::Load(args) => load::exec(args, output),
+        Command::Maintain(args) => maintain::exec(*args, output),
+        Command::Version(args) => version::exec(args, output),
     }
 }
 
