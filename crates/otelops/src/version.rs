@@ -95,8 +95,8 @@ pub enum VersionError {
 }
 
 pub async fn check(inputs: &Inputs, client: &HttpClient) -> Result<VersionReport, VersionError> {
-    let (pinned, pinned_release) = pinned(&inputs.manifest)?;
     let target = target(inputs)?;
+    let (pinned, pinned_release) = pinned(&inputs.manifest)?;
     let (running, running_error) = match &inputs.metrics_url {
         Some(url) => match running(client, url).await {
             Ok(r) => (Some(r), None),

@@ -83,6 +83,17 @@ pub struct Args {
     pub token_max_age: Duration,
     #[arg(long, default_value = "docs/runbook.md")]
     pub runbook: PathBuf,
+    /// Env files the security audit judges (as `otelops audit --env-file`).
+    #[arg(long, default_value = "config/.env.otel.template")]
+    pub env_file: Vec<PathBuf>,
+    /// The k8s manifests the security audit reads.
+    #[arg(long, default_value = "deploy/k8s")]
+    pub k8s: PathBuf,
+    #[arg(long, default_value = "deploy/docker/Dockerfile")]
+    pub dockerfile: PathBuf,
+    /// Prometheus alert rules (the production checklist).
+    #[arg(long, default_value = "deploy/prometheus/otelcol-parker-rules.yaml")]
+    pub rules: PathBuf,
     #[command(flatten)]
     pub version: VersionArgs,
     /// Keep each run here (JSON lines) and say what changed since the last.
@@ -139,10 +150,10 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         runbook: args.runbook,
         version,
         audit: AuditPaths {
-            env_files: vec!["config/.env.otel.template".into()],
-            k8s_dir: "deploy/k8s".into(),
-            dockerfile: "deploy/docker/Dockerfile".into(),
-            rules: "deploy/prometheus/otelcol-parker-rules.yaml".into(),
+            env_files: args.env_file,
+            k8s_dir: args.k8s,
+            dockerfile: args.dockerfile,
+            rules: args.rules,
         },
         now: SystemTime::now(),
     };

@@ -87,20 +87,24 @@ fn trends_check(inputs: &Inputs) -> (Check, Vec<Series>) {
             "read otelops monitor trends --history FILE for when, and the collector log of that time",
         );
     }
+    // A metric counts as a worrying trend when it rises and has reached
+    // half its monitor WARN level: a 0.3 % memory drift is not news.
+    let g = Thresholds::GUIDE;
+    let watched = [
+        ("queue_utilisation_pct", g.queue_warn_pct),
+        ("refused_pct", g.refused_warn_pct),
+        ("send_failed_pct", g.send_failed_warn_pct),
+        ("memory_pct", g.memory_warn_pct),
+    ];
     for m in &t.metrics {
-        let watched = [
-            "queue_utilisation_pct",
-            "refused_pct",
-            "send_failed_pct",
-            "memory_pct",
-        ]
-        .iter()
-        .any(|s| m.metric.ends_with(s));
-        if watched && m.direction == Direction::Rising {
+        let Some((_, warn)) = watched.iter().find(|(s, _)| m.metric.ends_with(s)) else {
+            continue;
+        };
+        if m.direction == Direction::Rising && m.last >= warn / 2.0 {
             check.finding(
                 Status::Warn,
                 format!(
-                    "{} rising: {:.1} → {:.1} (max {:.1}) over {} rounds",
+                    "{} rising: {:.1} → {:.1} (max {:.1}; WARN at {warn}) over {} rounds",
                     m.metric, m.first, m.last, m.max, m.samples
                 ),
                 format!("{}: find why it grows (load, downstream) before it reaches its limit; otelops tune", m.metric),
