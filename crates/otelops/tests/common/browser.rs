@@ -10,6 +10,7 @@
 //! Only loopback and `file://` URLs are opened, and the browser cannot
 //! resolve any other host name: a page that reaches for a CDN fails to load
 //! that resource, which shows up in `console_errors()`.
+#![allow(dead_code)] // each test file uses a different part
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
