@@ -10,8 +10,12 @@
 #[path = "common/browser.rs"]
 mod browser;
 mod common;
+#[path = "common/receive.rs"]
+mod receive_support;
 #[path = "common/collector/mod.rs"]
 mod support;
+#[path = "common/telemetry.rs"]
+mod telemetry;
 #[path = "common/tls.rs"]
 mod tls;
 
@@ -188,6 +192,121 @@ async fn daily_is_ok_when_healthy_then_names_the_errors_and_what_changed() {
         2,
         "one history line per run"
     );
+
+    // The same log on stdin (`--log -`, as from journalctl).
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_otelops"))
+        .args(["maintain", "daily", "--window", "0s", "--log", "-"])
+        .args(target_flags(&ports))
+        .stdin(std::fs::File::open(&log_file).unwrap())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), out)
+        .await
+        .expect("otelops finished")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("error exporter/otlp_grpc: Exporting failed"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_exported_to_otelops_receive_and_the_services_sdks_are_read_from_its_copy() {
+    let art = Artifacts::new("maintain_received");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("received.jsonl");
+    let receiver = receive_support::Running::start(&["--jsonl", &s(&copy)]);
+    let ports = Ports::free();
+    let logs_url = receiver.http_url("/v1/logs");
+    let config = collector::render(
+        "maintain-logs-otlp.yaml",
+        &ports,
+        &[("RECEIVE_LOGS_URL", logs_url.as_str())],
+        &art,
+    );
+    // No downstream: the exporter's retries give up and it logs an error,
+    // which the collector exports to the receiver with its other logs.
+    let _col = Collector::start(config, ports, &art).await;
+    let sent = sender::http_many(&ports.otlp_http_url(), TAG, 1, 5).await;
+    assert_eq!(sent.accepted.len(), 5, "{:?}", sent.statuses);
+
+    // A service's spans (parker-telemetry's SDK pipeline) into the same receiver.
+    let guard = parker_telemetry::build(
+        parker_telemetry::ServiceInfo::new("parker-booking", "0.1.0"),
+        &telemetry::traces_only("http/protobuf", &format!("http://{}", receiver.http)),
+    )
+    .expect("telemetry pipeline");
+    tracing::subscriber::with_default(guard.subscriber(), || {
+        tracing::info_span!("maintain_sdk_probe").in_scope(|| {});
+    });
+    guard.shutdown().expect("telemetry shutdown");
+
+    let copy_path = copy.clone();
+    support::wait_until(
+        "the exported error log and the spans",
+        Duration::from_secs(30),
+        || {
+            let text = std::fs::read_to_string(&copy_path).unwrap_or_default();
+            async move {
+                let error = text.contains("Exporting failed. Dropping data.");
+                let spans =
+                    text.contains("resourceSpans") && text.contains("telemetry.sdk.version");
+                if error && spans {
+                    Ok(())
+                } else {
+                    Err(format!("error log: {error}, spans: {spans}"))
+                }
+            }
+        },
+    )
+    .await;
+
+    let mut args: Vec<String> = vec!["maintain".into(), "daily".into()];
+    args.extend(target_flags(&ports));
+    args.extend(["--window", "0s", "--logs-from", &s(&copy)].map(String::from));
+    let run = maintain(&art, "daily-logs-from", &args).await;
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("× error exporter/otlp_grpc: Exporting failed. Dropping data. (error: no more retries left"),
+        "component from the record's scope, error from exception.message:\n{}",
+        run.stdout
+    );
+
+    let releases = dir.path().join("releases.txt");
+    std::fs::write(&releases, "# known releases\nv0.150.0\nv0.161.0\n").unwrap();
+    let manifest = common::repo_root().join("deploy/collector/builder-config.yaml");
+    let run = otelops::run(
+        &art,
+        "version-receiver",
+        &[
+            "version",
+            "--metrics-url",
+            &ports.metrics_url(),
+            "--manifest",
+            &s(&manifest),
+            "--receiver",
+            &s(&copy),
+            "--releases",
+            &s(&releases),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let sdk = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("sdk:") && l.contains("parker-booking"))
+        .unwrap_or_else(|| panic!("the service's SDK:\n{}", run.stdout));
+    assert!(sdk.contains("opentelemetry rust 0."), "{sdk}");
+    assert!(
+        run.stdout.contains("target:   v0.161.0 is not newer"),
+        "the newest of the list is the target:\n{}",
+        run.stdout
+    );
+    receiver.stop();
 }
 
 /// A backup of `config` (and a certs dir) made by `otelops backup create`.

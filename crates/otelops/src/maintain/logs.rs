@@ -143,9 +143,15 @@ fn component(fields: &Value, caller: Option<&str>) -> String {
     if let (Some(kind), Some(name)) = (s("kind"), s("name")) {
         return format!("{}/{name}", kind.to_ascii_lowercase());
     }
-    caller
-        .map(|c| c.split(['@', '/']).next().unwrap_or(c).to_string())
-        .unwrap_or_else(|| "collector".into())
+    caller.map(package_of).unwrap_or_else(|| "collector".into())
+}
+
+/// The Go package a log line came from: the directory holding the file,
+/// without its module version (`…/grpc@v1.83.2/clientconn.go:1532` → `grpc`).
+fn package_of(caller: &str) -> String {
+    let dir = caller.rsplit_once('/').map_or(caller, |(d, _)| d);
+    let last = dir.rsplit('/').next().unwrap_or(dir);
+    last.split('@').next().unwrap_or(last).to_string()
 }
 
 /// The warn/error records of one OTLP-JSON logs request.
@@ -174,19 +180,30 @@ fn received_entries(doc: &Value) -> Vec<Entry> {
                         _ => None,
                     });
                 let Some(level) = level else { continue };
+                // The collector puts the component's identity on the
+                // instrumentation scope and the error into exception.message.
                 let mut fields = serde_json::Map::new();
-                for a in arr(&rec, "attributes") {
+                let scope_attrs = sl
+                    .pointer("/scope/attributes")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for a in arr(&rec, "attributes").iter().chain(&scope_attrs) {
                     if let (Some(k), Some(v)) = (
                         a.get("key").and_then(Value::as_str),
                         a.pointer("/value/stringValue").and_then(Value::as_str),
                     ) {
+                        let k = if k == "exception.message" { "error" } else { k };
                         fields.insert(k.into(), Value::String(v.into()));
                     }
                 }
                 let fields = Value::Object(fields);
                 out.push(Entry {
                     level,
-                    component: component(&fields, None),
+                    component: component(
+                        &fields,
+                        fields.get("code.file.path").and_then(Value::as_str),
+                    ),
                     message: rec
                         .pointer("/body/stringValue")
                         .and_then(Value::as_str)
