@@ -698,3 +698,131 @@ async fn monthly_rotation_runbook_and_version_against_the_live_collector() {
         run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_connectivity_probes_each_exporter_endpoint_over_tls_and_only_loopback() {
+    let art = Artifacts::new("maintain_probe");
+    let pki = tls::Pki::new("maintain-probe");
+    let good =
+        parker_telemetry::testing::OtlpSink::start_tls(pki.server("good", false).sink_tls(None))
+            .await;
+    let expired =
+        parker_telemetry::testing::OtlpSink::start_tls(pki.server("expired", true).sink_tls(None))
+            .await;
+    let hostport = |url: String| url.trim_start_matches("https://").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("collector.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "exporters:\n  otlp_grpc/good:\n    endpoint: {}\n  otlp_grpc/expired:\n    endpoint: {}\n  otlp_http/remote:\n    endpoint: https://backend.example.com:4318\n  debug: {{}}\n",
+            hostport(good.grpc_endpoint()),
+            hostport(expired.grpc_endpoint())
+        ),
+    )
+    .unwrap();
+    let closed = format!("http://127.0.0.1:{}", common::closed_port());
+    let args: Vec<String> = [
+        "maintain",
+        "daily",
+        "--config",
+        &s(&config),
+        "--cacert",
+        &s(&pki.ca_file()),
+        "--metrics-url",
+        &format!("{closed}/metrics"),
+        "--health-url",
+        &closed,
+        "--window",
+        "0s",
+        "--timeout",
+        "2s",
+        "--output",
+        "json",
+    ]
+    .map(String::from)
+    .to_vec();
+    let run = maintain(&art, "daily-probe", &args).await;
+    let report = json(&run);
+    let export = check(&report, "daily.export");
+    let ev = evidence(export);
+    assert_eq!(export["status"], "CRIT", "{export:#}");
+    assert!(
+        ev.contains(&format!(
+            "exporters.otlp_grpc/good: TLS handshake with {}",
+            hostport(good.grpc_endpoint())
+        )),
+        "{ev}"
+    );
+    let expired_line = ev
+        .lines()
+        .find(|l| l.starts_with("exporters.otlp_grpc/expired: TLS with"))
+        .unwrap_or_else(|| panic!("{ev}"));
+    assert!(expired_line.contains("expired"), "{expired_line}");
+    assert!(
+        ev.contains("exporters.otlp_http/remote: backend.example.com:4318 not probed"),
+        "only loopback without --allow-remote: {ev}"
+    );
+    assert!(!ev.contains("debug"), "no endpoint, nothing to probe: {ev}");
+    // The metrics page does not answer: queue utilisation could not be judged.
+    assert_eq!(check(&report, "daily.queue")["status"], "UNKNOWN");
+    assert_eq!(run.code, 2, "worst is CRIT");
+}
+
+#[tokio::test]
+async fn a_check_that_could_not_run_is_unknown_and_bad_input_is_a_usage_error() {
+    let art = Artifacts::new("maintain_unknown");
+    let closed = format!("http://127.0.0.1:{}/metrics", common::closed_port());
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-history.redb");
+    let run = otelops::run(
+        &art,
+        "weekly-unknown",
+        &[
+            "maintain",
+            "weekly",
+            "--metrics-url",
+            &closed,
+            "--monitor-history",
+            &s(&missing),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("UNKNOWN  Analyze performance trends"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("no such monitor history"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("SKIPPED  Test backup restoration"),
+        "{}",
+        run.stdout
+    );
+    assert!(!missing.exists(), "a missing history is not created");
+
+    let run = otelops::run(
+        &art,
+        "weekly-no-passphrase-var",
+        &[
+            "maintain",
+            "weekly",
+            "--backup-dir",
+            &s(dir.path()),
+            "--passphrase-env",
+            "OTELOPS_MAINTAIN_TEST_UNSET_VAR",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("OTELOPS_MAINTAIN_TEST_UNSET_VAR"),
+        "the error names the variable: {}",
+        run.stderr
+    );
+}
