@@ -169,7 +169,10 @@ pub fn pinned(manifest: &Path) -> Result<(Option<String>, Option<Release>), Vers
         reason,
     };
     let text = std::fs::read_to_string(manifest).map_err(|e| err(e.to_string()))?;
-    let doc: serde_json::Value = serde_yaml_ng::from_str(&text).map_err(|e| err(e.to_string()))?;
+    // The project's one YAML parser (saphyr, through collector_config).
+    let doc = crate::collector_config::document::parse(&text)
+        .map_err(|e| err(e.to_string()))?
+        .to_json();
     let dist = doc
         .pointer("/dist/version")
         .and_then(|v| v.as_str())

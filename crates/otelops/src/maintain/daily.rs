@@ -140,11 +140,8 @@ async fn connectivity_check(inputs: &Inputs, report: &Monitored) -> Check {
 /// (exporter id, `host:port`, whether it speaks TLS) of each exporter with
 /// a literal endpoint; `${env:…}` endpoints come back as written.
 pub fn exporter_endpoints(cfg: &ConfigFile) -> Vec<(String, String, bool)> {
-    let Some(exporters) = cfg.root.get("exporters").and_then(|e| e.as_map()) else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
-    for (key, node) in exporters {
+    for (id, node) in cfg.section("exporters") {
         let Some(endpoint) = node.get("endpoint").and_then(|e| e.as_str()) else {
             continue;
         };
@@ -168,7 +165,7 @@ pub fn exporter_endpoints(cfg: &ConfigFile) -> Vec<(String, String, bool)> {
         } else {
             format!("{hostport}:{}", if tls { 443 } else { 80 })
         };
-        out.push((key.name.clone(), hostport, tls));
+        out.push((id.to_string(), hostport, tls));
     }
     out
 }
