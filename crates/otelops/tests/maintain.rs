@@ -58,6 +58,14 @@ fn target_flags(ports: &Ports) -> Vec<String> {
     .collect()
 }
 
+/// `maintain SCHEDULE` at the collector on `ports`, then `extra`.
+fn maintain_args(schedule: &str, ports: &Ports, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["maintain".to_string(), schedule.to_string()];
+    args.extend(target_flags(ports));
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
 async fn maintain(art: &Artifacts, label: &str, args: &[String]) -> support::otelops::Run {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     otelops::run(art, label, &args).await
@@ -104,18 +112,17 @@ async fn daily_is_ok_when_healthy_then_names_the_errors_and_what_changed() {
 
     let dir = tempfile::tempdir().unwrap();
     let history = dir.path().join("maintain-history.jsonl");
-    let mut args: Vec<String> = vec!["maintain".into(), "daily".into()];
-    args.extend(target_flags(&ports));
-    args.extend(
-        [
+    let args = maintain_args(
+        "daily",
+        &ports,
+        &[
             "--config",
             &s(&config),
             "--window",
             "1s",
             "--history",
             &s(&history),
-        ]
-        .map(String::from),
+        ],
     );
 
     let mut first = args.clone();
@@ -263,9 +270,11 @@ async fn logs_exported_to_otelops_receive_and_the_services_sdks_are_read_from_it
     )
     .await;
 
-    let mut args: Vec<String> = vec!["maintain".into(), "daily".into()];
-    args.extend(target_flags(&ports));
-    args.extend(["--window", "0s", "--logs-from", &s(&copy)].map(String::from));
+    let args = maintain_args(
+        "daily",
+        &ports,
+        &["--window", "0s", "--logs-from", &s(&copy)],
+    );
     let run = maintain(&art, "daily-logs-from", &args).await;
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(
@@ -393,10 +402,10 @@ async fn weekly_reads_the_monitor_history_tests_the_backup_and_its_html_report_r
 
     let (backups, pass) = make_backup(&art, dir.path(), &config).await;
     let html = art.path("report.html");
-    let mut args: Vec<String> = vec!["maintain".into(), "weekly".into()];
-    args.extend(target_flags(&ports));
-    args.extend(
-        [
+    let mut args = maintain_args(
+        "weekly",
+        &ports,
+        &[
             "--config",
             &s(&config),
             "--window",
@@ -411,8 +420,7 @@ async fn weekly_reads_the_monitor_history_tests_the_backup_and_its_html_report_r
             &s(&html),
             "--output",
             "json",
-        ]
-        .map(String::from),
+        ],
     );
     args.extend(audit_flags());
     let run = maintain(&art, "weekly", &args).await;

@@ -36,18 +36,8 @@ pub struct Args {
     /// Collector config(s); tokens are compared across all of them.
     #[arg(long, default_value = "deploy/collector/production.yaml")]
     pub config: Vec<PathBuf>,
-    /// Env files: the collector's (resolves ${env:…} references, judges its
-    /// tokens and mode) and templates (must hold no secret values).
-    #[arg(long, default_value = "config/.env.otel.template")]
-    pub env_file: Vec<PathBuf>,
-    /// The k8s manifests directory.
-    #[arg(long, default_value = "deploy/k8s")]
-    pub k8s: PathBuf,
-    #[arg(long, default_value = "deploy/docker/Dockerfile")]
-    pub dockerfile: PathBuf,
-    /// Prometheus alert rules.
-    #[arg(long, default_value = "deploy/prometheus/otelcol-parker-rules.yaml")]
-    pub rules: PathBuf,
+    #[command(flatten)]
+    pub files: AuditFiles,
     /// More certificates to check (PEM), besides the receivers' cert_file.
     #[arg(long)]
     pub cert: Vec<PathBuf>,
@@ -73,6 +63,24 @@ pub struct Args {
     pub http: HttpArgs,
 }
 
+/// The deployment files the audits read besides the config (shared with
+/// `otelops maintain`).
+#[derive(Debug, clap::Args)]
+pub struct AuditFiles {
+    /// Env files: the collector's (resolves ${env:…} references, judges its
+    /// tokens and mode) and templates (must hold no secret values).
+    #[arg(long, default_value = "config/.env.otel.template")]
+    pub env_file: Vec<PathBuf>,
+    /// The k8s manifests directory.
+    #[arg(long, default_value = "deploy/k8s")]
+    pub k8s: PathBuf,
+    #[arg(long, default_value = "deploy/docker/Dockerfile")]
+    pub dockerfile: PathBuf,
+    /// Prometheus alert rules.
+    #[arg(long, default_value = "deploy/prometheus/otelcol-parker-rules.yaml")]
+    pub rules: PathBuf,
+}
+
 impl Args {
     fn inputs(self) -> anyhow::Result<Inputs> {
         let collector = match self.collector {
@@ -85,10 +93,10 @@ impl Args {
         };
         Ok(Inputs {
             configs: self.config,
-            env_files: self.env_file,
-            k8s_dir: self.k8s,
-            dockerfile: self.dockerfile,
-            rules: self.rules,
+            env_files: self.files.env_file,
+            k8s_dir: self.files.k8s,
+            dockerfile: self.files.dockerfile,
+            rules: self.files.rules,
             certs: self.cert,
             collector,
             pid: self.pid,

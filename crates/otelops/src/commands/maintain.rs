@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 
+use super::audit::AuditFiles;
 use super::health::TargetArgs;
 use super::version::VersionArgs;
 use crate::backup::PassphraseSource;
@@ -83,17 +84,8 @@ pub struct Args {
     pub token_max_age: Duration,
     #[arg(long, default_value = "docs/runbook.md")]
     pub runbook: PathBuf,
-    /// Env files the security audit judges (as `otelops audit --env-file`).
-    #[arg(long, default_value = "config/.env.otel.template")]
-    pub env_file: Vec<PathBuf>,
-    /// The k8s manifests the security audit reads.
-    #[arg(long, default_value = "deploy/k8s")]
-    pub k8s: PathBuf,
-    #[arg(long, default_value = "deploy/docker/Dockerfile")]
-    pub dockerfile: PathBuf,
-    /// Prometheus alert rules (the production checklist).
-    #[arg(long, default_value = "deploy/prometheus/otelcol-parker-rules.yaml")]
-    pub rules: PathBuf,
+    #[command(flatten)]
+    pub audit: AuditFiles,
     #[command(flatten)]
     pub version: VersionArgs,
     /// Keep each run here (JSON lines) and say what changed since the last.
@@ -150,10 +142,10 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         runbook: args.runbook,
         version,
         audit: AuditPaths {
-            env_files: args.env_file,
-            k8s_dir: args.k8s,
-            dockerfile: args.dockerfile,
-            rules: args.rules,
+            env_files: args.audit.env_file,
+            k8s_dir: args.audit.k8s,
+            dockerfile: args.audit.dockerfile,
+            rules: args.audit.rules,
         },
         now: SystemTime::now(),
     };

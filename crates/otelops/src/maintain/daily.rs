@@ -4,21 +4,10 @@
 use super::{Check, Inputs, Status, logs};
 use crate::collector_config::file::ConfigFile;
 use crate::health::{self, Outcome};
-use crate::monitor::{self, ReportOptions, Source, Thresholds};
+use crate::monitor;
 
 pub async fn checks(inputs: &Inputs) -> Vec<Check> {
-    let report = monitor::report(
-        &Source::Url {
-            url: inputs.targets.metrics.clone(),
-            client: inputs.client.without_token(),
-        },
-        &ReportOptions {
-            window: inputs.window,
-            thresholds: Thresholds::GUIDE,
-            memory_limit_mib: None,
-        },
-    )
-    .await;
+    let report = super::monitor_report(inputs).await;
     vec![
         health_check(inputs).await,
         logs::check(&inputs.logs),

@@ -258,6 +258,25 @@ pub async fn run(schedule: Schedule, inputs: &Inputs) -> Report {
     Report::new(schedule, inputs.now, checks, series)
 }
 
+/// One `monitor` judgement of the collector's metrics page (two scrapes
+/// `window` apart), as daily's queue and export checks and weekly's tune use.
+pub(crate) async fn monitor_report(
+    inputs: &Inputs,
+) -> Result<crate::monitor::Report, crate::monitor::MonitorError> {
+    crate::monitor::report(
+        &crate::monitor::Source::Url {
+            url: inputs.targets.metrics.clone(),
+            client: inputs.client.without_token(),
+        },
+        &crate::monitor::ReportOptions {
+            window: inputs.window,
+            thresholds: crate::monitor::Thresholds::GUIDE,
+            memory_limit_mib: None,
+        },
+    )
+    .await
+}
+
 /// The audit inputs for `configs` as `otelops audit` would build them.
 pub(crate) fn audit_inputs(inputs: &Inputs, config: PathBuf) -> crate::audit::Inputs {
     crate::audit::Inputs {

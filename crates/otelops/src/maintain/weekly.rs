@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use super::{Check, Inputs, Line, Series, Status};
 use crate::collector_config::file::ConfigFile;
+use crate::monitor::Thresholds;
 use crate::monitor::history::{History, Record};
 use crate::monitor::trends::{Direction, trends};
-use crate::monitor::{self, ReportOptions, Source, Thresholds};
 use crate::tune::{self, RuleOptions};
 
 /// The trends look back this far.
@@ -196,18 +196,7 @@ async fn tune_check(inputs: &Inputs) -> Check {
             return check;
         }
     };
-    let report = monitor::report(
-        &Source::Url {
-            url: inputs.targets.metrics.clone(),
-            client: inputs.client.without_token(),
-        },
-        &ReportOptions {
-            window: inputs.window,
-            thresholds: Thresholds::GUIDE,
-            memory_limit_mib: None,
-        },
-    )
-    .await;
+    let report = super::monitor_report(inputs).await;
     let report = match report {
         Ok(r) => Some(r),
         Err(e) => {
