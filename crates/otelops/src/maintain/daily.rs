@@ -46,6 +46,20 @@ fn unknown_scrape(check: &mut Check, e: &monitor::MonitorError) {
     );
 }
 
+/// One `monitor` judgement as evidence: a finding with `action` unless OK.
+fn judged(check: &mut Check, c: &monitor::evaluate::Check, action: String) {
+    let text = format!(
+        "{} {}: {:.1}{} ({})",
+        c.scope, c.name, c.value, c.unit, c.rule
+    );
+    if c.status == monitor::Status::Ok {
+        check.ok(text);
+    } else {
+        check.finding(c.status.into(), text, action);
+        check.kinds.push(format!("{} {}", c.scope, c.name));
+    }
+}
+
 fn queue_check(report: &Monitored) -> Check {
     let mut check = Check::new("daily.queue", "Monitor queue utilisation");
     let report = match report {
@@ -55,12 +69,7 @@ fn queue_check(report: &Monitored) -> Check {
             return check;
         }
     };
-    let rows: Vec<_> = report
-        .exporters
-        .iter()
-        .filter(|e| e.queue_capacity.is_some())
-        .collect();
-    if rows.is_empty() {
+    if !report.exporters.iter().any(|e| e.queue_capacity.is_some()) {
         check.ok("no exporter has a sending queue (nothing queues)");
     }
     for c in report
@@ -68,23 +77,14 @@ fn queue_check(report: &Monitored) -> Check {
         .iter()
         .filter(|c| c.name == "queue utilisation" || c.name == "enqueue failed")
     {
-        let text = format!(
-            "{} {}: {:.1}{} ({})",
-            c.scope, c.name, c.value, c.unit, c.rule
+        judged(
+            &mut check,
+            c,
+            format!(
+                "{}: otelops tune --config CONFIG --metrics-url URL (more consumers or a larger queue), and check downstream",
+                c.scope
+            ),
         );
-        if c.status == monitor::Status::Ok {
-            check.ok(text);
-        } else {
-            check.finding(
-                c.status.into(),
-                text,
-                format!(
-                    "{}: otelops tune --config CONFIG --metrics-url URL (more consumers or a larger queue), and check downstream",
-                    c.scope
-                ),
-            );
-            check.kinds.push(format!("{} {}", c.scope, c.name));
-        }
     }
     check
 }
@@ -94,17 +94,14 @@ async fn connectivity_check(inputs: &Inputs, report: &Monitored) -> Check {
     match report {
         Ok(r) => {
             for c in r.checks.iter().filter(|c| c.name == "send failed") {
-                let text = format!("{} send failed: {:.1}% ({})", c.scope, c.value, c.rule);
-                if c.status == monitor::Status::Ok {
-                    check.ok(text);
-                } else {
-                    check.finding(
-                        c.status.into(),
-                        text,
-                        format!("{}: the backend refuses or is unreachable; check its endpoint, TLS and token", c.scope),
-                    );
-                    check.kinds.push(format!("{} send failed", c.scope));
-                }
+                judged(
+                    &mut check,
+                    c,
+                    format!(
+                        "{}: the backend refuses or is unreachable; check its endpoint, TLS and token",
+                        c.scope
+                    ),
+                );
             }
         }
         Err(e) => unknown_scrape(&mut check, e),
