@@ -493,7 +493,7 @@ async fn weekly_reads_the_monitor_history_tests_the_backup_and_its_html_report_r
                 lines: f.querySelectorAll('polyline.series').length }))",
         );
         let links = page.eval(
-            "Array.from(document.querySelectorAll('[src],[href]')).map(e => e.getAttribute('src') || e.getAttribute('href'))",
+            "Array.from(document.querySelectorAll('[src],[href],script')).map(e => e.getAttribute('src') || e.getAttribute('href') || 'script')",
         );
         page.screenshot(&shot);
         (plots, links, page.console_errors())
@@ -501,7 +501,11 @@ async fn weekly_reads_the_monitor_history_tests_the_backup_and_its_html_report_r
     .await
     .unwrap();
     assert!(errors.is_empty(), "console errors: {errors:#?}");
-    assert_eq!(links, serde_json::json!(["data:,"]), "no external asset");
+    assert_eq!(
+        links,
+        serde_json::json!(["data:,"]),
+        "no script, no external asset"
+    );
     let plots = plots.as_array().unwrap();
     let titles: Vec<&str> = plots.iter().map(|p| p["title"].as_str().unwrap()).collect();
     assert_eq!(
@@ -831,6 +835,21 @@ async fn a_check_that_could_not_run_is_unknown_and_bad_input_is_a_usage_error() 
     assert!(
         run.stderr.contains("OTELOPS_MAINTAIN_TEST_UNSET_VAR"),
         "the error names the variable: {}",
+        run.stderr
+    );
+
+    // The receiver's query API serves no log records: a URL is refused.
+    let run = otelops::run(
+        &art,
+        "daily-logs-from-url",
+        &["maintain", "daily", "--logs-from", "http://127.0.0.1:4318"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("--logs-from http://127.0.0.1:4318")
+            && run.stderr.contains("--jsonl FILE"),
+        "{}",
         run.stderr
     );
 }

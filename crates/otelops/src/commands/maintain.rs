@@ -99,6 +99,16 @@ pub struct Args {
 }
 
 pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    if let Some(url) = args
+        .logs_from
+        .iter()
+        .find(|p| p.to_string_lossy().contains("://"))
+    {
+        anyhow::bail!(
+            "--logs-from {}: otelops receive keeps only counts of log records in memory; give the file its --jsonl FILE copy writes",
+            url.display()
+        );
+    }
     let targets = args.target.targets(&args.http)?;
     let client = HttpClient::new(&args.http.options(args.timeout))?;
     let passphrase = match (&args.passphrase_file, &args.passphrase_env) {

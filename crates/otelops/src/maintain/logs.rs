@@ -43,6 +43,10 @@ pub enum LogError {
         origin: String,
         source: std::io::Error,
     },
+    #[error(
+        "--logs-from {0}: otelops receive keeps only counts of log records in memory; give the file its --jsonl FILE copy writes"
+    )]
+    Url(String),
     #[error("{origin} line {line}: not OTLP-JSON logs: {reason}")]
     Received {
         origin: String,
