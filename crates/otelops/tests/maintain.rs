@@ -71,6 +71,13 @@ async fn maintain(art: &Artifacts, label: &str, args: &[String]) -> support::ote
     otelops::run(art, label, &args).await
 }
 
+/// `otelops ARGS` fails as a usage error (exit 2) whose message has `needle`.
+async fn assert_usage_error(art: &Artifacts, label: &str, args: &[&str], needle: &str) {
+    let run = otelops::run(art, label, args).await;
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(needle), "{needle:?} in: {}", run.stderr);
+}
+
 fn json(run: &support::otelops::Run) -> Value {
     serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", run.stdout, run.stderr))
@@ -697,18 +704,13 @@ async fn monthly_rotation_runbook_and_version_against_the_live_collector() {
         run.stdout
     );
 
-    let run = otelops::run(
+    assert_usage_error(
         &art,
         "version-bad-target",
         &["version", "--target", "latest"],
+        "\"latest\" is not a release number",
     )
     .await;
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("\"latest\" is not a release number"),
-        "{}",
-        run.stderr
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -818,38 +820,28 @@ async fn a_check_that_could_not_run_is_unknown_and_bad_input_is_a_usage_error() 
     );
     assert!(!missing.exists(), "a missing history is not created");
 
-    let run = otelops::run(
+    let backups = s(dir.path());
+    assert_usage_error(
         &art,
         "weekly-no-passphrase-var",
         &[
             "maintain",
             "weekly",
             "--backup-dir",
-            &s(dir.path()),
+            &backups,
             "--passphrase-env",
             "OTELOPS_MAINTAIN_TEST_UNSET_VAR",
         ],
+        "OTELOPS_MAINTAIN_TEST_UNSET_VAR",
     )
     .await;
-    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("OTELOPS_MAINTAIN_TEST_UNSET_VAR"),
-        "the error names the variable: {}",
-        run.stderr
-    );
 
     // The receiver's query API serves no log records: a URL is refused.
-    let run = otelops::run(
+    assert_usage_error(
         &art,
         "daily-logs-from-url",
         &["maintain", "daily", "--logs-from", "http://127.0.0.1:4318"],
+        "--logs-from http://127.0.0.1:4318: otelops receive keeps only counts",
     )
     .await;
-    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("--logs-from http://127.0.0.1:4318")
-            && run.stderr.contains("--jsonl FILE"),
-        "{}",
-        run.stderr
-    );
 }
