@@ -474,20 +474,7 @@ fn redis_cli(redis: &tt::Redis, args: &[&str]) -> String {
 async fn redis_with_the_shipped_conf_appends_every_write_to_an_fsynced_aof() {
     let art = Artifacts::new("redis-shipped-conf");
     let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("redis.conf");
-    let shipped = manifest("redis-configmap.yaml")["data"]["redis.conf"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    // redis-server changes into `dir` as it reads the file (/data does not
-    // exist here), before a later --dir could win: that one line goes.
-    let without_dir: String = shipped
-        .lines()
-        .filter(|l| !l.starts_with("dir "))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_eq!(shipped.lines().count(), without_dir.lines().count() + 1);
-    std::fs::write(&conf, without_dir).unwrap();
+    let conf = shipped_redis_conf_without_dir(dir.path());
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
     let redis = tt::Redis::start_with_conf(&conf, &data, &art);

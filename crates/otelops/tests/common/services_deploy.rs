@@ -4,7 +4,7 @@
 //! themselves say they read (`--help`).
 #![allow(dead_code)] // each test crate uses a different subset
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -100,4 +100,23 @@ pub fn host_of(url: &str) -> &str {
         .and_then(|a| a.rsplit_once(':'))
         .map(|(h, _)| h)
         .unwrap_or_else(|| panic!("{url} is not scheme://host:port"))
+}
+
+/// The ConfigMap's redis.conf written to `dir/redis.conf` without its `dir`
+/// line: redis-server changes into `dir` as it reads the file (/data does
+/// not exist here), before a later `--dir` could win.
+pub fn shipped_redis_conf_without_dir(dir: &Path) -> PathBuf {
+    let shipped = manifest("redis-configmap.yaml")["data"]["redis.conf"]
+        .as_str()
+        .expect("redis.conf in the ConfigMap")
+        .to_owned();
+    let without_dir: String = shipped
+        .lines()
+        .filter(|l| !l.starts_with("dir "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(shipped.lines().count(), without_dir.lines().count() + 1);
+    let path = dir.join("redis.conf");
+    std::fs::write(&path, without_dir).expect("writing redis.conf");
+    path
 }
