@@ -46,6 +46,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/orders/{id}", get(routes::orders::get))
         .route("/v1/orders/{id}/confirm", post(routes::orders::confirm))
         .route("/healthz", get(|| async { "ok" }))
+        // The provider depends on nothing outside its process, so it is
+        // ready as soon as it serves; the route exists so an orchestrator
+        // can probe both services the same way (deploy/k8s/services/).
+        .route("/readyz", get(|| async { "ok" }))
         .fallback(|uri: http::Uri| async move { FaresError::NoRoute(uri.path().to_owned()) })
         .method_not_allowed_fallback(|method: http::Method, uri: http::Uri| async move {
             FaresError::MethodNotAllowed(format!("{method} {}", uri.path()))

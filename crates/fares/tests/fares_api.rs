@@ -293,3 +293,15 @@ async fn bad_input_is_a_problem_naming_the_field() {
         .unwrap();
     problem(r, 413).await;
 }
+
+/// The Kubernetes probes (deploy/k8s/services/fares-deployment.yaml) ask
+/// these two paths; with no dependency outside the process, ready = serving.
+#[tokio::test]
+async fn liveness_and_readiness_paths_answer_200() {
+    let fares = start(&[]);
+    let c = client();
+    for path in ["/healthz", "/readyz"] {
+        let r = c.get(format!("{}{path}", fares.url)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+}

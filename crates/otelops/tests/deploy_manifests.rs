@@ -475,7 +475,9 @@ fn docker_run_lines_listen_on_the_host_loopback_only() {
             runs
         })
         .collect();
-    assert_eq!(runs.len(), 2, "a development/staging and a production run");
+    // A development/staging and a production run of the collector, one
+    // run of each service.
+    assert_eq!(runs.len(), 4, "{runs:#?}");
     for run in runs {
         let words: Vec<&str> = run.split_whitespace().collect();
         // Host network: the container's listeners are the host's, so they
@@ -487,7 +489,8 @@ fn docker_run_lines_listen_on_the_host_loopback_only() {
         assert!(
             words
                 .windows(2)
-                .any(|w| w == ["-e", "OTELCOL_BIND=127.0.0.1"]),
+                .any(|w| w == ["-e", "OTELCOL_BIND=127.0.0.1"]
+                    || w[0] == "-e" && w[1].starts_with("PARKER_LISTEN=127.0.0.1:")),
             "{run}"
         );
         assert!(

@@ -2,8 +2,9 @@
 //! repository's `deploy/docker/podman/containers.conf` against a storage
 //! root of the test's own under `target/` (so nothing collides with other
 //! podman users and nothing is written to /etc or /var/lib/containers),
-//! builds the collector image the way `deploy/docker/README.md` says, and
-//! removes every container and image it made, also when a test fails.
+//! builds the collector and service images the way `deploy/docker/README.md`
+//! says, and removes every container and image it made, also when a test
+//! fails.
 #![allow(dead_code)] // each test crate uses a different subset
 
 use std::ffi::OsStr;
@@ -88,16 +89,32 @@ impl Podman {
         let context = self.storage.path().join("collector-image");
         let mut script = Command::new(repo_root().join("scripts/collector-image-context"));
         script.arg(&context).env("OTELCOL_PARKER", otelcol_parker());
+        self.build_from_script(script, &context, tag);
+    }
+
+    /// deploy/docker/README.md's build of a service image:
+    /// `scripts/service-image-context SERVICE DIR BINARY`, then `podman
+    /// build -t TAG DIR`.
+    pub fn build_service_image(&self, service: &str, binary: &Path, tag: &str) {
+        let context = self.storage.path().join(format!("{service}-image"));
+        let mut script = Command::new(repo_root().join("scripts/service-image-context"));
+        script.arg(service).arg(&context).arg(binary);
+        self.build_from_script(script, &context, tag);
+    }
+
+    /// Runs a context script that fills `context` and prints it last, then
+    /// `podman build -t TAG CONTEXT`.
+    fn build_from_script(&self, mut script: Command, context: &Path, tag: &str) {
         let out = run_bounded(&mut script, Duration::from_secs(120));
         assert!(
             out.status.success(),
-            "scripts/collector-image-context failed:\n{}",
+            "{script:?} failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
         let printed = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             printed.lines().last().map(Path::new),
-            Some(context.as_path()),
+            Some(context),
             "the script prints the context directory last"
         );
         self.run(&[
@@ -154,6 +171,20 @@ impl Container<'_> {
             .run(&["inspect", "--format", "{{.State.Status}}", &self.name])
             .trim()
             .to_owned()
+    }
+
+    /// `podman stop --time SECS NAME` (SIGTERM, SIGKILL after SECS, as the
+    /// kubelet does after terminationGracePeriodSeconds); returns the
+    /// container's exit code.
+    pub fn stop(&self, secs: u64) -> i64 {
+        self.podman
+            .run(&["stop", "--time", &secs.to_string(), &self.name]);
+        let code = self
+            .podman
+            .run(&["inspect", "--format", "{{.State.ExitCode}}", &self.name]);
+        code.trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("exit code {code:?}: {e}"))
     }
 
     /// `podman top NAME ARGS…` (ps descriptors such as `user`, `args`).

@@ -10,7 +10,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,7 +33,7 @@ pub fn shipped(name: &str) -> String {
 }
 
 /// A throwaway `redis-server` ($PARKER_REDIS_SERVER) on a free loopback
-/// port, no persistence; killed on drop.
+/// port, without persistence unless a redis.conf asks for it; killed on drop.
 pub struct Redis {
     pub port: u16,
     child: Child,
@@ -41,6 +41,20 @@ pub struct Redis {
 
 impl Redis {
     pub fn start(art: &Artifacts) -> Redis {
+        Redis::spawn(None, &["--save", "", "--appendonly", "no"], art)
+    }
+
+    /// Started with the redis.conf at `conf`, its network and data settings
+    /// overridden for the test: loopback, a free port, `dir` (arguments
+    /// after the file win over it; a `dir` in the file must exist, though).
+    pub fn start_with_conf(conf: &Path, dir: &Path, art: &Artifacts) -> Redis {
+        let dir = dir.to_str().expect("a UTF-8 temporary directory");
+        Redis::spawn(Some(conf), &["--dir", dir], art)
+    }
+
+    /// redis-server [CONF] --port P --bind 127.0.0.1 ARGS… (a config file
+    /// must come first; the arguments after it win over it).
+    fn spawn(conf: Option<&Path>, args: &[&str], art: &Artifacts) -> Redis {
         let binary = std::env::var_os("PARKER_REDIS_SERVER")
             .map(PathBuf::from)
             .expect(
@@ -49,8 +63,9 @@ impl Redis {
         let port = common::free_port();
         let log = std::fs::File::create(art.path("redis.log")).expect("create redis.log");
         let child = Command::new(&binary)
+            .args(conf)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(Stdio::null())

@@ -232,6 +232,12 @@ pub struct Booked {
 /// (A search that finds nothing would wait `PARKER_RECHECK_MS`, 30 s by
 /// default, and run out this bound: a clear timeout, not a hang.)
 pub async fn book_one(booking: &Service, traceparent: &str, art: &Artifacts) -> Booked {
+    book_at(&booking.url(""), traceparent, art).await
+}
+
+/// [`book_one`] against the parker-booking at `base` (`http://host:port`),
+/// e.g. one running in a container.
+pub async fn book_at(base: &str, traceparent: &str, art: &Artifacts) -> Booked {
     let client = super::sender::client();
     let today = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -250,7 +256,7 @@ pub async fn book_one(booking: &Service, traceparent: &str, art: &Artifacts) -> 
         "cabin": "economy",
         "passengers": 1,
     });
-    let url = booking.url("/v1/bookings");
+    let url = format!("{base}/v1/bookings");
     let resp = client
         .post(&url)
         .header("traceparent", traceparent)
@@ -269,7 +275,7 @@ pub async fn book_one(booking: &Service, traceparent: &str, art: &Artifacts) -> 
         .unwrap_or_else(|| panic!("no id in {accepted}"))
         .to_owned();
     art.note(&format!("booking {id} accepted"));
-    let url = booking.url(&format!("/v1/bookings/{id}"));
+    let url = format!("{base}/v1/bookings/{id}");
     let record: serde_json::Value = wait_until(
         &format!("booking {id} to be booked"),
         Duration::from_secs(30),
