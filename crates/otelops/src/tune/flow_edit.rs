@@ -55,8 +55,30 @@ pub fn set_scalar(text: &str, path: &[&str], value: &str) -> Result<String, Stri
     Ok(splice(text, insert_at, insert_at, &entry))
 }
 
+/// Append `item` to the flow sequence at `path` (`exporters: [otlp]` becomes
+/// `exporters: [otlp, debug]`), changing nothing else on the line.
+pub fn append_item(text: &str, path: &[&str], item: &str) -> Result<String, String> {
+    let root = document::parse(text).map_err(|e| e.to_string())?;
+    let node = root
+        .path(path)
+        .ok_or_else(|| format!("`{}` is missing", path.join(".")))?;
+    let at = offset(text, node.pos).ok_or("the parsed position is outside the text")?;
+    if !(matches!(node.value, Value::Seq(_)) && text[at..].starts_with('[')) {
+        return Err(format!("`{}` is not a flow sequence", path.join(".")));
+    }
+    let close = closing_brace(text, at).ok_or("unbalanced flow sequence")?;
+    let inside = text[at + 1..close].trim_end();
+    let insert_at = at + 1 + inside.len();
+    let entry = if inside.trim().is_empty() {
+        item.to_owned()
+    } else {
+        format!(", {item}")
+    };
+    Ok(splice(text, insert_at, insert_at, &entry))
+}
+
 /// Byte offset of a 1-based line and (character) column.
-fn offset(text: &str, pos: Pos) -> Option<usize> {
+pub(super) fn offset(text: &str, pos: Pos) -> Option<usize> {
     let line_start = if pos.line <= 1 {
         0
     } else {
