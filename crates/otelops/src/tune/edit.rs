@@ -273,6 +273,32 @@ service:
 ";
 
     #[test]
+    fn appends_to_a_block_sequence_at_its_items_indentation() {
+        let text = "p:\n  exporters:\n  - otlp  # main\n  # next\n  receivers: [x]\n";
+        let out = append_to_sequence(text, &["p", "exporters"], "debug").unwrap();
+        assert_eq!(
+            out,
+            "p:\n  exporters:\n  - otlp  # main\n  - debug\n  # next\n  receivers: [x]\n"
+        );
+        let out = append_to_sequence("s:\n    - a\n    - b", &["s"], "c").unwrap();
+        assert_eq!(out, "s:\n    - a\n    - b\n    - c\n");
+    }
+
+    #[test]
+    fn appends_to_a_flow_sequence_in_place() {
+        let out = append_to_sequence("p: {e: [a, b]}  # x\n", &["p", "e"], "c").unwrap();
+        assert_eq!(out, "p: {e: [a, b, c]}  # x\n");
+        let out = append_to_sequence("e: []\n", &["e"], "c").unwrap();
+        assert_eq!(out, "e: [c]\n");
+    }
+
+    #[test]
+    fn appending_to_a_non_sequence_is_refused() {
+        let err = append_to_sequence("e: otlp\n", &["e"], "debug").unwrap_err();
+        assert!(err.reason.contains("not a sequence"), "{err}");
+    }
+
+    #[test]
     fn replaces_a_value_and_keeps_its_comment() {
         let out = set_scalar(CONFIG, &["processors", "batch", "send_batch_size"], "2048").unwrap();
         assert!(
