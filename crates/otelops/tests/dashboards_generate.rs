@@ -117,7 +117,12 @@ fn dashboard_has_the_guides_three_groups_with_their_panels() {
     ] {
         assert!(has(1, t), "Performance lacks {t}");
     }
-    for t in ["Resident memory (RSS)", "CPU (cores)", "Go heap allocated"] {
+    for t in [
+        "Resident memory (RSS)",
+        "CPU (cores)",
+        "Go heap allocated",
+        "Network I/O",
+    ] {
         assert!(has(2, t), "Resource Usage lacks {t}");
     }
 }
@@ -225,6 +230,39 @@ fn queries_match_metric_names_real_collectors_expose() {
         }
     }
     assert!(checked >= 20, "only {checked} name patterns checked");
+}
+
+#[test]
+fn network_io_panel_reads_the_body_sizes_a_detailed_v0161_collector_exposes() {
+    let page = read(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/otelcol-v0.161-metrics-detailed-http.prom"),
+    );
+    let d = dashboard();
+    let panel = d["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["title"] == "Network I/O")
+        .expect("a Network I/O panel");
+    assert_eq!(panel["fieldConfig"]["defaults"]["unit"], "Bps");
+    let targets = panel["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 3);
+    for t in targets {
+        let expr = t["expr"].as_str().unwrap();
+        let patterns = name_patterns(expr);
+        assert_eq!(patterns.len(), 1, "{expr}");
+        let re = regex::Regex::new(&format!("^(?:{})$", patterns[0])).unwrap();
+        let series: Vec<&str> = page
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter(|l| re.is_match(&l[..l.find(['{', ' ']).unwrap_or(l.len())]))
+            .collect();
+        assert!(
+            !series.is_empty(),
+            "no series on the v0.161 page matches {expr}"
+        );
+    }
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! `otelcol validate` does plus the operations guide's practices.
 
 pub mod components;
+pub mod debug;
 pub mod document;
 pub mod emit;
 pub mod file;

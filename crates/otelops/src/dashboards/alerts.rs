@@ -28,6 +28,13 @@ struct Rule {
     annotations: BTreeMap<&'static str, String>,
 }
 
+/// Where each alert's `runbook_url` points: the runbook's path in this
+/// repository. Relative on purpose: the project records no canonical
+/// repository host, and a path resolves against whichever checkout or
+/// mirror the operator reads (GitHub and GitLab render it as a link from
+/// the rules file); a test checks every anchor exists in the runbook.
+pub const RUNBOOK: &str = "docs/runbook.md";
+
 fn rule(
     alert: &'static str,
     expr: String,
@@ -41,7 +48,25 @@ fn rule(
         expr,
         for_,
         labels: BTreeMap::from([("severity", severity)]),
-        annotations: BTreeMap::from([("summary", summary), ("description", description)]),
+        annotations: BTreeMap::from([
+            ("summary", summary),
+            ("description", description),
+            (
+                "runbook_url",
+                format!("{RUNBOOK}#{}", runbook_section(alert)),
+            ),
+        ]),
+    }
+}
+
+/// The runbook section (GitHub heading anchor) that answers `alert`.
+pub fn runbook_section(alert: &str) -> &'static str {
+    match alert {
+        "OtelcolDown" => "collector-down",
+        "OtelcolExporterQueueHigh" => "high-queue-utilisation",
+        "OtelcolReceiverRefusedHigh" | "OtelcolMemoryHigh" => "memory-issues",
+        "OtelcolExportLatencyHigh" => "high-export-latency",
+        _ => "troubleshooting",
     }
 }
 

@@ -295,6 +295,29 @@ fn resource_usage(t: &Thresholds) -> Vec<Spec> {
             )
         },
         series("CPU (cores)", "short", vec![q(cpu, "{{instance}}")]),
+        Spec {
+            description: Some(
+                "Bytes/s of OTLP/HTTP bodies: received by the receivers (http.server.request.body.size), answered (http.server.response.body.size) and sent by the exporters (http.client.request.body.size). Exposed only with service.telemetry.metrics.level: detailed; v0.161 records no message sizes for OTLP/gRPC.",
+            ),
+            ..series(
+                "Network I/O",
+                "Bps",
+                vec![
+                    q(
+                        promql::bytes_rate("http_server_request_body_size", "instance", WINDOW),
+                        "received {{instance}}",
+                    ),
+                    q(
+                        promql::bytes_rate("http_server_response_body_size", "instance", WINDOW),
+                        "responses {{instance}}",
+                    ),
+                    q(
+                        promql::bytes_rate("http_client_request_body_size", "instance", WINDOW),
+                        "exported {{instance}}",
+                    ),
+                ],
+            )
+        },
         series(
             "Go heap allocated",
             "bytes",

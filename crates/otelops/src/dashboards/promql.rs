@@ -32,6 +32,13 @@ pub fn rate_sum(name: &str, by: &str, window: &str) -> String {
     format!("sum by ({by}) (rate({}[{window}]))", counter(name))
 }
 
+/// Bytes per second through a body-size histogram (`http.server.request.body.size`
+/// and kin, `detailed` level only), summed by `by`. Older Prometheus readers
+/// added the `_bytes` unit suffix before `_sum`.
+pub fn bytes_rate(histogram: &str, by: &str, window: &str) -> String {
+    format!(r#"sum by ({by}) (rate({{__name__=~"{histogram}(_bytes)?_sum"}}[{window}]))"#)
+}
+
 /// Queue utilisation in percent per exporter.
 pub fn queue_utilisation(by: &str) -> String {
     format!(

@@ -141,6 +141,61 @@ pub fn set_scalar(text: &str, path: &[&str], value: &str) -> Result<String, Edit
     Err(err("empty path"))
 }
 
+/// Append `item` (a plain scalar) to the sequence at `path`: a new `- item`
+/// line after the last item of a block sequence, or `, item` before the `]`
+/// of a flow sequence. Every other byte stays as written.
+pub fn append_to_sequence(text: &str, path: &[&str], item: &str) -> Result<String, EditError> {
+    let err = |reason: String| EditError {
+        path: path.join("."),
+        reason,
+    };
+    let root = crate::collector_config::document::parse(text).map_err(|e| err(e.to_string()))?;
+    let node = root
+        .path(path)
+        .ok_or_else(|| err("the sequence is missing".into()))?;
+    let Some(items) = node.as_seq() else {
+        return Err(err(format!("found {}, not a sequence", node.kind())));
+    };
+    let starts_flow =
+        super::flow_edit::offset(text, node.pos).is_some_and(|at| text[at..].starts_with('['));
+    if starts_flow {
+        return super::flow_edit::append_item(text, path, item).map_err(err);
+    }
+    let ls = lines(text);
+    let last = items
+        .last()
+        .ok_or_else(|| err("an empty block sequence".into()))?;
+    let last_line = last.pos.line - 1;
+    let dash = ls[last_line]
+        .text
+        .find("- ")
+        .filter(|&d| ls[last_line].text[..d].trim().is_empty())
+        .ok_or_else(|| err("the last item is not on a `- item` line".into()))?;
+    // An item that spans lines (a mapping) ends before the next line at or
+    // above its dash's indentation.
+    let end = (last_line + 1..ls.len())
+        .find(|&j| !ls[j].blank && ls[j].indent <= dash)
+        .unwrap_or(ls.len());
+    let at = (last_line..end)
+        .rev()
+        .find(|&j| !ls[j].blank)
+        .map_or(end, |j| j + 1);
+    let mut out = String::with_capacity(text.len() + dash + item.len() + 3);
+    for (j, l) in ls.iter().enumerate() {
+        if j == at {
+            out.push_str(&format!("{}- {item}\n", " ".repeat(dash)));
+        }
+        out.push_str(l.text);
+        if j + 1 == ls.len() && !l.text.ends_with('\n') && at == ls.len() {
+            out.push('\n');
+        }
+    }
+    if at == ls.len() {
+        out.push_str(&format!("{}- {item}\n", " ".repeat(dash)));
+    }
+    Ok(out)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn insert(
     text: &str,
@@ -216,6 +271,32 @@ exporters:
 service:
   pipelines: {}
 ";
+
+    #[test]
+    fn appends_to_a_block_sequence_at_its_items_indentation() {
+        let text = "p:\n  exporters:\n  - otlp  # main\n  # next\n  receivers: [x]\n";
+        let out = append_to_sequence(text, &["p", "exporters"], "debug").unwrap();
+        assert_eq!(
+            out,
+            "p:\n  exporters:\n  - otlp  # main\n  - debug\n  # next\n  receivers: [x]\n"
+        );
+        let out = append_to_sequence("s:\n    - a\n    - b", &["s"], "c").unwrap();
+        assert_eq!(out, "s:\n    - a\n    - b\n    - c\n");
+    }
+
+    #[test]
+    fn appends_to_a_flow_sequence_in_place() {
+        let out = append_to_sequence("p: {e: [a, b]}  # x\n", &["p", "e"], "c").unwrap();
+        assert_eq!(out, "p: {e: [a, b, c]}  # x\n");
+        let out = append_to_sequence("e: []\n", &["e"], "c").unwrap();
+        assert_eq!(out, "e: [c]\n");
+    }
+
+    #[test]
+    fn appending_to_a_non_sequence_is_refused() {
+        let err = append_to_sequence("e: otlp\n", &["e"], "debug").unwrap_err();
+        assert!(err.reason.contains("not a sequence"), "{err}");
+    }
 
     #[test]
     fn replaces_a_value_and_keeps_its_comment() {

@@ -40,23 +40,39 @@ pub fn set_scalar(text: &str, path: &[&str], value: &str) -> Result<String, Stri
             path[depth..].join(".")
         ));
     }
-    let close = closing_brace(text, at).ok_or("unbalanced flow mapping")?;
     let mut entry = format!("{}: {value}", path[path.len() - 1]);
     for key in path[depth..path.len() - 1].iter().rev() {
         entry = format!("{key}: {{{entry}}}");
     }
-    let inside = text[at + 1..close].trim_end();
-    let insert_at = at + 1 + inside.len();
-    let entry = if inside.trim().is_empty() {
-        entry
-    } else {
-        format!(", {entry}")
-    };
-    Ok(splice(text, insert_at, insert_at, &entry))
+    append_inside(text, at, &entry).ok_or_else(|| "unbalanced flow mapping".to_owned())
+}
+
+/// `entry` added as the last element of the flow collection opening at
+/// `open` (after a `, ` unless it is empty); None if it never closes.
+fn append_inside(text: &str, open: usize, entry: &str) -> Option<String> {
+    let close = closing_brace(text, open)?;
+    let inside = text[open + 1..close].trim_end();
+    let insert_at = open + 1 + inside.len();
+    let sep = if inside.trim().is_empty() { "" } else { ", " };
+    Some(splice(text, insert_at, insert_at, &format!("{sep}{entry}")))
+}
+
+/// Append `item` to the flow sequence at `path` (`exporters: [otlp]` becomes
+/// `exporters: [otlp, debug]`), changing nothing else on the line.
+pub fn append_item(text: &str, path: &[&str], item: &str) -> Result<String, String> {
+    let root = document::parse(text).map_err(|e| e.to_string())?;
+    let node = root
+        .path(path)
+        .ok_or_else(|| format!("`{}` is missing", path.join(".")))?;
+    let at = offset(text, node.pos).ok_or("the parsed position is outside the text")?;
+    if !(matches!(node.value, Value::Seq(_)) && text[at..].starts_with('[')) {
+        return Err(format!("`{}` is not a flow sequence", path.join(".")));
+    }
+    append_inside(text, at, item).ok_or_else(|| "unbalanced flow sequence".to_owned())
 }
 
 /// Byte offset of a 1-based line and (character) column.
-fn offset(text: &str, pos: Pos) -> Option<usize> {
+pub(super) fn offset(text: &str, pos: Pos) -> Option<usize> {
     let line_start = if pos.line <= 1 {
         0
     } else {
