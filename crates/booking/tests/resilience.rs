@@ -21,9 +21,10 @@ async fn statuses(c: &reqwest::Client, base: &str, ids: &[String]) -> Vec<String
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_mid_flow_then_restart_completes_every_accepted_booking() {
-    let redis = Redis::start();
+on_redis_and_cluster!(kill_9_mid_flow_then_restart_completes_every_accepted_booking);
+
+async fn kill_9_mid_flow_then_restart_completes_every_accepted_booking(kind: StoreKind) {
+    let redis = Backend::start(kind).expect("a Redis store");
     // A slow provider keeps bookings in flight when the process dies: each
     // booking's three provider calls take 1.5 s, far longer than creating
     // the twenty (which took over 0.45 s on a loaded 2-core machine, so a
@@ -34,7 +35,7 @@ async fn kill_9_mid_flow_then_restart_completes_every_accepted_booking() {
     });
     let opts = BookingOptions {
         fares_url: fares_url.clone(),
-        redis_url: Some(redis.url()),
+        store_args: redis.args(),
         args: vec!["--lease-ms".into(), "1000".into()],
         ..BookingOptions::default()
     };
@@ -88,7 +89,9 @@ async fn redis_down_gives_503_problems_and_the_service_recovers_when_it_returns(
         &[],
         Telemetry::Off,
     );
-    let mut redis = stack.redis.expect("a Redis stack");
+    let Some(Backend::Single(mut redis)) = stack.redis else {
+        panic!("a single-Redis stack")
+    };
     let c = client();
     let ready = |c: reqwest::Client, url: String| async move {
         c.get(format!("{url}/readyz"))
@@ -157,14 +160,14 @@ async fn redis_down_gives_503_problems_and_the_service_recovers_when_it_returns(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_bookings_before_exiting() {
-    let redis = Redis::start();
+    let redis = Backend::Single(Redis::start());
     let (_fares, fares_url) = start_fares(&FaresOptions {
         args: vec!["--latency-ms".into(), "400".into()],
         ..FaresOptions::default()
     });
     let opts = BookingOptions {
         fares_url,
-        redis_url: Some(redis.url()),
+        store_args: redis.args(),
         ..BookingOptions::default()
     };
     let (mut booking, url) = start_booking(&opts);

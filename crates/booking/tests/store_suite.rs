@@ -1,6 +1,7 @@
 //! The `Store` contract, one suite run on both implementations: the
-//! in-memory store and `RedisStore` against a real `redis-server` (each test
-//! starts its own on a loopback port, so tests cannot see each other's keys).
+//! in-memory store and `RedisStore` against a real `redis-server` and a real
+//! Redis Cluster (each test starts its own on loopback ports, so tests
+//! cannot see each other's keys).
 
 mod common;
 
@@ -8,11 +9,12 @@ use std::time::Duration;
 
 use parker_booking::domain::{Booking, BookingId, BookingRequest, IdempotencyKey, Status};
 use parker_booking::store::memory::MemoryStore;
-use parker_booking::store::redis::RedisStore;
+use parker_booking::store::redis::{Endpoint, RedisStore};
 use parker_booking::store::{Cancelled, Created, Idempotency, Next, Store, StoreError};
 
 /// Generates, for each `async fn $name(impl Store)`, a test on a fresh
-/// `MemoryStore` and one on a fresh `RedisStore` with its own server.
+/// `MemoryStore`, one on a fresh `RedisStore` with its own server and one
+/// on a `RedisStore` with its own cluster.
 macro_rules! store_suite {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -26,6 +28,17 @@ macro_rules! store_suite {
                 let store = super::RedisStore::connect(&server.url(), "suite:")
                     .await
                     .expect("connecting to the test's redis-server");
+                super::$name(store).await
+            }
+            /// Cluster refuses a script whose keys span slots
+            /// (`CROSSSLOT`), so this also shows one slot per script.
+            #[tokio::test]
+            async fn cluster() {
+                let cluster = super::common::RedisCluster::start();
+                let endpoint = super::Endpoint::cluster(&cluster.seeds());
+                let store = super::RedisStore::connect_to(&endpoint, "suite:")
+                    .await
+                    .expect("connecting to the test's cluster");
                 super::$name(store).await
             }
         }
@@ -136,4 +149,40 @@ async fn only_pending_bookings_cancel_and_listing_pages_in_creation_order(store:
     assert_eq!(listed, ids);
     // The cancelled booking left the queue.
     assert_eq!(store.claim("w", LEASE, 10).await.unwrap().len(), 4);
+}
+
+/// Keys carry their own hash tag: a brace in the prefix would replace it
+/// and split a script's keys over slots, so it is refused up front.
+#[tokio::test]
+async fn a_prefix_with_a_brace_is_refused_before_connecting() {
+    // Nothing listens here: the refusal must come from the prefix alone.
+    let url = format!("redis://127.0.0.1:{}/0", common::free_port());
+    let err = RedisStore::connect(&url, "parker:{blue}:")
+        .await
+        .err()
+        .expect("a prefix with braces is refused");
+    assert!(matches!(err, StoreError::Config(_)), "{err}");
+    assert!(err.to_string().contains("--redis-prefix"), "{err}");
+}
+
+/// The hash-tagged layout replaced the untagged one: a booking written
+/// under an old key (`b:<id>`, `due`) is neither read nor claimed.
+#[tokio::test]
+async fn a_booking_in_the_old_untagged_layout_is_not_read() {
+    let server = common::Redis::start();
+    let store = RedisStore::connect(&server.url(), "suite:")
+        .await
+        .expect("connecting to the test's redis-server");
+    let b = Booking::new(request(), None);
+    let id = b.id.to_string();
+    let doc = serde_json::to_string(&b).unwrap();
+    common::redis_cli(server.port, &["SET", &format!("suite:b:{id}"), &doc]);
+    common::redis_cli(server.port, &["ZADD", "suite:due", "0", &id]);
+    common::redis_cli(server.port, &["ZADD", "suite:all", "0", &id]);
+    assert!(store.get(b.id).await.unwrap().is_none());
+    assert!(store.list(None, 10).await.unwrap().is_empty());
+    assert!(store.claim("w", LEASE, 10).await.unwrap().is_empty());
+    // Written through the store, the same booking is found.
+    store.create(&b, None).await.unwrap();
+    assert_eq!(store.get(b.id).await.unwrap().map(|s| s.id), Some(b.id));
 }

@@ -28,6 +28,10 @@ pub enum StoreError {
          use a new key for a new request"
     )]
     KeyReused { key: String, existing: String },
+    /// The store's settings are wrong (a malformed URL, a bad prefix):
+    /// retrying cannot help.
+    #[error("{0}")]
+    Config(String),
     /// Data in the store does not parse; a bug or a foreign writer.
     #[error("stored booking data is corrupt: {0}")]
     Corrupt(String),
