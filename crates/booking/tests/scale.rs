@@ -179,7 +179,12 @@ async fn three_replicas(kind: StoreKind, also: Also) {
         };
         // Off the runtime: the helper blocks on redis-cli while requests go on.
         let (old, new) = tokio::task::block_in_place(|| cluster.fail_over_one());
-        eprintln!("primary {old} failed over to {new} mid-load");
+        let accepted = REQUESTS - tasks.len();
+        eprintln!("primary {old} failed over to {new} after {accepted} of {REQUESTS} requests");
+        assert!(
+            accepted < REQUESTS,
+            "the failover must come mid-load for this test to mean anything"
+        );
     }
     let mut by_key: HashMap<String, String> = HashMap::new();
     while let Some(joined) = tasks.join_next().await {

@@ -186,3 +186,61 @@ async fn a_booking_in_the_old_untagged_layout_is_not_read() {
     store.create(&b, None).await.unwrap();
     assert_eq!(store.get(b.id).await.unwrap().map(|s| s.id), Some(b.id));
 }
+
+/// A booking in each of the 16 shards (the shard is the id's last hex digit).
+fn one_booking_per_shard() -> Vec<Booking> {
+    let mut by_shard: Vec<Option<Booking>> = vec![None; 16];
+    while by_shard.iter().any(Option::is_none) {
+        let b = Booking::new(request(), None);
+        let digit = b.id.to_string().chars().last().and_then(|c| c.to_digit(16));
+        let slot = &mut by_shard[digit.expect("a hex digit") as usize];
+        if slot.is_none() {
+            *slot = Some(b);
+        }
+    }
+    by_shard.into_iter().flatten().collect()
+}
+
+/// Each claim starts one shard further than the one before, so workers of
+/// many replicas spread over the sharded pending index instead of all
+/// taking the same shard first.
+async fn claims_rotate_over_the_shards(store: RedisStore) {
+    for b in one_booking_per_shard() {
+        store.create(&b, None).await.unwrap();
+    }
+    let mut shards = Vec::new();
+    for _ in 0..16 {
+        let claimed = store.claim("w", LEASE, 1).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        let id = claimed[0].booking.id.to_string();
+        shards.push(u32::from_str_radix(&id[id.len() - 1..], 16).unwrap());
+    }
+    for pair in shards.windows(2) {
+        assert_eq!(
+            pair[1],
+            (pair[0] + 1) % 16,
+            "shards claimed in turn: {shards:?}"
+        );
+    }
+    assert!(store.claim("w", LEASE, 16).await.unwrap().is_empty());
+}
+
+mod claims_rotate_over_the_shards {
+    #[tokio::test]
+    async fn redis() {
+        let server = super::common::Redis::start();
+        let store = super::RedisStore::connect(&server.url(), "suite:")
+            .await
+            .expect("connecting to the test's redis-server");
+        super::claims_rotate_over_the_shards(store).await
+    }
+    #[tokio::test]
+    async fn cluster() {
+        let cluster = super::common::RedisCluster::start();
+        let endpoint = super::Endpoint::cluster(&cluster.seeds());
+        let store = super::RedisStore::connect_to(&endpoint, "suite:")
+            .await
+            .expect("connecting to the test's cluster");
+        super::claims_rotate_over_the_shards(store).await
+    }
+}
