@@ -157,16 +157,17 @@ async fn three_replicas(kind: StoreKind, also: Also) {
     let c = client();
     let limit = Arc::new(tokio::sync::Semaphore::new(32));
     let mut tasks = tokio::task::JoinSet::new();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for n in 0..REQUESTS {
         let i = sent_as(n);
         let (key, body) = request(i);
         let (c, bases, limit) = (c.clone(), bases.clone(), limit.clone());
+        let accepted = accepted.clone();
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("semaphore open");
-            (
-                key.clone(),
-                post_with_retries(&c, &bases, n, &key, &body).await,
-            )
+            let id = post_with_retries(&c, &bases, n, &key, &body).await;
+            accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (key, id)
         });
     }
     // Mid-load, one replica dies: clients retry elsewhere, its leases expire
@@ -179,7 +180,7 @@ async fn three_replicas(kind: StoreKind, also: Also) {
         };
         // Off the runtime: the helper blocks on redis-cli while requests go on.
         let (old, new) = tokio::task::block_in_place(|| cluster.fail_over_one());
-        let accepted = REQUESTS - tasks.len();
+        let accepted = accepted.load(std::sync::atomic::Ordering::Relaxed);
         eprintln!("primary {old} failed over to {new} after {accepted} of {REQUESTS} requests");
         assert!(
             accepted < REQUESTS,
