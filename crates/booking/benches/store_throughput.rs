@@ -15,7 +15,7 @@
 //! (`PARKER_BENCH_SECS`: seconds per phase, default 3;
 //! `PARKER_BENCH_ROUNDS`: rounds, default 3).
 
-#[allow(dead_code)]
+// The tests' helpers: the same real redis-server and cluster they start.
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -117,9 +117,9 @@ async fn main() {
         println!("store_throughput: run with `cargo bench` to measure");
         return;
     }
-    let var = |name: &str| std::env::var(name).ok().and_then(|s| s.parse().ok());
-    let secs: u64 = var("PARKER_BENCH_SECS").unwrap_or(3);
-    let rounds: usize = var("PARKER_BENCH_ROUNDS").unwrap_or(3);
+    let var = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
+    let secs = var("PARKER_BENCH_SECS").unwrap_or(3);
+    let rounds = var("PARKER_BENCH_ROUNDS").unwrap_or(3) as usize;
     let single = common::Redis::start();
     let cluster = common::RedisCluster::start();
     let single_store = RedisStore::connect(&single.url(), "bench:")

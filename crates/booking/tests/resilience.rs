@@ -238,3 +238,54 @@ async fn booking_waits_for_redis_at_startup_then_gives_up_with_a_clear_error() {
         "it retried: {stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_flag_waits_for_the_cluster_and_excludes_redis_url() {
+    let run = |args: Vec<String>| async move {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_parker-booking"));
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .args(&args)
+            .env("OTEL_SDK_DISABLED", "true")
+            .env_remove("PARKER_REDIS_URL")
+            .env_remove("PARKER_REDIS_CLUSTER")
+            .current_dir(env!("CARGO_TARGET_TMPDIR"))
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(START_TIMEOUT, cmd.output())
+            .await
+            .expect("parker-booking exits within its connect timeout")
+            .expect("running parker-booking");
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let seeds = format!(
+        "redis://127.0.0.1:{},redis://127.0.0.1:{}",
+        free_port(),
+        free_port()
+    );
+    let stderr = run(vec![
+        "--redis-cluster".into(),
+        seeds.clone(),
+        "--redis-connect-timeout-ms".into(),
+        "600".into(),
+    ])
+    .await;
+    assert!(
+        stderr.contains("connecting to Redis (--redis-cluster) for 600 ms"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Redis not reachable yet"),
+        "it retried: {stderr}"
+    );
+    let stderr = run(vec![
+        "--redis-cluster".into(),
+        seeds,
+        "--redis-url".into(),
+        "redis://127.0.0.1:6379/0".into(),
+    ])
+    .await;
+    assert!(
+        stderr.contains("--redis-url") && stderr.contains("--redis-cluster"),
+        "{stderr}"
+    );
+}

@@ -244,3 +244,38 @@ mod claims_rotate_over_the_shards {
         super::claims_rotate_over_the_shards(store).await
     }
 }
+
+/// On Redis the idempotency record and the booking live in different slots,
+/// so create writes the record, then the booking. A process that dies in
+/// between leaves a record without a booking: a retry with the key creates
+/// the booking under the recorded id, once.
+#[tokio::test]
+async fn a_retry_completes_a_create_that_died_after_its_idempotency_record() {
+    let server = common::Redis::start();
+    let store = RedisStore::connect(&server.url(), "suite:")
+        .await
+        .expect("connecting to the test's redis-server");
+    let lost = BookingId::new();
+    common::redis_cli(
+        server.port,
+        &["SET", "suite:idem:k-crash", &format!("{lost}\nbody-a")],
+    );
+    let key: IdempotencyKey = "k-crash".parse().unwrap();
+    let idem = || Idempotency {
+        key: &key,
+        fingerprint: "body-a",
+    };
+    for _ in 0..2 {
+        match store
+            .create(&Booking::new(request(), None), Some(idem()))
+            .await
+            .unwrap()
+        {
+            Created::Replayed(b) => assert_eq!(b.id, lost),
+            other => panic!("expected the recorded booking, got {other:?}"),
+        }
+    }
+    assert_eq!(store.get(lost).await.unwrap().map(|b| b.id), Some(lost));
+    assert_eq!(store.list(None, 10).await.unwrap().len(), 1);
+    assert_eq!(store.claim("w", LEASE, 10).await.unwrap().len(), 1);
+}
