@@ -23,33 +23,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use parker_booking::domain::{Booking, BookingRequest, IdempotencyKey, Status};
-use parker_booking::store::redis::{Endpoint, RedisStore};
+use parker_booking::domain::{Booking, IdempotencyKey, Status};
+use parker_booking::store::redis::RedisStore;
 use parker_booking::store::{Idempotency, Next, Store};
 
 const TASKS: usize = 32;
 const CLAIM_BATCH: usize = 16;
 const LEASE: Duration = Duration::from_secs(30);
 
-fn request() -> BookingRequest {
-    let from = parker_booking::domain::today_utc()
-        .checked_add(jiff::Span::new().days(10))
-        .expect("a date in range");
-    serde_json::from_value(serde_json::json!({
-        "traveller": {"name": "Ada", "email": "ada@example.com"},
-        "origin": "JFK", "destination": "LHR",
-        "departure": {"from": from.to_string(), "to": from.to_string()},
-        "max_price": {"amount": "500", "currency": "EUR"},
-        "cabin": "economy", "passengers": 1
-    }))
-    .expect("a valid request")
-}
-
 /// Bookings taken from created to done in `secs` seconds (after a 1 s
 /// warm-up), per second.
 async fn bookings_per_second(store: RedisStore, secs: u64, round: usize) -> f64 {
     let done = Arc::new(AtomicU64::new(0));
-    let request = Arc::new(request());
+    let request = Arc::new(common::stored_request());
     let measure_from = Instant::now() + Duration::from_secs(1);
     let deadline = measure_from + Duration::from_secs(secs);
     let mut at_start = 0;
@@ -120,14 +106,8 @@ async fn main() {
     let var = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
     let secs = var("PARKER_BENCH_SECS").unwrap_or(3);
     let rounds = var("PARKER_BENCH_ROUNDS").unwrap_or(3) as usize;
-    let single = common::Redis::start();
-    let cluster = common::RedisCluster::start();
-    let single_store = RedisStore::connect(&single.url(), "bench:")
-        .await
-        .expect("connecting to redis-server");
-    let cluster_store = RedisStore::connect_to(&Endpoint::cluster(&cluster.seeds()), "bench:")
-        .await
-        .expect("connecting to the cluster");
+    let (_single, single_store) = common::store_on_redis("bench:").await;
+    let (_cluster, cluster_store) = common::store_on_cluster("bench:").await;
     println!(
         "{rounds} rounds x {secs} s per phase, {TASKS} tasks, claims of up to {CLAIM_BATCH}; load average before {}",
         load_average()

@@ -213,14 +213,15 @@ async fn sigterm_finishes_in_flight_bookings_before_exiting() {
     assert!(after.iter().all(|b| b["status"] == "booked"), "{after:#?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn booking_waits_for_redis_at_startup_then_gives_up_with_a_clear_error() {
-    let port = free_port();
+/// Runs parker-booking with `args` (no store variables from the caller's
+/// environment), expects it to fail, and returns its stderr.
+async fn failing_run(args: &[&str]) -> String {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_parker-booking"));
     cmd.args(["--listen", "127.0.0.1:0"])
-        .args(["--redis-url", &format!("redis://127.0.0.1:{port}/0")])
-        .args(["--redis-connect-timeout-ms", "600"])
+        .args(args)
         .env("OTEL_SDK_DISABLED", "true")
+        .env_remove("PARKER_REDIS_URL")
+        .env_remove("PARKER_REDIS_CLUSTER")
         .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .kill_on_drop(true);
     let output = tokio::time::timeout(START_TIMEOUT, cmd.output())
@@ -228,7 +229,13 @@ async fn booking_waits_for_redis_at_startup_then_gives_up_with_a_clear_error() {
         .expect("parker-booking gives up within its connect timeout")
         .expect("running parker-booking");
     assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_waits_for_redis_at_startup_then_gives_up_with_a_clear_error() {
+    let url = format!("redis://127.0.0.1:{}/0", free_port());
+    let stderr = failing_run(&["--redis-url", &url, "--redis-connect-timeout-ms", "600"]).await;
     assert!(
         stderr.contains("connecting to Redis (--redis-url) for 600 ms"),
         "{stderr}"
@@ -241,32 +248,16 @@ async fn booking_waits_for_redis_at_startup_then_gives_up_with_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cluster_flag_waits_for_the_cluster_and_excludes_redis_url() {
-    let run = |args: Vec<String>| async move {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_parker-booking"));
-        cmd.args(["--listen", "127.0.0.1:0"])
-            .args(&args)
-            .env("OTEL_SDK_DISABLED", "true")
-            .env_remove("PARKER_REDIS_URL")
-            .env_remove("PARKER_REDIS_CLUSTER")
-            .current_dir(env!("CARGO_TARGET_TMPDIR"))
-            .kill_on_drop(true);
-        let output = tokio::time::timeout(START_TIMEOUT, cmd.output())
-            .await
-            .expect("parker-booking exits within its connect timeout")
-            .expect("running parker-booking");
-        assert!(!output.status.success());
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    };
     let seeds = format!(
         "redis://127.0.0.1:{},redis://127.0.0.1:{}",
         free_port(),
         free_port()
     );
-    let stderr = run(vec![
-        "--redis-cluster".into(),
-        seeds.clone(),
-        "--redis-connect-timeout-ms".into(),
-        "600".into(),
+    let stderr = failing_run(&[
+        "--redis-cluster",
+        &seeds,
+        "--redis-connect-timeout-ms",
+        "600",
     ])
     .await;
     assert!(
@@ -277,11 +268,11 @@ async fn redis_cluster_flag_waits_for_the_cluster_and_excludes_redis_url() {
         stderr.contains("Redis not reachable yet"),
         "it retried: {stderr}"
     );
-    let stderr = run(vec![
-        "--redis-cluster".into(),
-        seeds,
-        "--redis-url".into(),
-        "redis://127.0.0.1:6379/0".into(),
+    let stderr = failing_run(&[
+        "--redis-cluster",
+        &seeds,
+        "--redis-url",
+        "redis://127.0.0.1:6379/0",
     ])
     .await;
     assert!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use parker_booking::domain::{Booking, BookingId, BookingRequest, IdempotencyKey, Status};
 use parker_booking::store::memory::MemoryStore;
-use parker_booking::store::redis::{Endpoint, RedisStore};
+use parker_booking::store::redis::RedisStore;
 use parker_booking::store::{Cancelled, Created, Idempotency, Next, Store, StoreError};
 
 /// Generates, for each `async fn $name(impl Store)`, a test on a fresh
@@ -24,21 +24,14 @@ macro_rules! store_suite {
             }
             #[tokio::test]
             async fn redis() {
-                let server = super::common::Redis::start();
-                let store = super::RedisStore::connect(&server.url(), "suite:")
-                    .await
-                    .expect("connecting to the test's redis-server");
+                let (_server, store) = super::common::store_on_redis("suite:").await;
                 super::$name(store).await
             }
             /// Cluster refuses a script whose keys span slots
             /// (`CROSSSLOT`), so this also shows one slot per script.
             #[tokio::test]
             async fn cluster() {
-                let cluster = super::common::RedisCluster::start();
-                let endpoint = super::Endpoint::cluster(&cluster.seeds());
-                let store = super::RedisStore::connect_to(&endpoint, "suite:")
-                    .await
-                    .expect("connecting to the test's cluster");
+                let (_cluster, store) = super::common::store_on_cluster("suite:").await;
                 super::$name(store).await
             }
         }
@@ -53,17 +46,7 @@ store_suite!(
 );
 
 fn request() -> BookingRequest {
-    let from = parker_booking::domain::today_utc()
-        .checked_add(jiff::Span::new().days(10))
-        .unwrap();
-    serde_json::from_value(serde_json::json!({
-        "traveller": {"name": "Ada", "email": "ada@example.com"},
-        "origin": "JFK", "destination": "LHR",
-        "departure": {"from": from.to_string(), "to": from.to_string()},
-        "max_price": {"amount": "500", "currency": "EUR"},
-        "cabin": "economy", "passengers": 1
-    }))
-    .unwrap()
+    common::stored_request()
 }
 
 const LEASE: Duration = Duration::from_secs(5);
@@ -169,10 +152,7 @@ async fn a_prefix_with_a_brace_is_refused_before_connecting() {
 /// under an old key (`b:<id>`, `due`) is neither read nor claimed.
 #[tokio::test]
 async fn a_booking_in_the_old_untagged_layout_is_not_read() {
-    let server = common::Redis::start();
-    let store = RedisStore::connect(&server.url(), "suite:")
-        .await
-        .expect("connecting to the test's redis-server");
+    let (server, store) = common::store_on_redis("suite:").await;
     let b = Booking::new(request(), None);
     let id = b.id.to_string();
     let doc = serde_json::to_string(&b).unwrap();
@@ -228,19 +208,12 @@ async fn claims_rotate_over_the_shards(store: RedisStore) {
 mod claims_rotate_over_the_shards {
     #[tokio::test]
     async fn redis() {
-        let server = super::common::Redis::start();
-        let store = super::RedisStore::connect(&server.url(), "suite:")
-            .await
-            .expect("connecting to the test's redis-server");
+        let (_server, store) = super::common::store_on_redis("suite:").await;
         super::claims_rotate_over_the_shards(store).await
     }
     #[tokio::test]
     async fn cluster() {
-        let cluster = super::common::RedisCluster::start();
-        let endpoint = super::Endpoint::cluster(&cluster.seeds());
-        let store = super::RedisStore::connect_to(&endpoint, "suite:")
-            .await
-            .expect("connecting to the test's cluster");
+        let (_cluster, store) = super::common::store_on_cluster("suite:").await;
         super::claims_rotate_over_the_shards(store).await
     }
 }
@@ -251,10 +224,7 @@ mod claims_rotate_over_the_shards {
 /// the booking under the recorded id, once.
 #[tokio::test]
 async fn a_retry_completes_a_create_that_died_after_its_idempotency_record() {
-    let server = common::Redis::start();
-    let store = RedisStore::connect(&server.url(), "suite:")
-        .await
-        .expect("connecting to the test's redis-server");
+    let (server, store) = common::store_on_redis("suite:").await;
     let lost = BookingId::new();
     common::redis_cli(
         server.port,

@@ -307,23 +307,7 @@ impl Redis {
 
     /// Starts (again) on the same port.
     pub fn restart(&mut self) {
-        let log = log_path("redis");
-        let file = std::fs::File::create(&log).expect("creating a log file");
-        let child = Command::new(redis_binary())
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::from(file))
-            .stderr(Stdio::null())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawning redis-server: {e}"));
-        let proc = Proc {
-            name: "redis-server".into(),
-            child,
-            log,
-        };
-        wait_listening(self.port, &proc);
-        self.proc = Some(proc);
+        self.proc = Some(spawn_redis_server(self.port, &[], "redis-server".into()));
     }
 
     pub fn stop(&mut self) {
@@ -331,6 +315,25 @@ impl Redis {
             p.kill9();
         }
     }
+}
+
+/// A `redis-server` on `port` of loopback, no persistence, with `extra`
+/// flags; returns once it listens.
+fn spawn_redis_server(port: u16, extra: &[&str], name: String) -> Proc {
+    let log = log_path("redis");
+    let file = std::fs::File::create(&log).expect("creating a log file");
+    let child = Command::new(redis_binary())
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(extra)
+        .stdout(Stdio::from(file))
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning redis-server: {e}"));
+    let proc = Proc { name, child, log };
+    wait_listening(port, &proc);
+    proc
 }
 
 /// Waits until a process listens on `port` of loopback.
@@ -408,32 +411,23 @@ impl RedisCluster {
             let dir = base.join(format!("{}-{port}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("creating a cluster node directory");
-            let log = log_path(&format!("redis-cluster-{port}"));
-            let file = std::fs::File::create(&log).expect("creating a log file");
-            let child = Command::new(redis_binary())
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args([
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                ])
+            let dir_text = dir.to_string_lossy();
+            let cluster_args = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
                 // A failed primary is noticed within a second.
-                .args(["--cluster-node-timeout", "1000"])
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .arg("--dir")
-                .arg(&dir)
-                .stdout(Stdio::from(file))
-                .stderr(Stdio::null())
-                .stdin(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("spawning redis-server: {e}"));
-            let proc = Proc {
-                name: format!("redis-server (cluster node {port})"),
-                child,
-                log,
-            };
-            wait_listening(port, &proc);
+                "--cluster-node-timeout",
+                "1000",
+                "--dir",
+                &dir_text,
+            ];
+            let proc = spawn_redis_server(
+                port,
+                &cluster_args,
+                format!("redis-server (cluster node {port})"),
+            );
             nodes.push(ClusterNode { port, proc, dir });
         }
         let cluster = RedisCluster { nodes };
@@ -565,6 +559,42 @@ impl Backend {
             Backend::Cluster(c) => c.nodes[0].port,
         }
     }
+}
+
+/// A valid parsed booking request, for tests that call the store directly.
+pub fn stored_request() -> parker_booking::domain::BookingRequest {
+    let from = parker_booking::domain::today_utc()
+        .checked_add(jiff::Span::new().days(10))
+        .expect("a date in range");
+    serde_json::from_value(json!({
+        "traveller": {"name": "Ada", "email": "ada@example.com"},
+        "origin": "JFK", "destination": "LHR",
+        "departure": {"from": from.to_string(), "to": from.to_string()},
+        "max_price": {"amount": "500", "currency": "EUR"},
+        "cabin": "economy", "passengers": 1
+    }))
+    .expect("a valid booking request")
+}
+
+/// A `RedisStore` (prefix `prefix`) on a fresh `redis-server`.
+pub async fn store_on_redis(prefix: &str) -> (Redis, parker_booking::store::redis::RedisStore) {
+    let server = Redis::start();
+    let store = parker_booking::store::redis::RedisStore::connect(&server.url(), prefix)
+        .await
+        .expect("connecting to the test's redis-server");
+    (server, store)
+}
+
+/// A `RedisStore` (prefix `prefix`) on a fresh cluster.
+pub async fn store_on_cluster(
+    prefix: &str,
+) -> (RedisCluster, parker_booking::store::redis::RedisStore) {
+    let cluster = RedisCluster::start();
+    let endpoint = parker_booking::store::redis::Endpoint::cluster(&cluster.seeds());
+    let store = parker_booking::store::redis::RedisStore::connect_to(&endpoint, prefix)
+        .await
+        .expect("connecting to the test's cluster");
+    (cluster, store)
 }
 
 /// An HTTP client whose every request is bounded.
