@@ -5,11 +5,12 @@
 //! neighbours move the figures; compare the two columns of one run).
 //!
 //! One booking is its whole life in the store, as the API and the worker
-//! drive it: `create` with an `Idempotency-Key`, `claim` (batches of up to
-//! 16 due bookings), `save` to `booked` (done). 32 tasks each create a
-//! booking, then claim and finish whatever is due; bookings/s counts
-//! bookings saved as done. In process, against `RedisStore` (no HTTP, no
-//! fare provider), so the figure is the store's.
+//! drive it: `create` with an `Idempotency-Key`; `claim` (batches of up to
+//! 16 due bookings, shards scanned from a rotating start) and `save` to
+//! `booked` (done). 24 tasks create, 8 workers claim and finish; bookings/s
+//! counts bookings saved as done (created/s is printed beside it). In
+//! process, against `RedisStore` (no HTTP, no fare provider), so the figure
+//! is the store's.
 //!
 //! Run: `cargo bench -p parker-booking --bench store_throughput`
 //! (`PARKER_BENCH_SECS`: seconds per phase, default 3;
@@ -24,64 +25,79 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parker_booking::domain::{Booking, IdempotencyKey, Status};
-use parker_booking::store::redis::RedisStore;
+use parker_booking::store::redis::{Endpoint, RedisStore};
 use parker_booking::store::{Idempotency, Next, Store};
 
-const TASKS: usize = 32;
+/// Tasks creating bookings, as the API does.
+const CREATORS: usize = 24;
+/// Tasks claiming and finishing them, as the workers of several replicas do.
+const WORKERS: usize = 8;
 const CLAIM_BATCH: usize = 16;
 const LEASE: Duration = Duration::from_secs(30);
 
-/// Bookings taken from created to done in `secs` seconds (after a 1 s
-/// warm-up), per second.
-async fn bookings_per_second(store: RedisStore, secs: u64, round: usize) -> f64 {
+/// Bookings created and bookings taken to done per second, in `secs`
+/// seconds after a 1 s warm-up.
+async fn bookings_per_second(store: RedisStore, secs: u64) -> (f64, f64) {
+    let created = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let request = Arc::new(common::stored_request());
     let measure_from = Instant::now() + Duration::from_secs(1);
     let deadline = measure_from + Duration::from_secs(secs);
-    let mut at_start = 0;
     let mut tasks = tokio::task::JoinSet::new();
-    for task in 0..TASKS {
-        let (store, done, request) = (store.clone(), done.clone(), request.clone());
+    for task in 0..CREATORS {
+        let (store, created, request) = (store.clone(), created.clone(), request.clone());
         tasks.spawn(async move {
-            let worker = format!("bench-{task}");
             let mut i = 0u64;
             while Instant::now() < deadline {
-                let key: IdempotencyKey = format!("bench-{round}-{task}-{i}")
-                    .parse()
-                    .expect("a valid key");
+                let key: IdempotencyKey = format!("bench-{task}-{i}").parse().expect("a valid key");
                 i += 1;
-                let booking = Booking::new((*request).clone(), None);
                 let idem = Idempotency {
                     key: &key,
                     fingerprint: "bench",
                 };
+                let booking = Booking::new((*request).clone(), None);
                 store.create(&booking, Some(idem)).await.expect("create");
-                for claim in store
+                created.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    for task in 0..WORKERS {
+        let (store, done) = (store.clone(), done.clone());
+        tasks.spawn(async move {
+            let worker = format!("bench-worker-{task}");
+            while Instant::now() < deadline {
+                let claims = store
                     .claim(&worker, LEASE, CLAIM_BATCH)
                     .await
-                    .expect("claim")
-                {
+                    .expect("claim");
+                if claims.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                for claim in claims {
                     let mut b = claim.booking;
                     b.status = Status::Booked;
-                    if store
+                    let saved = store
                         .save(&worker, Status::Pending, &b, Next::Done)
                         .await
-                        .expect("save")
-                    {
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
+                        .expect("save");
+                    done.fetch_add(u64::from(saved), Ordering::Relaxed);
                 }
             }
         });
     }
     tokio::time::sleep_until(measure_from.into()).await;
-    at_start += done.load(Ordering::Relaxed);
+    let (created_0, done_0) = (
+        created.load(Ordering::Relaxed),
+        done.load(Ordering::Relaxed),
+    );
     tokio::time::sleep_until(deadline.into()).await;
-    let measured = done.load(Ordering::Relaxed) - at_start;
+    let rate =
+        |n: &AtomicU64, at_start: u64| (n.load(Ordering::Relaxed) - at_start) as f64 / secs as f64;
+    let figures = (rate(&created, created_0), rate(&done, done_0));
     while let Some(r) = tasks.join_next().await {
         r.expect("bench task");
     }
-    measured as f64 / secs as f64
+    figures
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -106,18 +122,28 @@ async fn main() {
     let var = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
     let secs = var("PARKER_BENCH_SECS").unwrap_or(3);
     let rounds = var("PARKER_BENCH_ROUNDS").unwrap_or(3) as usize;
-    let (_single, single_store) = common::store_on_redis("bench:").await;
-    let (_cluster, cluster_store) = common::store_on_cluster("bench:").await;
+    let single = common::Redis::start();
+    let cluster = common::RedisCluster::start();
+    let cluster_endpoint = Endpoint::cluster(&cluster.seeds());
     println!(
-        "{rounds} rounds x {secs} s per phase, {TASKS} tasks, claims of up to {CLAIM_BATCH}; load average before {}",
+        "{rounds} rounds x {secs} s per phase, {CREATORS} creating tasks, {WORKERS} workers claiming up to {CLAIM_BATCH}; load average before {}",
         load_average()
     );
     let (mut on_single, mut on_cluster) = (Vec::new(), Vec::new());
     for round in 0..rounds {
-        let s = bookings_per_second(single_store.clone(), secs, 2 * round).await;
-        let c = bookings_per_second(cluster_store.clone(), secs, 2 * round + 1).await;
+        // A prefix per phase: no backlog from an earlier phase.
+        let prefix = format!("bench{round}:");
+        let store = RedisStore::connect(&single.url(), &prefix)
+            .await
+            .expect("connecting to redis-server");
+        let (s_created, s) = bookings_per_second(store, secs).await;
+        let store = RedisStore::connect_to(&cluster_endpoint, &prefix)
+            .await
+            .expect("connecting to the cluster");
+        let (c_created, c) = bookings_per_second(store, secs).await;
         println!(
-            "  round {round}: one Redis {s:.0} bookings/s, cluster (3 primaries) {c:.0} bookings/s"
+            "  round {round}: one Redis {s:.0} booked/s ({s_created:.0} created/s), \
+             cluster (3 primaries) {c:.0} booked/s ({c_created:.0} created/s)"
         );
         on_single.push(s);
         on_cluster.push(c);
