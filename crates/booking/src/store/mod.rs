@@ -2,8 +2,10 @@
 //! a Redis implementation (production, shared by replicas) and an in-memory
 //! one (the embedded default). Both give the same guarantees:
 //!
-//! - `create` is atomic with its `Idempotency-Key` record, and durable (as
-//!   durable as the backend) before it returns;
+//! - `create` gives one booking per `Idempotency-Key`, and is durable (as
+//!   durable as the backend) before it returns; on Redis the record and the
+//!   booking are two steps (they live in different Cluster slots), and a
+//!   retry with the key completes a create that died between them;
 //! - a pending booking is leased to exactly one worker at a time; a lease
 //!   that is not renewed expires and the booking becomes due again;
 //! - every state change is a compare-and-set on the booking's status *and*

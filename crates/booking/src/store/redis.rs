@@ -17,7 +17,8 @@
 //!
 //! Every state change is one Lua script on the keys of one slot, hence
 //! atomic on Cluster too; every script gets every key it touches in `KEYS`
-//! (Cluster routes by them and refuses undeclared ones), so work that
+//! (Cluster routes a script by its keys, refuses declared keys of several
+//! slots, and keys built inside Lua may live on another node), so work that
 //! spans slots is two scripts: create (idempotency record, then booking)
 //! and claim (find due ids, then lease them). Scripts use Redis's own clock
 //! (`TIME`) so replicas with skewed clocks agree on what is due.
