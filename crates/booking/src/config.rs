@@ -26,8 +26,13 @@ pub struct Config {
     )]
     pub fares_url: reqwest::Url,
     /// Redis URL (redis://host:port/db); absent → embedded in-memory store.
-    #[arg(long, env = "PARKER_REDIS_URL")]
+    #[arg(long, env = "PARKER_REDIS_URL", conflicts_with = "redis_cluster")]
     pub redis_url: Option<String>,
+    /// Redis Cluster seed nodes, comma-separated redis:// URLs
+    /// (redis://10.0.0.1:6379,redis://10.0.0.2:6379); the rest of the
+    /// cluster is discovered from them.
+    #[arg(long, env = "PARKER_REDIS_CLUSTER", value_name = "URLS")]
+    pub redis_cluster: Option<String>,
     /// How long to keep trying to reach Redis at startup, in milliseconds.
     #[arg(
         long,

@@ -58,7 +58,7 @@ impl ApiError {
             ApiError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, kinds::STORE_UNAVAILABLE)
             }
-            ApiError::Store(StoreError::Corrupt(_)) => {
+            ApiError::Store(StoreError::Corrupt(_) | StoreError::Config(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "about:blank")
             }
         }

@@ -5,7 +5,9 @@ use anyhow::Context;
 use clap::Parser;
 use parker_booking::config::Config;
 use parker_booking::service;
-use parker_booking::store::{memory::MemoryStore, redis::RedisStore};
+use parker_booking::store::StoreError;
+use parker_booking::store::memory::MemoryStore;
+use parker_booking::store::redis::{Endpoint, RedisStore};
 use parker_telemetry::ServiceInfo;
 
 /// mimalloc rather than glibc's malloc: telemetry allocates span data on
@@ -27,9 +29,14 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding --listen {}", config.listen))?;
     let local = listener.local_addr().context("reading the bound address")?;
-    let result = match &config.redis_url {
-        Some(url) => {
-            let store = connect_redis(url, &config).await?;
+    let endpoint = match (&config.redis_url, &config.redis_cluster) {
+        (Some(url), _) => Some(Endpoint::Single(url.clone())),
+        (None, Some(nodes)) => Some(Endpoint::cluster(nodes)),
+        (None, None) => None,
+    };
+    let result = match &endpoint {
+        Some(endpoint) => {
+            let store = connect_redis(endpoint, &config).await?;
             announce(local, "redis");
             service::run(store, &config, listener, shutdown_signal()).await
         }
@@ -45,13 +52,18 @@ async fn main() -> anyhow::Result<()> {
 
 /// Redis may start after us (compose, a pod restart): retry for
 /// `--redis-connect-timeout-ms` before giving up with the last error.
-async fn connect_redis(url: &str, config: &Config) -> anyhow::Result<RedisStore> {
+async fn connect_redis(endpoint: &Endpoint, config: &Config) -> anyhow::Result<RedisStore> {
     let deadline = tokio::time::Instant::now()
         + std::time::Duration::from_millis(config.redis_connect_timeout_ms);
     let mut delay = std::time::Duration::from_millis(100);
+    let flag = match endpoint {
+        Endpoint::Single(_) => "--redis-url",
+        Endpoint::Cluster(_) => "--redis-cluster",
+    };
     loop {
-        match RedisStore::connect(url, &config.redis_prefix).await {
+        match RedisStore::connect_to(endpoint, &config.redis_prefix).await {
             Ok(store) => return Ok(store),
+            Err(e @ StoreError::Config(_)) => return Err(e.into()),
             Err(e) if tokio::time::Instant::now() + delay < deadline => {
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "Redis not reachable yet");
                 tokio::time::sleep(delay).await;
@@ -60,7 +72,7 @@ async fn connect_redis(url: &str, config: &Config) -> anyhow::Result<RedisStore>
             Err(e) => {
                 return Err(e).with_context(|| {
                     format!(
-                        "connecting to Redis (--redis-url) for {} ms",
+                        "connecting to Redis ({flag}) for {} ms",
                         config.redis_connect_timeout_ms
                     )
                 });

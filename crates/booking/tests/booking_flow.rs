@@ -177,8 +177,8 @@ async fn booked_flow_is_one_trace_from_worker_to_fares(kind: StoreKind) {
         .collect();
     match kind {
         StoreKind::Memory => assert!(redis_spans.is_empty()),
-        StoreKind::Redis => {
-            let port = stack.redis.as_ref().unwrap().port.to_string();
+        StoreKind::Redis | StoreKind::Cluster => {
+            let port = stack.redis.as_ref().unwrap().span_port().to_string();
             let create = redis_spans
                 .iter()
                 .find(|s| s.trace_id == TRACE_ID && s.parent_span_id == server.span_id)

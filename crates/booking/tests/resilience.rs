@@ -21,9 +21,10 @@ async fn statuses(c: &reqwest::Client, base: &str, ids: &[String]) -> Vec<String
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_mid_flow_then_restart_completes_every_accepted_booking() {
-    let redis = Redis::start();
+on_redis_and_cluster!(kill_9_mid_flow_then_restart_completes_every_accepted_booking);
+
+async fn kill_9_mid_flow_then_restart_completes_every_accepted_booking(kind: StoreKind) {
+    let redis = Backend::start(kind).expect("a Redis store");
     // A slow provider keeps bookings in flight when the process dies: each
     // booking's three provider calls take 1.5 s, far longer than creating
     // the twenty (which took over 0.45 s on a loaded 2-core machine, so a
@@ -34,7 +35,7 @@ async fn kill_9_mid_flow_then_restart_completes_every_accepted_booking() {
     });
     let opts = BookingOptions {
         fares_url: fares_url.clone(),
-        redis_url: Some(redis.url()),
+        store_args: redis.args(),
         args: vec!["--lease-ms".into(), "1000".into()],
         ..BookingOptions::default()
     };
@@ -88,7 +89,9 @@ async fn redis_down_gives_503_problems_and_the_service_recovers_when_it_returns(
         &[],
         Telemetry::Off,
     );
-    let mut redis = stack.redis.expect("a Redis stack");
+    let Some(Backend::Single(mut redis)) = stack.redis else {
+        panic!("a single-Redis stack")
+    };
     let c = client();
     let ready = |c: reqwest::Client, url: String| async move {
         c.get(format!("{url}/readyz"))
@@ -157,14 +160,14 @@ async fn redis_down_gives_503_problems_and_the_service_recovers_when_it_returns(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_bookings_before_exiting() {
-    let redis = Redis::start();
+    let redis = Backend::Single(Redis::start());
     let (_fares, fares_url) = start_fares(&FaresOptions {
         args: vec!["--latency-ms".into(), "400".into()],
         ..FaresOptions::default()
     });
     let opts = BookingOptions {
         fares_url,
-        redis_url: Some(redis.url()),
+        store_args: redis.args(),
         ..BookingOptions::default()
     };
     let (mut booking, url) = start_booking(&opts);
@@ -210,14 +213,15 @@ async fn sigterm_finishes_in_flight_bookings_before_exiting() {
     assert!(after.iter().all(|b| b["status"] == "booked"), "{after:#?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn booking_waits_for_redis_at_startup_then_gives_up_with_a_clear_error() {
-    let port = free_port();
+/// Runs parker-booking with `args` (no store variables from the caller's
+/// environment), expects it to fail, and returns its stderr.
+async fn failing_run(args: &[&str]) -> String {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_parker-booking"));
     cmd.args(["--listen", "127.0.0.1:0"])
-        .args(["--redis-url", &format!("redis://127.0.0.1:{port}/0")])
-        .args(["--redis-connect-timeout-ms", "600"])
+        .args(args)
         .env("OTEL_SDK_DISABLED", "true")
+        .env_remove("PARKER_REDIS_URL")
+        .env_remove("PARKER_REDIS_CLUSTER")
         .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .kill_on_drop(true);
     let output = tokio::time::timeout(START_TIMEOUT, cmd.output())
@@ -225,7 +229,13 @@ async fn booking_waits_for_redis_at_startup_then_gives_up_with_a_clear_error() {
         .expect("parker-booking gives up within its connect timeout")
         .expect("running parker-booking");
     assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_waits_for_redis_at_startup_then_gives_up_with_a_clear_error() {
+    let url = format!("redis://127.0.0.1:{}/0", free_port());
+    let stderr = failing_run(&["--redis-url", &url, "--redis-connect-timeout-ms", "600"]).await;
     assert!(
         stderr.contains("connecting to Redis (--redis-url) for 600 ms"),
         "{stderr}"
@@ -233,5 +243,40 @@ async fn booking_waits_for_redis_at_startup_then_gives_up_with_a_clear_error() {
     assert!(
         stderr.contains("Redis not reachable yet"),
         "it retried: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_flag_waits_for_the_cluster_and_excludes_redis_url() {
+    let seeds = format!(
+        "redis://127.0.0.1:{},redis://127.0.0.1:{}",
+        free_port(),
+        free_port()
+    );
+    let stderr = failing_run(&[
+        "--redis-cluster",
+        &seeds,
+        "--redis-connect-timeout-ms",
+        "600",
+    ])
+    .await;
+    assert!(
+        stderr.contains("connecting to Redis (--redis-cluster) for 600 ms"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Redis not reachable yet"),
+        "it retried: {stderr}"
+    );
+    let stderr = failing_run(&[
+        "--redis-cluster",
+        &seeds,
+        "--redis-url",
+        "redis://127.0.0.1:6379/0",
+    ])
+    .await;
+    assert!(
+        stderr.contains("--redis-url") && stderr.contains("--redis-cluster"),
+        "{stderr}"
     );
 }

@@ -1,4 +1,5 @@
-//! Three booking processes on one Redis (one killed mid-load), 500 requests
+//! Three booking processes on one Redis or on Redis Cluster (one process
+//! killed mid-load; on the cluster, also one primary failed over), 500 requests
 //! with client retries and duplicated idempotency keys, a flaky provider
 //! that sometimes loses order responses: every request ends final, nothing is lost, nothing is
 //! ordered twice.
@@ -103,9 +104,35 @@ async fn all_bookings(c: &reqwest::Client, base: &str) -> Vec<Value> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_replicas_500_requests_all_final_none_lost_none_ordered_twice() {
-    let redis = Redis::start();
+/// What else goes wrong mid-load, besides a replica's `kill -9`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Also {
+    Nothing,
+    /// One cluster primary fails over to its replica and is killed.
+    PrimaryFailover,
+}
+
+mod three_replicas_500_requests_all_final_none_lost_none_ordered_twice {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis() {
+        three_replicas(StoreKind::Redis, Also::Nothing).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cluster() {
+        three_replicas(StoreKind::Cluster, Also::Nothing).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cluster_with_a_primary_failover() {
+        three_replicas(StoreKind::Cluster, Also::PrimaryFailover).await
+    }
+}
+
+async fn three_replicas(kind: StoreKind, also: Also) {
+    let mut redis = Backend::start(kind).expect("a Redis store");
     let (_fares, fares_url) = start_fares(&FaresOptions {
         args: ["--error-rate", "0.05", "--lost-response-rate", "0.1"]
             .map(String::from)
@@ -117,7 +144,7 @@ async fn three_replicas_500_requests_all_final_none_lost_none_ordered_twice() {
     for _ in 0..3 {
         let (p, url) = start_booking(&BookingOptions {
             fares_url: fares_url.clone(),
-            redis_url: Some(redis.url()),
+            store_args: redis.args(),
             args: ["--lease-ms", "3000", "--max-attempts", "8"]
                 .map(String::from)
                 .to_vec(),
@@ -130,22 +157,36 @@ async fn three_replicas_500_requests_all_final_none_lost_none_ordered_twice() {
     let c = client();
     let limit = Arc::new(tokio::sync::Semaphore::new(32));
     let mut tasks = tokio::task::JoinSet::new();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for n in 0..REQUESTS {
         let i = sent_as(n);
         let (key, body) = request(i);
         let (c, bases, limit) = (c.clone(), bases.clone(), limit.clone());
+        let accepted = accepted.clone();
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("semaphore open");
-            (
-                key.clone(),
-                post_with_retries(&c, &bases, n, &key, &body).await,
-            )
+            let id = post_with_retries(&c, &bases, n, &key, &body).await;
+            accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (key, id)
         });
     }
     // Mid-load, one replica dies: clients retry elsewhere, its leases expire
     // and the others take its bookings over.
     tokio::time::sleep(Duration::from_millis(300)).await;
     procs[2].kill9();
+    if also == Also::PrimaryFailover {
+        let Backend::Cluster(cluster) = &mut redis else {
+            panic!("a failover needs a cluster")
+        };
+        // Off the runtime: the helper blocks on redis-cli while requests go on.
+        let (old, new) = tokio::task::block_in_place(|| cluster.fail_over_one());
+        let accepted = accepted.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("primary {old} failed over to {new} after {accepted} of {REQUESTS} requests");
+        assert!(
+            accepted < REQUESTS,
+            "the failover must come mid-load for this test to mean anything"
+        );
+    }
     let mut by_key: HashMap<String, String> = HashMap::new();
     while let Some(joined) = tasks.join_next().await {
         let (key, id) = joined.expect("request task");

@@ -1,6 +1,7 @@
 //! The `Store` contract, one suite run on both implementations: the
-//! in-memory store and `RedisStore` against a real `redis-server` (each test
-//! starts its own on a loopback port, so tests cannot see each other's keys).
+//! in-memory store and `RedisStore` against a real `redis-server` and a real
+//! Redis Cluster (each test starts its own on loopback ports, so tests
+//! cannot see each other's keys).
 
 mod common;
 
@@ -12,7 +13,8 @@ use parker_booking::store::redis::RedisStore;
 use parker_booking::store::{Cancelled, Created, Idempotency, Next, Store, StoreError};
 
 /// Generates, for each `async fn $name(impl Store)`, a test on a fresh
-/// `MemoryStore` and one on a fresh `RedisStore` with its own server.
+/// `MemoryStore`, one on a fresh `RedisStore` with its own server and one
+/// on a `RedisStore` with its own cluster.
 macro_rules! store_suite {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -22,10 +24,14 @@ macro_rules! store_suite {
             }
             #[tokio::test]
             async fn redis() {
-                let server = super::common::Redis::start();
-                let store = super::RedisStore::connect(&server.url(), "suite:")
-                    .await
-                    .expect("connecting to the test's redis-server");
+                let (_server, store) = super::common::store_on_redis("suite:").await;
+                super::$name(store).await
+            }
+            /// Cluster refuses a script whose keys span slots
+            /// (`CROSSSLOT`), so this also shows one slot per script.
+            #[tokio::test]
+            async fn cluster() {
+                let (_cluster, store) = super::common::store_on_cluster("suite:").await;
                 super::$name(store).await
             }
         }
@@ -40,17 +46,7 @@ store_suite!(
 );
 
 fn request() -> BookingRequest {
-    let from = parker_booking::domain::today_utc()
-        .checked_add(jiff::Span::new().days(10))
-        .unwrap();
-    serde_json::from_value(serde_json::json!({
-        "traveller": {"name": "Ada", "email": "ada@example.com"},
-        "origin": "JFK", "destination": "LHR",
-        "departure": {"from": from.to_string(), "to": from.to_string()},
-        "max_price": {"amount": "500", "currency": "EUR"},
-        "cabin": "economy", "passengers": 1
-    }))
-    .unwrap()
+    common::stored_request()
 }
 
 const LEASE: Duration = Duration::from_secs(5);
@@ -136,4 +132,120 @@ async fn only_pending_bookings_cancel_and_listing_pages_in_creation_order(store:
     assert_eq!(listed, ids);
     // The cancelled booking left the queue.
     assert_eq!(store.claim("w", LEASE, 10).await.unwrap().len(), 4);
+}
+
+/// Keys carry their own hash tag: a brace in the prefix would replace it
+/// and split a script's keys over slots, so it is refused up front.
+#[tokio::test]
+async fn a_prefix_with_a_brace_is_refused_before_connecting() {
+    // Nothing listens here: the refusal must come from the prefix alone.
+    let url = format!("redis://127.0.0.1:{}/0", common::free_port());
+    let err = RedisStore::connect(&url, "parker:{blue}:")
+        .await
+        .err()
+        .expect("a prefix with braces is refused");
+    assert!(matches!(err, StoreError::Config(_)), "{err}");
+    assert!(err.to_string().contains("--redis-prefix"), "{err}");
+}
+
+/// The hash-tagged layout replaced the untagged one: a booking written
+/// under an old key (`b:<id>`, `due`) is neither read nor claimed.
+#[tokio::test]
+async fn a_booking_in_the_old_untagged_layout_is_not_read() {
+    let (server, store) = common::store_on_redis("suite:").await;
+    let b = Booking::new(request(), None);
+    let id = b.id.to_string();
+    let doc = serde_json::to_string(&b).unwrap();
+    common::redis_cli(server.port, &["SET", &format!("suite:b:{id}"), &doc]);
+    common::redis_cli(server.port, &["ZADD", "suite:due", "0", &id]);
+    common::redis_cli(server.port, &["ZADD", "suite:all", "0", &id]);
+    assert!(store.get(b.id).await.unwrap().is_none());
+    assert!(store.list(None, 10).await.unwrap().is_empty());
+    assert!(store.claim("w", LEASE, 10).await.unwrap().is_empty());
+    // Written through the store, the same booking is found.
+    store.create(&b, None).await.unwrap();
+    assert_eq!(store.get(b.id).await.unwrap().map(|s| s.id), Some(b.id));
+}
+
+/// A booking in each of the 16 shards (the shard is the id's last hex digit).
+fn one_booking_per_shard() -> Vec<Booking> {
+    let mut by_shard: Vec<Option<Booking>> = vec![None; 16];
+    while by_shard.iter().any(Option::is_none) {
+        let b = Booking::new(request(), None);
+        let digit = b.id.to_string().chars().last().and_then(|c| c.to_digit(16));
+        let slot = &mut by_shard[digit.expect("a hex digit") as usize];
+        if slot.is_none() {
+            *slot = Some(b);
+        }
+    }
+    by_shard.into_iter().flatten().collect()
+}
+
+/// Each claim starts one shard further than the one before, so workers of
+/// many replicas spread over the sharded pending index instead of all
+/// taking the same shard first.
+async fn claims_rotate_over_the_shards(store: RedisStore) {
+    for b in one_booking_per_shard() {
+        store.create(&b, None).await.unwrap();
+    }
+    let mut shards = Vec::new();
+    for _ in 0..16 {
+        let claimed = store.claim("w", LEASE, 1).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        let id = claimed[0].booking.id.to_string();
+        shards.push(u32::from_str_radix(&id[id.len() - 1..], 16).unwrap());
+    }
+    for pair in shards.windows(2) {
+        assert_eq!(
+            pair[1],
+            (pair[0] + 1) % 16,
+            "shards claimed in turn: {shards:?}"
+        );
+    }
+    assert!(store.claim("w", LEASE, 16).await.unwrap().is_empty());
+}
+
+mod claims_rotate_over_the_shards {
+    #[tokio::test]
+    async fn redis() {
+        let (_server, store) = super::common::store_on_redis("suite:").await;
+        super::claims_rotate_over_the_shards(store).await
+    }
+    #[tokio::test]
+    async fn cluster() {
+        let (_cluster, store) = super::common::store_on_cluster("suite:").await;
+        super::claims_rotate_over_the_shards(store).await
+    }
+}
+
+/// On Redis the idempotency record and the booking live in different slots,
+/// so create writes the record, then the booking. A process that dies in
+/// between leaves a record without a booking: a retry with the key creates
+/// the booking under the recorded id, once.
+#[tokio::test]
+async fn a_retry_completes_a_create_that_died_after_its_idempotency_record() {
+    let (server, store) = common::store_on_redis("suite:").await;
+    let lost = BookingId::new();
+    common::redis_cli(
+        server.port,
+        &["SET", "suite:idem:k-crash", &format!("{lost}\nbody-a")],
+    );
+    let key: IdempotencyKey = "k-crash".parse().unwrap();
+    let idem = || Idempotency {
+        key: &key,
+        fingerprint: "body-a",
+    };
+    for _ in 0..2 {
+        match store
+            .create(&Booking::new(request(), None), Some(idem()))
+            .await
+            .unwrap()
+        {
+            Created::Replayed(b) => assert_eq!(b.id, lost),
+            other => panic!("expected the recorded booking, got {other:?}"),
+        }
+    }
+    assert_eq!(store.get(lost).await.unwrap().map(|b| b.id), Some(lost));
+    assert_eq!(store.list(None, 10).await.unwrap().len(), 1);
+    assert_eq!(store.claim("w", LEASE, 10).await.unwrap().len(), 1);
 }

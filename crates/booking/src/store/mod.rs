@@ -2,8 +2,10 @@
 //! a Redis implementation (production, shared by replicas) and an in-memory
 //! one (the embedded default). Both give the same guarantees:
 //!
-//! - `create` is atomic with its `Idempotency-Key` record, and durable (as
-//!   durable as the backend) before it returns;
+//! - `create` gives one booking per `Idempotency-Key`, and is durable (as
+//!   durable as the backend) before it returns; on Redis the record and the
+//!   booking are two steps (they live in different Cluster slots), and a
+//!   retry with the key completes a create that died between them;
 //! - a pending booking is leased to exactly one worker at a time; a lease
 //!   that is not renewed expires and the booking becomes due again;
 //! - every state change is a compare-and-set on the booking's status *and*
@@ -28,6 +30,10 @@ pub enum StoreError {
          use a new key for a new request"
     )]
     KeyReused { key: String, existing: String },
+    /// The store's settings are wrong (a malformed URL, a bad prefix):
+    /// retrying cannot help.
+    #[error("{0}")]
+    Config(String),
     /// Data in the store does not parse; a bug or a foreign writer.
     #[error("stored booking data is corrupt: {0}")]
     Corrupt(String),

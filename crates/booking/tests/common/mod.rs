@@ -1,6 +1,7 @@
 //! Shared helpers for the booking integration tests: spawn the real
 //! `parker-booking` and `parker-fares` binaries and a real `redis-server`
-//! on loopback, talk HTTP to them, and clean everything up on drop.
+//! (or a real Redis Cluster of six) on loopback, talk HTTP to them, and
+//! clean everything up on drop.
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::io::{BufRead, BufReader};
@@ -20,9 +21,12 @@ pub const FLOW_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum StoreKind {
     Memory,
     Redis,
+    /// Redis Cluster: 3 primaries with a replica each.
+    Cluster,
 }
 
-/// Generates one `#[tokio::test]` per store for `async fn $name(StoreKind)`.
+/// Generates one `#[tokio::test]` per store (memory, one Redis, Redis
+/// Cluster) for `async fn $name(StoreKind)`.
 #[macro_export]
 macro_rules! on_both_stores {
     ($($name:ident),* $(,)?) => {$(
@@ -31,10 +35,28 @@ macro_rules! on_both_stores {
             async fn memory() {
                 super::$name($crate::common::StoreKind::Memory).await
             }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn redis() {
-                super::$name($crate::common::StoreKind::Redis).await
-            }
+            $crate::on_redis_and_cluster!(@tests $name);
+        }
+    )*};
+}
+
+/// Generates one `#[tokio::test]` on one Redis and one on Redis Cluster
+/// for `async fn $name(StoreKind)`.
+#[macro_export]
+macro_rules! on_redis_and_cluster {
+    (@tests $name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn redis() {
+            super::$name($crate::common::StoreKind::Redis).await
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn cluster() {
+            super::$name($crate::common::StoreKind::Cluster).await
+        }
+    };
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            $crate::on_redis_and_cluster!(@tests $name);
         }
     )*};
 }
@@ -201,7 +223,9 @@ pub fn start_fares(opts: &FaresOptions) -> (Proc, String) {
 #[derive(Clone, Default)]
 pub struct BookingOptions {
     pub fares_url: String,
-    pub redis_url: Option<String>,
+    /// `--redis-url …` or `--redis-cluster …` ([`Backend::args`]); empty →
+    /// the embedded in-memory store.
+    pub store_args: Vec<String>,
     /// Fixed listen address (for restarts on the same port); else port 0.
     pub listen: Option<String>,
     pub args: Vec<String>,
@@ -224,10 +248,8 @@ pub fn start_booking(opts: &BookingOptions) -> (Proc, String) {
     .env("PARKER_RECHECK_MS", "100")
     .env("PARKER_MAX_SEARCHES", "3")
     .envs(opts.env.iter().map(|(k, v)| (k, v)))
+    .args(&opts.store_args)
     .args(&opts.args);
-    if let Some(url) = &opts.redis_url {
-        cmd.args(["--redis-url", url]);
-    }
     opts.telemetry.apply(&mut cmd);
     spawn_service("parker-booking", cmd)
 }
@@ -247,21 +269,26 @@ pub struct Redis {
     proc: Option<Proc>,
 }
 
-fn redis_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("PARKER_REDIS_SERVER") {
+/// A Redis binary: `$var`, else `name` on PATH.
+fn redis_tool(var: &str, name: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(var) {
         return PathBuf::from(path);
     }
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
-            .map(|d| d.join("redis-server"))
+            .map(|d| d.join(name))
             .find(|p| p.is_file())
     });
     found.unwrap_or_else(|| {
         panic!(
-            "redis-server not found (PARKER_REDIS_SERVER unset, not on PATH): \
-             run ./scripts/test, which installs redis-server"
+            "{name} not found ({var} unset, not on PATH): \
+             run ./scripts/test, which installs it"
         )
     })
+}
+
+fn redis_binary() -> PathBuf {
+    redis_tool("PARKER_REDIS_SERVER", "redis-server")
 }
 
 impl Redis {
@@ -280,32 +307,7 @@ impl Redis {
 
     /// Starts (again) on the same port.
     pub fn restart(&mut self) {
-        let log = log_path("redis");
-        let file = std::fs::File::create(&log).expect("creating a log file");
-        let child = Command::new(redis_binary())
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::from(file))
-            .stderr(Stdio::null())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawning redis-server: {e}"));
-        let proc = Proc {
-            name: "redis".into(),
-            child,
-            log,
-        };
-        let deadline = Instant::now() + START_TIMEOUT;
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not listen on {} within {START_TIMEOUT:?}; log:\n{}",
-                self.port,
-                proc.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.proc = Some(proc);
+        self.proc = Some(spawn_redis_server(self.port, &[], "redis-server".into()));
     }
 
     pub fn stop(&mut self) {
@@ -313,6 +315,286 @@ impl Redis {
             p.kill9();
         }
     }
+}
+
+/// A `redis-server` on `port` of loopback, no persistence, with `extra`
+/// flags; returns once it listens.
+fn spawn_redis_server(port: u16, extra: &[&str], name: String) -> Proc {
+    let log = log_path("redis");
+    let file = std::fs::File::create(&log).expect("creating a log file");
+    let child = Command::new(redis_binary())
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(extra)
+        .stdout(Stdio::from(file))
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning redis-server: {e}"));
+    let proc = Proc { name, child, log };
+    wait_listening(port, &proc);
+    proc
+}
+
+/// Waits until a process listens on `port` of loopback.
+fn wait_listening(port: u16, proc: &Proc) {
+    let deadline = Instant::now() + START_TIMEOUT;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{} did not listen on {port} within {START_TIMEOUT:?}; log:\n{}",
+            proc.name,
+            proc.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One node of a [`RedisCluster`], in a directory of its own (its
+/// `nodes.conf`).
+pub struct ClusterNode {
+    pub port: u16,
+    proc: Proc,
+    dir: PathBuf,
+}
+
+/// A real Redis Cluster on loopback: six `redis-server --cluster-enabled
+/// yes`, formed by `redis-cli --cluster create --cluster-replicas 1` into 3
+/// primaries with a replica each. Killed and its directories removed on drop.
+pub struct RedisCluster {
+    pub nodes: Vec<ClusterNode>,
+}
+
+/// A port that is free together with its cluster bus port (port + 10000).
+fn free_cluster_port() -> u16 {
+    loop {
+        let port = free_port();
+        if port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// `redis-cli -p PORT ARGS…`'s stdout; panics naming the command on failure.
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new(redis_tool("PARKER_REDIS_CLI", "redis-cli"))
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running redis-cli: {e}"));
+    assert!(
+        out.status.success(),
+        "redis-cli -p {port} {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Polls `check` every 50 ms until it holds; panics with `what` after
+/// [`START_TIMEOUT`].
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + START_TIMEOUT;
+    while !check() {
+        assert!(Instant::now() < deadline, "{what} within {START_TIMEOUT:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl RedisCluster {
+    pub fn start() -> RedisCluster {
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("parker-redis-cluster");
+        let mut nodes = Vec::new();
+        for _ in 0..6 {
+            let port = free_cluster_port();
+            let dir = base.join(format!("{}-{port}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("creating a cluster node directory");
+            let dir_text = dir.to_string_lossy();
+            let cluster_args = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                // A failed primary is noticed within a second.
+                "--cluster-node-timeout",
+                "1000",
+                "--dir",
+                &dir_text,
+            ];
+            let proc = spawn_redis_server(
+                port,
+                &cluster_args,
+                format!("redis-server (cluster node {port})"),
+            );
+            nodes.push(ClusterNode { port, proc, dir });
+        }
+        let cluster = RedisCluster { nodes };
+        let addresses: Vec<String> = cluster
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let mut create = vec!["--cluster", "create"];
+        create.extend(addresses.iter().map(String::as_str));
+        create.extend(["--cluster-replicas", "1", "--cluster-yes"]);
+        redis_cli(cluster.nodes[0].port, &create);
+        for node in &cluster.nodes {
+            wait_until(
+                &format!("cluster node {} reports cluster_state:ok", node.port),
+                || redis_cli(node.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok"),
+            );
+        }
+        // Replicas in sync, so a failover has something to take over.
+        for node in cluster.replicas() {
+            wait_until(&format!("replica {node} in sync with its primary"), || {
+                redis_cli(node, &["INFO", "replication"]).contains("master_link_status:up")
+            });
+        }
+        cluster
+    }
+
+    /// `--redis-cluster`'s value: every node as a seed.
+    pub fn seeds(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| format!("redis://127.0.0.1:{}", n.port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn role(port: u16) -> String {
+        let info = redis_cli(port, &["INFO", "replication"]);
+        info.lines()
+            .find_map(|l| l.trim().strip_prefix("role:"))
+            .unwrap_or("?")
+            .to_owned()
+    }
+
+    /// Ports of the nodes that are replicas now.
+    pub fn replicas(&self) -> Vec<u16> {
+        self.nodes
+            .iter()
+            .map(|n| n.port)
+            .filter(|p| Self::role(*p) == "slave")
+            .collect()
+    }
+
+    /// Fails over one primary: `CLUSTER FAILOVER` on a replica, which
+    /// (coordinated with its primary, so no acknowledged write is lost)
+    /// becomes primary; the old primary, now a replica, is then killed
+    /// (`kill -9`). Returns (old primary, new primary) ports.
+    pub fn fail_over_one(&mut self) -> (u16, u16) {
+        let replica = self.replicas()[0];
+        let info = redis_cli(replica, &["INFO", "replication"]);
+        let primary: u16 = info
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("master_port:"))
+            .and_then(|p| p.trim().parse().ok())
+            .expect("a replica names its primary's port");
+        redis_cli(replica, &["CLUSTER", "FAILOVER"]);
+        wait_until(&format!("replica {replica} became primary"), || {
+            Self::role(replica) == "master"
+        });
+        let old = self
+            .nodes
+            .iter_mut()
+            .find(|n| n.port == primary)
+            .expect("the old primary is one of the nodes");
+        old.proc.kill9();
+        let alive: Vec<u16> = self
+            .nodes
+            .iter()
+            .filter(|n| n.port != primary)
+            .map(|n| n.port)
+            .collect();
+        for port in alive {
+            wait_until(
+                &format!("cluster node {port} reports cluster_state:ok"),
+                || redis_cli(port, &["CLUSTER", "INFO"]).contains("cluster_state:ok"),
+            );
+        }
+        (primary, replica)
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.proc.kill9();
+            let _ = std::fs::remove_dir_all(&node.dir);
+        }
+    }
+}
+
+/// The Redis that booking processes share: one server or a cluster.
+pub enum Backend {
+    Single(Redis),
+    Cluster(RedisCluster),
+}
+
+impl Backend {
+    /// A fresh backend of `kind`; `None` for the in-memory store.
+    pub fn start(kind: StoreKind) -> Option<Backend> {
+        match kind {
+            StoreKind::Memory => None,
+            StoreKind::Redis => Some(Backend::Single(Redis::start())),
+            StoreKind::Cluster => Some(Backend::Cluster(RedisCluster::start())),
+        }
+    }
+
+    /// The booking flags that select it.
+    pub fn args(&self) -> Vec<String> {
+        match self {
+            Backend::Single(r) => vec!["--redis-url".into(), r.url()],
+            Backend::Cluster(c) => vec!["--redis-cluster".into(), c.seeds()],
+        }
+    }
+
+    /// The port Redis spans name: the server's, or the first seed node's.
+    pub fn span_port(&self) -> u16 {
+        match self {
+            Backend::Single(r) => r.port,
+            Backend::Cluster(c) => c.nodes[0].port,
+        }
+    }
+}
+
+/// A valid parsed booking request, for tests that call the store directly.
+pub fn stored_request() -> parker_booking::domain::BookingRequest {
+    let from = parker_booking::domain::today_utc()
+        .checked_add(jiff::Span::new().days(10))
+        .expect("a date in range");
+    serde_json::from_value(json!({
+        "traveller": {"name": "Ada", "email": "ada@example.com"},
+        "origin": "JFK", "destination": "LHR",
+        "departure": {"from": from.to_string(), "to": from.to_string()},
+        "max_price": {"amount": "500", "currency": "EUR"},
+        "cabin": "economy", "passengers": 1
+    }))
+    .expect("a valid booking request")
+}
+
+/// A `RedisStore` (prefix `prefix`) on a fresh `redis-server`.
+pub async fn store_on_redis(prefix: &str) -> (Redis, parker_booking::store::redis::RedisStore) {
+    let server = Redis::start();
+    let store = parker_booking::store::redis::RedisStore::connect(&server.url(), prefix)
+        .await
+        .expect("connecting to the test's redis-server");
+    (server, store)
+}
+
+/// A `RedisStore` (prefix `prefix`) on a fresh cluster.
+pub async fn store_on_cluster(
+    prefix: &str,
+) -> (RedisCluster, parker_booking::store::redis::RedisStore) {
+    let cluster = RedisCluster::start();
+    let endpoint = parker_booking::store::redis::Endpoint::cluster(&cluster.seeds());
+    let store = parker_booking::store::redis::RedisStore::connect_to(&endpoint, prefix)
+        .await
+        .expect("connecting to the test's cluster");
+    (cluster, store)
 }
 
 /// An HTTP client whose every request is bounded.
@@ -455,7 +737,7 @@ pub struct Stack {
     pub fares_url: String,
     pub booking: Proc,
     pub url: String,
-    pub redis: Option<Redis>,
+    pub redis: Option<Backend>,
 }
 
 impl Stack {
@@ -465,11 +747,11 @@ impl Stack {
         booking_args: &[&str],
         telemetry: Telemetry,
     ) -> Stack {
-        let redis = (kind == StoreKind::Redis).then(Redis::start);
+        let redis = Backend::start(kind);
         let (fares_proc, fares_url) = start_fares(&fares);
         let (booking, url) = start_booking(&BookingOptions {
             fares_url: fares_url.clone(),
-            redis_url: redis.as_ref().map(Redis::url),
+            store_args: redis.as_ref().map(Backend::args).unwrap_or_default(),
             args: booking_args.iter().map(|s| s.to_string()).collect(),
             telemetry,
             ..BookingOptions::default()
