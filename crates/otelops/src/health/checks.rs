@@ -111,8 +111,9 @@ pub async fn health_v2(client: &HttpClient, url: &Url, explicit: bool) -> CheckR
         Err(e) => return result(k, url, started, Outcome::Fail, e.to_string()),
     };
     let json: Option<Value> = serde_json::from_str(&body).ok();
-    let Some(json) = json.filter(|j| j.get("healthy").is_some() || j.get("status").is_some())
-    else {
+    // Only v2 documents carry `healthy`; v1 answers every path on its port
+    // with `{"status":"Server available",…}`, which is not v2.
+    let Some(json) = json.filter(|j| j.get("healthy").is_some()) else {
         let outcome = if explicit {
             Outcome::Fail
         } else {
