@@ -392,6 +392,10 @@ fn memory_rules(
 
 fn sampling_rule(cfg: &ConfigFile, opts: &RuleOptions, out: &mut Vec<Recommendation>) {
     let Some(env) = opts.environment else { return };
+    // A tail-sampled config keeps its rates in policies: tune/tail_sampling.rs.
+    if !cfg.components("processors", "tail_sampling").is_empty() {
+        return;
+    }
     let target = env.sampling_percentage();
     let samplers = cfg.components("processors", "probabilistic_sampler");
     if samplers.is_empty() && target < 100.0 {
