@@ -92,6 +92,7 @@ pub fn evaluate(
     batch_rules(cfg, report, &mut out);
     memory_rules(cfg, report, opts, &mut out);
     sampling_rule(cfg, opts, &mut out);
+    super::tail_sampling::rules(cfg, report, &mut out);
     out
 }
 
