@@ -393,9 +393,9 @@ fn memory_rules(
 
 fn sampling_rule(cfg: &ConfigFile, opts: &RuleOptions, out: &mut Vec<Recommendation>) {
     let Some(env) = opts.environment else { return };
-    // A tail-sampled config keeps its rates in policies: tune/tail_sampling.rs.
+    // A tail-sampled config keeps its rates in policies.
     if !cfg.components("processors", "tail_sampling").is_empty() {
-        return;
+        return super::tail_sampling::rate_rule(cfg, env, out);
     }
     let target = env.sampling_percentage();
     let samplers = cfg.components("processors", "probabilistic_sampler");

@@ -3,7 +3,7 @@
 //! early, whole), and `decision_wait` must outlast the last span of a trace
 //! (else spans arrive after the decision: late spans).
 
-use super::rules::Recommendation;
+use super::rules::{Environment, Recommendation};
 use crate::collector_config::file::{ConfigFile, duration_ms, number};
 use crate::monitor::Report;
 
@@ -16,6 +16,44 @@ pub const MEMORY_HIGH_PCT: f64 = 80.0;
 /// Rounded up to a whole thousand, so the diff reads like a chosen size.
 fn round_up_thousands(v: f64) -> f64 {
     (v / 1000.0).ceil() * 1000.0
+}
+
+/// The environment's rate in a tail-sampled config: its top-level
+/// probabilistic policies (a probabilistic part of an `and` policy is a
+/// critical service's rate, left alone). A policy is an item of a list, which
+/// the text editor does not address, so this is advice without a diff line.
+pub fn rate_rule(cfg: &ConfigFile, env: Environment, out: &mut Vec<Recommendation>) {
+    let target = env.sampling_percentage();
+    for (id, p) in cfg.components("processors", "tail_sampling") {
+        let policies = p
+            .get("policies")
+            .and_then(|n| n.as_seq())
+            .unwrap_or_default();
+        for policy in policies {
+            if policy.get("type").and_then(|t| t.as_str()) != Some("probabilistic") {
+                continue;
+            }
+            let name = policy.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+            let current = policy
+                .path(&["probabilistic", "sampling_percentage"])
+                .and_then(number);
+            if current.is_some_and(|c| (c - target).abs() <= f64::EPSILON) {
+                continue;
+            }
+            out.push(Recommendation {
+                rule: "sampling",
+                component: format!("processors.{id}"),
+                setting: None,
+                current: current.map(|c| c.to_string()),
+                recommended: Some(target.to_string()),
+                reason: format!(
+                    "{env:?} keeps {target}% of ordinary traces: set policy {name:?}'s probabilistic.sampling_percentage"
+                ),
+                evidence: vec![format!("--environment {}", format!("{env:?}").to_lowercase())],
+                not_in_diff: Some("a policy is an item of the policies list: set it by hand".into()),
+            });
+        }
+    }
 }
 
 pub fn rules(cfg: &ConfigFile, report: Option<&Report>, out: &mut Vec<Recommendation>) {
