@@ -693,10 +693,22 @@ fn agents_round_robin_over_every_gateway_pod_with_a_persistent_queue() {
     // Agents and gateways do not sample: tail sampling stays on the one
     // tier where a trace's spans meet.
     let (_, gateway) = gateway_config("otelcol-parker-gateway-config");
-    for config in [&agent, &gateway] {
+    for (config, expected) in [
+        (&agent, &["memory_limiter", "batch"][..]),
+        (&gateway, &["memory_limiter"][..]),
+    ] {
         let processors = strs_at(config, &["service", "pipelines", "traces", "processors"]);
-        assert_eq!(processors, ["memory_limiter", "batch"]);
+        assert_eq!(processors, expected);
     }
+    // The gateway forwards synchronously: nothing it accepted waits in a
+    // queue that a killed pod would lose.
+    assert_eq!(
+        gateway
+            .path(&["exporters", "otlp", "sending_queue", "enabled"])
+            .unwrap()
+            .value,
+        Value::Bool(false)
+    );
 }
 
 #[test]
