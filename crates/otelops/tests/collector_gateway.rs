@@ -100,7 +100,7 @@ async fn load(agent: &str, tag: u8, requests: usize) -> sender::Sent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_spreads_over_two_gateways_and_loses_nothing_when_one_is_killed() {
     let art = Artifacts::new("collector_gateway");
-    let mut sink = Sink::start(common::free_port()).await;
+    let sink = Sink::start(common::free_port()).await;
     let dns = start_dns().to_string();
     let gateway_port = port_free_on_both().to_string();
     let queue = tempfile::tempdir().unwrap();
