@@ -207,7 +207,7 @@ pub struct Inputs<'a> {
 }
 
 /// Counter increase, treating a decrease as a restart (Prometheus semantics).
-fn increase(now: f64, before: f64) -> f64 {
+pub(super) fn increase(now: f64, before: f64) -> f64 {
     if now >= before { now - before } else { now }
 }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::evaluate::{Check, Status};
+use super::evaluate::{Check, Status, increase};
 use crate::prom::{Histogram, Page};
 
 pub const TRACES_ON_MEMORY: &str = "otelcol_processor_tail_sampling_sampling_traces_on_memory";
@@ -102,10 +102,6 @@ pub struct TailSamplingRow {
     pub decision_latency_p99_ms: Option<f64>,
     pub policy_sampled: BTreeMap<String, f64>,
     pub status: Status,
-}
-
-fn increase(now: f64, before: f64) -> f64 {
-    if now >= before { now - before } else { now }
 }
 
 pub fn judge(
