@@ -92,24 +92,87 @@ fn memory_limiter_comes_first_and_batch_last_in_every_pipeline() {
                 Some("batch")
             );
         }
-        assert_eq!(
-            p.traces.processors,
-            ["memory_limiter", "probabilistic_sampler", "batch"]
-        );
+        let sampler = match profile {
+            Profile::Development => "probabilistic_sampler",
+            Profile::Staging | Profile::Production => "tail_sampling",
+        };
+        assert_eq!(p.traces.processors, ["memory_limiter", sampler, "batch"]);
     }
 }
 
 #[test]
-fn sampling_is_full_in_development_and_reduced_after() {
-    let pct = |p| {
-        render(p)
-            .processors
+fn development_keeps_every_trace_without_waiting() {
+    let processors = render(Profile::Development).processors;
+    assert_eq!(
+        processors
             .probabilistic_sampler
-            .sampling_percentage
-    };
-    assert_eq!(pct(Profile::Development), 100.0);
-    assert_eq!(pct(Profile::Staging), 50.0);
-    assert_eq!(pct(Profile::Production), 10.0);
+            .unwrap()
+            .sampling_percentage,
+        100.0
+    );
+    assert_eq!(processors.tail_sampling, None);
+}
+
+/// The policies as `name:type` (an and-policy followed by its parts) and
+/// the probabilistic rates in order.
+fn policies(profile: Profile) -> (Vec<String>, Vec<f64>) {
+    fn walk(v: &serde_json::Value, names: &mut Vec<String>, rates: &mut Vec<f64>) {
+        for p in v.as_array().into_iter().flatten() {
+            names.push(format!(
+                "{}:{}",
+                p["name"].as_str().unwrap(),
+                p["type"].as_str().unwrap()
+            ));
+            if let Some(pct) = p["probabilistic"]["sampling_percentage"].as_f64() {
+                rates.push(pct);
+            }
+            walk(&p["and"]["and_sub_policy"], names, rates);
+        }
+    }
+    let tail = render(profile)
+        .processors
+        .tail_sampling
+        .expect("tail_sampling");
+    let (mut names, mut rates) = (Vec::new(), Vec::new());
+    walk(
+        &serde_json::to_value(&tail.policies).unwrap(),
+        &mut names,
+        &mut rates,
+    );
+    (names, rates)
+}
+
+#[test]
+fn staging_and_production_tail_sample_errors_slow_and_critical_services_higher() {
+    for (profile, critical, rate) in [
+        (Profile::Staging, 75.0, 50.0),
+        (Profile::Production, 50.0, 10.0),
+    ] {
+        let (names, rates) = policies(profile);
+        assert_eq!(
+            names,
+            [
+                "errors:status_code",
+                "slow:latency",
+                "critical-services:and",
+                "critical-service:string_attribute",
+                "critical-rate:probabilistic",
+                "environment-rate:probabilistic"
+            ],
+            "{profile}"
+        );
+        assert_eq!(rates, [critical, rate], "{profile}");
+        let yaml = committed(profile);
+        for line in [
+            "- ERROR",
+            "threshold_ms: 1000",
+            "key: service.name",
+            "- parker-booking",
+        ] {
+            assert!(yaml.contains(line), "{profile}: {line}");
+        }
+        assert!(!yaml.contains("probabilistic_sampler"), "{profile}");
+    }
 }
 
 #[test]

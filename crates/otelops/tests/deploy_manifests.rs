@@ -72,9 +72,12 @@ fn k8s_objects() -> Vec<(PathBuf, Node)> {
         .collect()
 }
 
+/// The first `kind` of the base (and cert-manager) manifests; the gateway
+/// topology's objects are read by [`gateway_object`].
 fn object(kind: &str) -> Node {
     k8s_objects()
         .into_iter()
+        .filter(|(f, _)| !f.starts_with(deploy("k8s/gateway")))
         .map(|(_, n)| n)
         .find(|n| n.get("kind").and_then(Node::as_str) == Some(kind))
         .unwrap_or_else(|| panic!("no {kind} in deploy/k8s"))
@@ -131,7 +134,10 @@ fn kustomizations_list_files_and_bases_that_exist() {
             );
         }
     }
-    assert_eq!(seen, 2, "deploy/k8s and deploy/k8s/with-cert-manager");
+    assert_eq!(
+        seen, 3,
+        "deploy/k8s, deploy/k8s/with-cert-manager and deploy/k8s/gateway"
+    );
 }
 
 /// The secret volumes of the Deployment, by volume name.
@@ -509,4 +515,252 @@ fn grafana_provisioning_points_at_prometheus_and_the_dashboard_folder() {
         "grafana/provisioning/dashboards/otelcol-parker.yaml",
     ));
     assert!(dashboards.get("providers").is_some());
+}
+
+/// The object named `name` in deploy/k8s/gateway.
+fn gateway_object(kind: &str, name: &str) -> Node {
+    k8s_objects()
+        .into_iter()
+        .filter(|(f, _)| f.starts_with(deploy("k8s/gateway")))
+        .map(|(_, n)| n)
+        .find(|n| {
+            n.get("kind").and_then(Node::as_str) == Some(kind)
+                && n.path(&["metadata", "name"]).and_then(Node::as_str) == Some(name)
+        })
+        .unwrap_or_else(|| panic!("no {kind} {name} in deploy/k8s/gateway"))
+}
+
+fn pod_labels(workload: &Node) -> &str {
+    str_at(
+        workload,
+        &[
+            "spec",
+            "template",
+            "metadata",
+            "labels",
+            "app.kubernetes.io/name",
+        ],
+    )
+}
+
+#[test]
+fn gateway_workloads_are_locked_down_limited_and_probed() {
+    for workload in [
+        gateway_object("DaemonSet", "otelcol-parker-agent"),
+        gateway_object("Deployment", "otelcol-parker-gateway"),
+    ] {
+        let pod = workload.path(&["spec", "template", "spec"]).unwrap();
+        assert_eq!(
+            pod.path(&["securityContext", "runAsNonRoot"])
+                .unwrap()
+                .value,
+            Value::Bool(true)
+        );
+        let c = &pod.get("containers").unwrap().as_seq().unwrap()[0];
+        for path in [
+            ["resources", "limits", "cpu"],
+            ["resources", "limits", "memory"],
+            ["resources", "requests", "cpu"],
+            ["resources", "requests", "memory"],
+        ] {
+            assert!(c.path(&path).is_some(), "{path:?}");
+        }
+        for probe in ["livenessProbe", "readinessProbe"] {
+            assert_eq!(
+                c.path(&[probe, "httpGet", "port"]).unwrap().value,
+                Value::Int(13133)
+            );
+        }
+        let sc = c.get("securityContext").unwrap();
+        assert_eq!(
+            sc.get("readOnlyRootFilesystem").unwrap().value,
+            Value::Bool(true)
+        );
+    }
+}
+
+#[test]
+fn gateways_sit_behind_a_headless_service_with_hpa_on_cpu_and_memory_and_a_pdb() {
+    let gateway = gateway_object("Deployment", "otelcol-parker-gateway");
+    let label = pod_labels(&gateway);
+    assert!(
+        gateway.path(&["spec", "replicas"]).is_none(),
+        "the HPA owns the replica count"
+    );
+    let service = gateway_object("Service", "otelcol-parker-gateway");
+    assert_eq!(str_at(&service, &["spec", "clusterIP"]), "None", "headless");
+    assert_eq!(
+        str_at(&service, &["spec", "selector", "app.kubernetes.io/name"]),
+        label
+    );
+    let hpa = gateway_object("HorizontalPodAutoscaler", "otelcol-parker-gateway");
+    assert_eq!(str_at(&hpa, &["apiVersion"]), "autoscaling/v2");
+    assert_eq!(
+        str_at(&hpa, &["spec", "scaleTargetRef", "kind"]),
+        "Deployment"
+    );
+    assert_eq!(
+        str_at(&hpa, &["spec", "scaleTargetRef", "name"]),
+        "otelcol-parker-gateway"
+    );
+    let resources: Vec<&str> = hpa
+        .path(&["spec", "metrics"])
+        .unwrap()
+        .as_seq()
+        .unwrap()
+        .iter()
+        .map(|m| str_at(m, &["resource", "name"]))
+        .collect();
+    assert_eq!(resources, ["cpu", "memory"]);
+    let min = hpa.path(&["spec", "minReplicas"]).unwrap().value.clone();
+    assert!(
+        matches!(min, Value::Int(n) if n >= 2),
+        "two gateways at least"
+    );
+    let pdb = gateway_object("PodDisruptionBudget", "otelcol-parker-gateway");
+    assert_eq!(str_at(&pdb, &["apiVersion"]), "policy/v1");
+    assert_eq!(
+        str_at(
+            &pdb,
+            &["spec", "selector", "matchLabels", "app.kubernetes.io/name"]
+        ),
+        label
+    );
+    assert_eq!(
+        pdb.path(&["spec", "minAvailable"]).unwrap().value,
+        Value::Int(1)
+    );
+}
+
+/// `config.yaml` of a gateway-topology ConfigMap, parsed.
+fn gateway_config(name: &str) -> (String, Node) {
+    let cm = gateway_object("ConfigMap", name);
+    let text = str_at(&cm, &["data", "config.yaml"]).to_owned();
+    let node = document::parse(&text).unwrap();
+    (text, node)
+}
+
+fn env_value<'a>(workload: &'a Node, var: &str) -> &'a str {
+    let c = &workload
+        .path(&["spec", "template", "spec", "containers"])
+        .unwrap()
+        .as_seq()
+        .unwrap()[0];
+    let entry = c
+        .get("env")
+        .unwrap()
+        .as_seq()
+        .unwrap()
+        .iter()
+        .find(|e| e.get("name").and_then(Node::as_str) == Some(var))
+        .unwrap_or_else(|| panic!("{var} not set"));
+    str_at(entry, &["value"])
+}
+
+#[test]
+fn agents_round_robin_over_every_gateway_pod_with_a_persistent_queue() {
+    let (_, agent) = gateway_config("otelcol-parker-agent-config");
+    let exporter = agent.path(&["exporters", "otlp"]).unwrap();
+    assert_eq!(str_at(exporter, &["balancer_name"]), "round_robin");
+    assert_eq!(
+        str_at(exporter, &["sending_queue", "storage"]),
+        "file_storage"
+    );
+    let ds = gateway_object("DaemonSet", "otelcol-parker-agent");
+    // dns:/// resolves every address of the headless Service.
+    assert_eq!(
+        env_value(&ds, "OTELCOL_GATEWAY_ENDPOINT"),
+        "dns:///otelcol-parker-gateway.parker-observability.svc.cluster.local:4317"
+    );
+    // The queue directory is on the node, so it outlives the agent pod.
+    let queue_dir = env_value(&ds, "OTELCOL_QUEUE_DIR");
+    let pod = ds.path(&["spec", "template", "spec"]).unwrap();
+    let c = &pod.get("containers").unwrap().as_seq().unwrap()[0];
+    let mount = c
+        .get("volumeMounts")
+        .unwrap()
+        .as_seq()
+        .unwrap()
+        .iter()
+        .find(|m| str_at(m, &["mountPath"]) == queue_dir)
+        .expect("the queue directory is mounted");
+    let volume = pod
+        .get("volumes")
+        .unwrap()
+        .as_seq()
+        .unwrap()
+        .iter()
+        .find(|v| str_at(v, &["name"]) == str_at(mount, &["name"]))
+        .unwrap();
+    assert!(volume.get("hostPath").is_some());
+    // Agents and gateways do not sample: tail sampling stays on the one
+    // tier where a trace's spans meet.
+    let (_, gateway) = gateway_config("otelcol-parker-gateway-config");
+    for (config, expected) in [
+        (&agent, &["memory_limiter", "batch"][..]),
+        (&gateway, &["memory_limiter"][..]),
+    ] {
+        let processors = strs_at(config, &["service", "pipelines", "traces", "processors"]);
+        assert_eq!(processors, expected);
+    }
+    // The gateway forwards synchronously: nothing it accepted waits in a
+    // queue that a killed pod would lose.
+    assert_eq!(
+        gateway
+            .path(&["exporters", "otlp", "sending_queue", "enabled"])
+            .unwrap()
+            .value,
+        Value::Bool(false)
+    );
+}
+
+#[test]
+fn the_tail_sampling_collector_runs_one_replica_behind_the_gateways() {
+    let sampler = object("Deployment");
+    assert_eq!(
+        sampler.path(&["spec", "replicas"]).unwrap().value,
+        Value::Int(1)
+    );
+    assert!(read(&deploy("collector/production.yaml")).contains("tail_sampling:"));
+    let gateway = gateway_object("Deployment", "otelcol-parker-gateway");
+    let sampler_service = object("Service");
+    assert_eq!(
+        env_value(&gateway, "OTELCOL_SAMPLER_ENDPOINT"),
+        format!(
+            "{}.parker-observability.svc:4317",
+            str_at(&sampler_service, &["metadata", "name"])
+        )
+    );
+}
+
+#[test]
+fn agent_and_gateway_configs_validate_on_the_real_collector() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("ingest.token");
+    std::fs::write(&token, "test-ingest-token\n").unwrap();
+    let env: Vec<(&str, String)> = vec![
+        ("OTELCOL_BIND", "127.0.0.1".into()),
+        ("OTELCOL_GATEWAY_ENDPOINT", "dns:///localhost:14317".into()),
+        ("OTELCOL_GATEWAY_CA_FILE", "/nonexistent/ca.crt".into()),
+        ("OTELCOL_SAMPLER_ENDPOINT", "127.0.0.1:14317".into()),
+        ("OTELCOL_SAMPLER_CA_FILE", "/nonexistent/ca.crt".into()),
+        ("OTELCOL_TLS_CERT_FILE", "/nonexistent/tls.crt".into()),
+        ("OTELCOL_TLS_KEY_FILE", "/nonexistent/tls.key".into()),
+        ("OTELCOL_INGEST_TOKEN_FILE", token.display().to_string()),
+        ("OTELCOL_QUEUE_DIR", dir.path().display().to_string()),
+    ];
+    for name in [
+        "otelcol-parker-agent-config",
+        "otelcol-parker-gateway-config",
+    ] {
+        let (config, _) = gateway_config(name);
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, config).unwrap();
+        let out = validate(&file, &env);
+        assert!(
+            out.status.success(),
+            "otelcol-parker validate rejected {name}: {}",
+            text(&out.stderr)
+        );
+    }
 }

@@ -198,14 +198,21 @@ fn rendered_staging_profile_is_tunable() {
     ]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let t = run.json();
+    // Staging tail-samples: the environment's rate is a policy in a list,
+    // recommended without a diff line; the critical services' rate stays.
+    let recs = t["recommendations"].as_array().unwrap();
+    let sampling: Vec<_> = recs.iter().filter(|r| r["rule"] == "sampling").collect();
+    assert_eq!(sampling.len(), 1, "{recs:?}");
+    assert_eq!(sampling[0]["component"], "processors.tail_sampling");
+    assert_eq!(sampling[0]["current"], "50");
+    assert_eq!(sampling[0]["recommended"], "10");
     assert!(
-        t["diff"]
+        sampling[0]["reason"]
             .as_str()
             .unwrap()
-            .contains("+    sampling_percentage: 10"),
-        "{}",
-        t["diff"]
+            .contains("\"environment-rate\"")
     );
+    assert!(sampling[0]["not_in_diff"].as_str().is_some());
 }
 
 #[test]

@@ -284,8 +284,14 @@ fn literal_secrets_in(node: &Node, origin: &str, found: &mut Vec<String>) {
     };
     match &node.value {
         Value::Map(entries) => {
+            // `key` next to `values`/`action`/… names an attribute (a
+            // tail_sampling string_attribute, an attributes-processor
+            // action), not a secret.
+            let attribute_selector = entries.iter().any(|(k, _)| {
+                ["values", "value", "action", "min_value", "max_value"].contains(&k.name.as_str())
+            });
             for (k, v) in entries {
-                if is_secret_key(&k.name) {
+                if is_secret_key(&k.name) && !(attribute_selector && k.name == "key") {
                     walk_value(k, v, found);
                 }
                 literal_secrets_in(v, origin, found);
@@ -441,6 +447,18 @@ mod tests {
         assert!(weakness(&"a".repeat(64)).unwrap().contains("0 bits"));
         // 32 hex characters but only two distinct ones.
         assert!(weakness(&"ab".repeat(16)).is_some());
+    }
+
+    #[test]
+    fn an_attribute_key_beside_its_values_is_no_secret() {
+        let yaml = "policies:\n- string_attribute:\n    key: service.name\n    values: [parker-booking]\nauth:\n  key: s3cr3t\n";
+        let mut found = Vec::new();
+        literal_secrets_in(
+            &crate::collector_config::document::parse(yaml).unwrap(),
+            "c.yaml",
+            &mut found,
+        );
+        assert_eq!(found, ["c.yaml:6:8 key: a literal value"]);
     }
 
     #[test]

@@ -144,7 +144,13 @@ pub struct Authentication {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Processors {
     pub memory_limiter: MemoryLimiter,
-    pub probabilistic_sampler: ProbabilisticSampler,
+    /// Development only: head sampling at 100 %, nothing waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probabilistic_sampler: Option<ProbabilisticSampler>,
+    /// Staging and production: keep errors, slow traces and critical
+    /// services, the rest at a rate (`super::sampling`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_sampling: Option<super::sampling::TailSampling>,
     pub batch: Batch,
 }
 

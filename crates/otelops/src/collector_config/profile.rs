@@ -42,7 +42,9 @@ impl Profile {
         }
     }
 
-    /// The share of traces kept: everything while developing, less as volume grows.
+    /// The share of ordinary traces kept: everything while developing, less
+    /// as volume grows (staging and production keep more of some traces,
+    /// see [`super::sampling::plan`]).
     pub fn sampling_percentage(self) -> f64 {
         match self {
             Profile::Development => 100.0,
@@ -142,6 +144,12 @@ pub fn render(profile: Profile) -> CollectorConfig {
     let host = bind_host(profile);
     let production = profile == Profile::Production;
     let sizes = sizes(profile);
+    let tail_sampling = super::sampling::plan(profile);
+    let trace_sampler = if tail_sampling.is_some() {
+        "tail_sampling"
+    } else {
+        "probabilistic_sampler"
+    };
 
     let server = |port: u16| ServerSettings {
         endpoint: format!("{host}:{port}"),
@@ -221,9 +229,10 @@ pub fn render(profile: Profile) -> CollectorConfig {
                 limit_percentage: 80,
                 spike_limit_percentage: 20,
             },
-            probabilistic_sampler: ProbabilisticSampler {
+            tail_sampling: tail_sampling.as_ref().map(|plan| plan.processor()),
+            probabilistic_sampler: tail_sampling.is_none().then(|| ProbabilisticSampler {
                 sampling_percentage: profile.sampling_percentage(),
-            },
+            }),
             batch: Batch {
                 timeout: sizes.batch_timeout.into(),
                 send_batch_size: sizes.batch_size,
@@ -266,10 +275,10 @@ pub fn render(profile: Profile) -> CollectorConfig {
             pipelines: Pipelines {
                 // memory_limiter first so it can refuse before anything else
                 // spends memory; sample before batching so batches hold only
-                // what is kept. The sampler has no metrics support, and logs
-                // without a trace id would be dropped by it, so those two
-                // pipelines do not sample.
-                traces: pipeline(&["memory_limiter", "probabilistic_sampler", "batch"]),
+                // what is kept. The samplers are for traces only (logs
+                // without a trace id would be dropped by the probabilistic
+                // one), so the other two pipelines do not sample.
+                traces: pipeline(&["memory_limiter", trace_sampler, "batch"]),
                 metrics: pipeline(&["memory_limiter", "batch"]),
                 logs: pipeline(&["memory_limiter", "batch"]),
             },

@@ -66,17 +66,19 @@ pub fn runbook_section(alert: &str) -> &'static str {
         "OtelcolExporterQueueHigh" => "high-queue-utilisation",
         "OtelcolReceiverRefusedHigh" | "OtelcolMemoryHigh" => "memory-issues",
         "OtelcolExportLatencyHigh" => "high-export-latency",
+        "OtelcolTailSamplingDroppedTooEarly" => "traces-dropped-before-the-sampling-decision",
         _ => "troubleshooting",
     }
 }
 
 /// The alert names, in file order.
-pub const ALERTS: [&str; 5] = [
+pub const ALERTS: [&str; 6] = [
     "OtelcolDown",
     "OtelcolExporterQueueHigh",
     "OtelcolReceiverRefusedHigh",
     "OtelcolMemoryHigh",
     "OtelcolExportLatencyHigh",
+    "OtelcolTailSamplingDroppedTooEarly",
 ];
 
 pub fn rule_file(t: &Thresholds) -> RuleFile {
@@ -154,6 +156,7 @@ pub fn rule_file(t: &Thresholds) -> RuleFile {
                 t.export_latency_seconds
             ),
         ),
+        tail_sampling_dropped_too_early(&selector, by_instance),
     ];
     RuleFile {
         groups: vec![Group {
@@ -161,4 +164,25 @@ pub fn rule_file(t: &Thresholds) -> RuleFile {
             rules,
         }],
     }
+}
+
+/// A trace evicted from tail_sampling before its decision is lost whole
+/// (its spans were accepted), so any increase alerts: num_traces is too
+/// small for the trace rate × decision_wait (`otelops tune` sizes it).
+fn tail_sampling_dropped_too_early(selector: &str, by_instance: &str) -> Rule {
+    let dropped =
+        promql::counter("otelcol_processor_tail_sampling_sampling_trace_dropped_too_early");
+    rule(
+        ALERTS[5],
+        format!(
+            "sum by ({by_instance}) (increase({}[5m])) > 0",
+            dropped.replacen('}', &format!(", {}", &selector[1..]), 1)
+        ),
+        "0m",
+        "critical",
+        "Tail sampling drops traces before deciding on {{ $labels.instance }}".into(),
+        "tail_sampling evicted traces before decision_wait because num_traces is full: those traces are lost whole. \
+         Raise num_traces (and memory) or add gateway replicas; `otelops tune` says by how much."
+            .into(),
+    )
 }

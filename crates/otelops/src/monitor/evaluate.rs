@@ -191,6 +191,8 @@ pub struct Report {
     pub batch: Option<BatchRow>,
     pub resources: ResourceRow,
     pub export_latency: LatencyRow,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tail_sampling: Option<super::tail_sampling::TailSamplingRow>,
     pub checks: Vec<Check>,
     pub notes: Vec<String>,
     pub thresholds: Thresholds,
@@ -205,7 +207,7 @@ pub struct Inputs<'a> {
 }
 
 /// Counter increase, treating a decrease as a restart (Prometheus semantics).
-fn increase(now: f64, before: f64) -> f64 {
+pub(super) fn increase(now: f64, before: f64) -> f64 {
     if now >= before { now - before } else { now }
 }
 
@@ -281,6 +283,10 @@ pub fn evaluate(inputs: &Inputs<'_>, t: &Thresholds) -> Report {
     });
     let resources = resource_row(inputs, prev, t, &mut checks, &mut notes);
     let export_latency = latency_row(cur, prev, t, &mut checks, &mut notes);
+    let tail_sampling = cur.tail_sampling.as_ref().map(|ts| {
+        let before = prev.and_then(|(p, _)| p.tail_sampling.as_ref());
+        super::tail_sampling::judge(ts, before, &mut checks)
+    });
     let status = checks.iter().map(|c| c.status).max().unwrap_or(Status::Ok);
     Report {
         status,
@@ -290,6 +296,7 @@ pub fn evaluate(inputs: &Inputs<'_>, t: &Thresholds) -> Report {
         batch,
         resources,
         export_latency,
+        tail_sampling,
         checks,
         notes,
         thresholds: *t,

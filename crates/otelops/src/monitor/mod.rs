@@ -10,6 +10,7 @@ pub mod history;
 pub mod memory_limit;
 pub mod render;
 pub mod snapshot;
+pub mod tail_sampling;
 pub mod trends;
 pub mod tui;
 pub mod watch;

@@ -120,6 +120,24 @@ pub fn table(r: &Report) -> String {
         x.status
     );
 
+    if let Some(t) = &r.tail_sampling {
+        let _ = writeln!(w, "\nTail sampling");
+        let _ = writeln!(
+            w,
+            "  traces in memory {}  new {:.0}  kept {}%  dropped too early {:.0}  late spans {:.0}  decision p99 {} ms  {}",
+            num(t.traces_on_memory, 0),
+            t.new_traces,
+            num(t.sampled_pct, 1),
+            t.dropped_too_early,
+            t.late_spans,
+            num(t.decision_latency_p99_ms, 0),
+            t.status
+        );
+        for (policy, kept) in &t.policy_sampled {
+            let _ = writeln!(w, "  policy {policy}: kept {kept:.0}");
+        }
+    }
+
     let alerts: Vec<_> = r
         .checks
         .iter()

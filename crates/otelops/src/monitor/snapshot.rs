@@ -65,6 +65,7 @@ pub struct Snapshot {
     /// Number of series on the page, and whether any `otelcol_` series exists.
     pub series: usize,
     pub has_otelcol: bool,
+    pub tail_sampling: Option<super::tail_sampling::TailSamplingStats>,
 }
 
 const SIGNALS: [(&str, &str); 3] = [
@@ -155,6 +156,7 @@ pub fn snapshot(page: &Page) -> Snapshot {
         attach(&mut s.exporters, key).in_flight = Some(v);
     }
     s.batch = batch(page);
+    s.tail_sampling = super::tail_sampling::stats(page);
     s.process = ProcessStats {
         rss_bytes: single(page, "otelcol_process_memory_rss"),
         cpu_seconds: single(page, "otelcol_process_cpu_seconds"),

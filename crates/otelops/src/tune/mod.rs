@@ -8,6 +8,7 @@
 pub mod edit;
 mod flow_edit;
 pub mod rules;
+mod tail_sampling;
 
 use serde::Serialize;
 

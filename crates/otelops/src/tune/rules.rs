@@ -92,6 +92,7 @@ pub fn evaluate(
     batch_rules(cfg, report, &mut out);
     memory_rules(cfg, report, opts, &mut out);
     sampling_rule(cfg, opts, &mut out);
+    super::tail_sampling::rules(cfg, report, &mut out);
     out
 }
 
@@ -392,6 +393,10 @@ fn memory_rules(
 
 fn sampling_rule(cfg: &ConfigFile, opts: &RuleOptions, out: &mut Vec<Recommendation>) {
     let Some(env) = opts.environment else { return };
+    // A tail-sampled config keeps its rates in policies.
+    if !cfg.components("processors", "tail_sampling").is_empty() {
+        return super::tail_sampling::rate_rule(cfg, env, out);
+    }
     let target = env.sampling_percentage();
     let samplers = cfg.components("processors", "probabilistic_sampler");
     if samplers.is_empty() && target < 100.0 {
