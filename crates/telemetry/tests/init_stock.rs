@@ -4,7 +4,8 @@
 //! tracer) over OTLP/gRPC to a real receiver; an unknown value is refused
 //! naming the variable. One test: globals can be installed once per process.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::Duration;
 
 use axum::Router;
@@ -51,16 +52,7 @@ fn stock_pipeline_exports_tracing_and_server_spans_and_unknown_values_are_refuse
         let app = Router::new()
             .route("/ping", get(|| async { "pong" }))
             .layer(HttpServerLayer::new());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        let addr = common::serve_app(app).await;
         let body = reqwest::get(format!("http://{addr}/ping"))
             .await
             .expect("GET /ping")
