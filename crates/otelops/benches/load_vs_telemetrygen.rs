@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Proc, env_or, free_port};
+use common::{env_or, start_collector};
 
 const TELEMETRYGEN: &str =
     "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen";
@@ -33,18 +33,6 @@ const TELEMETRYGEN_VERSION: &str = "v0.161.0";
 /// Traces per request for otelops: 256 traces × 2 spans = 512 spans, and
 /// telemetrygen's `--batch-size` is set to the same 512 spans.
 const BATCH: u64 = 256;
-
-fn collector_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("OTELCOL_PARKER").filter(|p| !p.is_empty()) {
-        return p.into();
-    }
-    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/otelcol-parker");
-    assert!(
-        built.is_file(),
-        "otelcol-parker not found (OTELCOL_PARKER, target/otelcol-parker): run scripts/build-collector"
-    );
-    built
-}
 
 fn telemetrygen() -> PathBuf {
     if let Some(p) = std::env::var_os("TELEMETRYGEN").filter(|p| !p.is_empty()) {
@@ -71,40 +59,6 @@ fn telemetrygen() -> PathBuf {
         );
     }
     bin
-}
-
-/// otelcol-parker receiving OTLP on both ports, batching, and dropping
-/// (debug exporter, sampled) so the receiver is what the clients meet.
-fn start_collector(dir: &std::path::Path) -> (Proc, u16, u16) {
-    let (grpc, http, metrics) = (free_port(), free_port(), free_port());
-    let config = dir.join("collector.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 127.0.0.1:{grpc}\n      \
-             http:\n        endpoint: 127.0.0.1:{http}\n\
-             processors:\n  batch: {{}}\n\
-             exporters:\n  debug:\n    verbosity: basic\n    sampling_initial: 1\n    sampling_thereafter: 100000\n\
-             service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      processors: [batch]\n      exporters: [debug]\n  \
-             telemetry:\n    metrics:\n      readers:\n        - pull:\n            exporter:\n              prometheus:\n                host: 127.0.0.1\n                port: {metrics}\n"
-        ),
-    )
-    .expect("write collector config");
-    let child = Command::new(collector_binary())
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("collector.log")).expect("log file"))
-        .spawn()
-        .expect("start otelcol-parker");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", http)).is_err()
-        || std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err()
-    {
-        assert!(Instant::now() < deadline, "otelcol-parker did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (Proc(child), grpc, http)
 }
 
 /// user + system CPU of every child waited for so far, in seconds.

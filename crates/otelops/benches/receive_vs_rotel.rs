@@ -1,13 +1,18 @@
-//! `otelops receive` against rotel-agent (a Rust OTLP collector) on the
-//! same load, same machine, one run: N spans in batches of 512, pre-encoded
-//! OTLP/protobuf, POSTed over OTLP/HTTP by the same client. Prints spans/s
-//! for both, the ratio, spans per CPU-second of each receiver process (the
-//! per-core figure), and the receiver's RSS after storing 100k spans.
+//! `otelops receive` against rotel-agent (a Rust OTLP collector) and
+//! otelcol-parker (our build of the OpenTelemetry Collector: otlp receiver →
+//! batch → debug exporter at `verbosity: basic`, sampled, which discards) on
+//! the same load, same machine, one run: N spans in batches of 512,
+//! pre-encoded OTLP/protobuf, sent over OTLP/HTTP and OTLP/gRPC by the same
+//! clients. Prints spans/s for each, spans per CPU-second of each receiver
+//! process (utime + stime from /proc/PID/stat: the per-core figure), the
+//! ratios (target: ours ≥ 3× each per CPU-second), and our receiver's RSS
+//! after storing 100k spans (target ≤ 60 MiB per 100k). Asserts nothing.
 //!
 //!     cargo bench -p otelops --bench receive_vs_rotel
 //!
 //! BENCH_SPANS (default 200000) and BENCH_CONNECTIONS (default 4) change
-//! the load. rotel-agent comes from ROTEL_AGENT, PATH or the project venv.
+//! the load. rotel-agent comes from ROTEL_AGENT, PATH or the project venv;
+//! otelcol-parker from OTELCOL_PARKER or target/otelcol-parker.
 
 mod common;
 
@@ -22,7 +27,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
 
-use common::{Proc, env_or, free_port};
+use common::{Proc, env_or, free_port, start_collector};
 
 const BATCH: usize = 512;
 const SPANS_PER_TRACE: usize = 8;
@@ -429,26 +434,35 @@ fn main() {
         let ours = measure(&runtime, &otelops, &target, &load, protocol);
         drop(otelops);
         let (rotel, target) = start_rotel(dir.path());
-        let theirs = measure(&runtime, &rotel, &target, &load, protocol);
+        let rotel_run = measure(&runtime, &rotel, &target, &load, protocol);
         drop(rotel);
+        let (collector, grpc, http) = start_collector(dir.path());
+        let target = Target {
+            http: format!("http://127.0.0.1:{http}/v1/traces"),
+            grpc: format!("http://127.0.0.1:{grpc}"),
+        };
+        let collector_run = measure(&runtime, &collector, &target, &load, protocol);
+        drop(collector);
         println!("{label}:");
-        println!(
-            "  otelops receive : {:>10.0} spans/s  ({:.2} CPU-s, {:>10.0} spans per CPU-second)",
-            ours.spans_per_sec,
-            ours.cpu_seconds,
-            per_cpu(&ours)
-        );
-        println!(
-            "  rotel-agent     : {:>10.0} spans/s  ({:.2} CPU-s, {:>10.0} spans per CPU-second)",
-            theirs.spans_per_sec,
-            theirs.cpu_seconds,
-            per_cpu(&theirs)
-        );
-        println!(
-            "  ratio otelops/rotel: {:.2}x (throughput), {:.2}x (per CPU-second)",
-            ours.spans_per_sec / theirs.spans_per_sec,
-            per_cpu(&ours) / per_cpu(&theirs)
-        );
+        for (name, run) in [
+            ("otelops receive", &ours),
+            ("rotel-agent", &rotel_run),
+            ("otelcol-parker", &collector_run),
+        ] {
+            println!(
+                "  {name:<16}: {:>10.0} spans/s  ({:.2} CPU-s, {:>10.0} spans per CPU-second)",
+                run.spans_per_sec,
+                run.cpu_seconds,
+                per_cpu(run)
+            );
+        }
+        for (name, run) in [("rotel", &rotel_run), ("otelcol-parker", &collector_run)] {
+            println!(
+                "  ratio otelops/{name}: {:.2}x (throughput), {:.2}x (per CPU-second; target >= 3)",
+                ours.spans_per_sec / run.spans_per_sec,
+                per_cpu(&ours) / per_cpu(run)
+            );
+        }
     }
 
     let (fresh, fresh_target) = start_otelops(1_000_000);
@@ -464,7 +478,7 @@ fn main() {
     let stored_rss = fresh.rss_kib();
 
     println!(
-        "otelops receive RSS: {:.1} MiB idle, {:.1} MiB with {RSS_SPANS} spans stored ({:.1} MiB per 100k spans above idle)",
+        "otelops receive RSS: {:.1} MiB idle, {:.1} MiB with {RSS_SPANS} spans stored ({:.1} MiB per 100k spans above idle; target <= 60)",
         idle_rss as f64 / 1024.0,
         stored_rss as f64 / 1024.0,
         (stored_rss.saturating_sub(idle_rss)) as f64 / 1024.0 * 100_000.0 / RSS_SPANS as f64

@@ -13,6 +13,7 @@ pub mod wire;
 
 pub use outage::dropped_after_export;
 pub use queue::dropped_spans;
+pub use runtime::EXPORT_NICE_OFFSET;
 
 pub(crate) use outage::Outages;
 pub(crate) use runtime::build_runtime;

@@ -16,6 +16,7 @@ pub mod current_tracer; // the subscriber's tracer, for spans made with the OTel
 pub mod export; // exporters, TLS, bounded queue + drop counting
 pub mod guard; // TelemetryGuard, shutdown with deadline
 pub mod resource; // resource detection
+pub mod stock; // the benchmark's anchor: the SDK-default pipeline (PARKER_TELEMETRY_PIPELINE=stock)
 
 pub mod db; // owner: instrumentation helper — Redis client spans
 pub mod exception; // owner: instrumentation helper — exception recording
@@ -80,6 +81,8 @@ pub enum InitError {
     Exporter { signal: Signal, message: String },
     #[error("cannot start the telemetry export runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    #[error("PARKER_TELEMETRY_PIPELINE={0}: expected `parker` (the default) or `stock`")]
+    Pipeline(String),
     #[error("a global tracing subscriber is already installed (was init called twice?)")]
     AlreadyInitialized,
 }
@@ -88,8 +91,15 @@ pub enum InitError {
 /// Call it once, early in `main`. It does not need the caller's tokio
 /// runtime: exports run on a small runtime of the library's own, so the
 /// guard can be dropped on a current-thread runtime.
+///
+/// `PARKER_TELEMETRY_PIPELINE=stock` builds [`stock::init`]'s pipeline
+/// instead (the benchmark's anchor); any other value is refused.
 pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, InitError> {
-    init_with(service, TelemetryConfig::from_env()?)
+    match std::env::var(stock::PIPELINE_VAR).ok().as_deref() {
+        None | Some("") | Some("parker") => init_with(service, TelemetryConfig::from_env()?),
+        Some("stock") => stock::init(service),
+        Some(other) => Err(InitError::Pipeline(other.to_owned())),
+    }
 }
 
 /// [`build`], then installs the global tracer/meter providers, the

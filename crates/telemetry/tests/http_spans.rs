@@ -2,6 +2,8 @@
 //! real reqwest client. Each test runs on a current-thread runtime so the
 //! thread-local `Capture` subscriber sees the server tasks too.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -31,17 +33,7 @@ async fn serve(capture: &Capture) -> SocketAddr {
         .route("/teapot", get(|| async { StatusCode::IM_A_TEAPOT }))
         .route("/any", any(|| async { "ok" }))
         .layer(HttpServerLayer::with_meter(&capture.meter()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    addr
+    common::serve_app(app).await
 }
 
 fn client(capture: &Capture) -> TracedClient {

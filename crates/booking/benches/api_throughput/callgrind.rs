@@ -1,12 +1,13 @@
-//! `PARKER_BENCH_CALLGRIND=N`: instructions per request, telemetry off vs
-//! on, counted by valgrind's callgrind. Throughput on a shared 2-core
+//! `PARKER_BENCH_CALLGRIND=N`: instructions per request in every phase
+//! (off, unsampled, stock, ours, ratio 0.1), counted by valgrind's callgrind. Throughput on a shared 2-core
 //! machine moves with whatever else runs; instruction counts do not, so
 //! these are the figures to compare changes by.
 //!
 //! Each phase starts the service under callgrind (embedded store), warms
 //! it up, zeroes the counters (`callgrind_control -z`), sends N requests of
 //! the usual mix (4 concurrent clients), waits until the sink holds a span
-//! for every request so the export work is inside the window too, and
+//! for every request (at a ratio: until spans stop arriving) so the export
+//! work is inside the window too, and
 //! dumps (`callgrind_control -d`). Every thread of the process is counted:
 //! request handling, the SDK's batch thread and the export runtime.
 
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 use parker_telemetry::testing::OtlpSink;
 
 use super::load::Target;
-use super::{Service, phase_env, phases, server_spans, start, start_redis};
+use super::{PHASES, Service, phase_env, server_spans, start, start_redis};
 
 const WARMUP: usize = 300;
 const CLIENTS: usize = 4;
@@ -44,8 +45,9 @@ pub async fn run(requests: usize, redis: bool) {
         if redis { "Redis" } else { "embedded" }
     );
     let mut off = None;
-    for (label, sampler) in phases() {
-        let sink = match sampler {
+    for phase in &PHASES {
+        let label = phase.label;
+        let sink = match phase.sampler {
             Some(_) => Some(OtlpSink::start().await),
             None => None,
         };
@@ -59,21 +61,17 @@ pub async fn run(requests: usize, redis: bool) {
             "--tool=callgrind".to_owned(),
             format!("--callgrind-out-file={}", out.display()),
         ];
-        let (svc, url) = start(
-            redis_url,
-            &phase_env(sampler, sink.as_ref()),
-            Some(&wrapper),
-        );
+        let (svc, url) = start(redis_url, &phase_env(phase, sink.as_ref()), Some(&wrapper));
         let pid = svc.0.id().to_string();
-        let exporting = sampler == Some("always_on");
+        let sink = sink.as_ref().filter(|_| phase.samples());
         drive_n(&url, WARMUP).await;
-        if exporting && let Some(sink) = &sink {
-            wait_for_spans(sink, WARMUP).await;
+        if let Some(sink) = sink {
+            wait_for_spans(sink, phase.samples_all().then_some(WARMUP)).await;
         }
         control(&["-z", &pid]);
         drive_n(&url, requests).await;
-        if exporting && let Some(sink) = &sink {
-            wait_for_spans(sink, WARMUP + requests).await;
+        if let Some(sink) = sink {
+            wait_for_spans(sink, phase.samples_all().then_some(WARMUP + requests)).await;
         }
         control(&["-d", &pid]);
         drop(svc);
@@ -114,12 +112,33 @@ async fn drive_n(url: &str, n: usize) {
 }
 
 /// Waits (bounded) until the sink holds the SERVER spans of `n` requests
-/// (a request's Redis spans end, and queue, before its server span).
-async fn wait_for_spans(sink: &OtlpSink, n: usize) {
+/// (a request's Redis spans end, and queue, before its server span); with
+/// `None` (a sampling ratio: the count is not known), until no span has
+/// arrived for longer than the batch schedule delay.
+async fn wait_for_spans(sink: &OtlpSink, n: Option<usize>) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while server_spans(sink) < n && Instant::now() < deadline {
+    let quiet = schedule_delay() + Duration::from_secs(1);
+    let (mut seen, mut since) = (server_spans(sink), Instant::now());
+    while Instant::now() < deadline {
+        let now = server_spans(sink);
+        match n {
+            Some(n) if now >= n => return,
+            None if now == seen && since.elapsed() > quiet => return,
+            _ => {}
+        }
+        if now != seen {
+            (seen, since) = (now, Instant::now());
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// `OTEL_BSP_SCHEDULE_DELAY` as the service gets it (the SDK's 5 s default).
+fn schedule_delay() -> Duration {
+    std::env::var("OTEL_BSP_SCHEDULE_DELAY")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(Duration::from_secs(5), Duration::from_millis)
 }
 
 fn control(args: &[&str]) {

@@ -167,6 +167,11 @@ where
     }
 }
 
+/// HTTP/2 flow-control windows and frame size of the gRPC listener.
+const GRPC_STREAM_WINDOW: u32 = 4 << 20;
+const GRPC_CONNECTION_WINDOW: u32 = 8 << 20;
+const GRPC_MAX_FRAME: u32 = 1 << 20;
+
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
@@ -177,6 +182,13 @@ pub(crate) async fn serve(
     let jsonl = shared.jsonl.is_some();
     let otlp = Otlp(shared);
     let result = tonic::transport::Server::builder()
+        // An export request is typically 100 KiB-1 MiB. With HTTP/2's
+        // defaults (64 KiB windows, 16 KiB frames) each one arrives as
+        // dozens of DATA frames and stalls for WINDOW_UPDATEs: wider
+        // windows and larger frames let a request arrive in a few frames.
+        .initial_stream_window_size(GRPC_STREAM_WINDOW)
+        .initial_connection_window_size(GRPC_CONNECTION_WINDOW)
+        .max_frame_size(GRPC_MAX_FRAME)
         .add_optional_service(jsonl.then(|| {
             TraceServiceServer::new(otlp.clone())
                 .accept_compressed(CompressionEncoding::Gzip)

@@ -107,3 +107,20 @@ impl Drop for ChildGuard {
         let _ = self.0.wait();
     }
 }
+
+/// Serves `app` on 127.0.0.1:0 (with the peer address as `ConnectInfo`, so
+/// `client.address` is recorded) and returns its address; the server task
+/// dies with the runtime.
+pub async fn serve_app(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
