@@ -3,7 +3,7 @@
 //! serialises it; a test reads one back with [`CollectorConfig::from_yaml_str`]
 //! (fields we do not model are ignored on the way in).
 //!
-//! Field names follow the collector's YAML keys exactly (v0.165). Durations are
+//! Field names follow the collector's YAML keys exactly (v0.165 and v0.161.0). Durations are
 //! kept as Go duration strings ("5s") because that is what the collector parses.
 
 use serde::{Deserialize, Serialize};
