@@ -11,4 +11,5 @@ pub mod file;
 pub mod lint;
 pub mod memory;
 pub mod model;
+pub mod pii;
 pub mod profile;
