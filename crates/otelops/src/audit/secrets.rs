@@ -284,8 +284,11 @@ fn literal_secrets_in(node: &Node, origin: &str, found: &mut Vec<String>) {
     };
     match &node.value {
         Value::Map(entries) => {
+            // `- key: user.email` with an `action:` is an attributes or
+            // resource processor naming an attribute, not a key's value.
+            let attribute_action = entries.iter().any(|(k, _)| k.name == "action");
             for (k, v) in entries {
-                if is_secret_key(&k.name) {
+                if is_secret_key(&k.name) && !(attribute_action && k.name == "key") {
                     walk_value(k, v, found);
                 }
                 literal_secrets_in(v, origin, found);
