@@ -61,19 +61,23 @@ fn attributes() -> Vec<Value> {
     ]
 }
 
+fn owned(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 /// What arrives in place of [`attributes`]; `enduser.id` is checked apart.
 fn expected_attributes() -> BTreeMap<String, String> {
-    [
+    owned(&[
         ("note", "contact ****, card ****"),
         ("booking.id", "bk_01HZX3Q7"),
         ("flight.origin", "LHR"),
         ("flight.destination", "JFK"),
         ("http.response.status_code", "201"),
         ("parker.offer.price", "412.5"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    ])
 }
 
 fn resource() -> Value {
@@ -85,14 +89,11 @@ fn resource() -> Value {
 }
 
 fn expected_resource() -> BTreeMap<String, String> {
-    [
+    owned(&[
         ("service.name", "parker-booking"),
         ("deployment.environment.name", "production"),
         ("support.contact", "****"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    ])
 }
 
 fn traces() -> Value {
