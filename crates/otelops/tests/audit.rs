@@ -423,7 +423,12 @@ fn production_items_fail_on_missing_limits_monitoring_alerts_logs_backups_and_ru
     );
     fx.edit("config.yaml", "  - health_check\n", "");
     fx.write("rules.yaml", "groups: []\n");
-    fx.edit("config.yaml", "    logs:\n      receivers:\n      - otlp\n      processors:\n      - memory_limiter\n      - batch\n      exporters:\n      - otlp\n", "");
+    fx.edit(
+        "config.yaml",
+        "    logs:\n      receivers:\n      - otlp\n      processors:\n      - memory_limiter\n      \
+         - attributes/pii\n      - redaction/pii\n      - transform/pii\n      - batch\n      exporters:\n      - otlp\n",
+        "",
+    );
     std::fs::remove_file(fx.path("runbook.md")).unwrap();
     let a = fx.audit("production", &[]);
     a.assert("resource-limits", "CRIT", "no cpu or memory limit");

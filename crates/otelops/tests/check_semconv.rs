@@ -421,3 +421,96 @@ fn exception_events_follow_the_event_group() {
         "event `exception` recommends `exception.stacktrace`"
     );
 }
+
+#[test]
+fn personal_data_in_attributes_span_names_and_events_is_a_violation_shown_masked() {
+    let mut doc = good();
+    set_attr(
+        span(&mut doc, 0),
+        "parker.contact",
+        string("ann.lee@example.com"),
+    );
+    set_attr(
+        span(&mut doc, 1),
+        "parker.note",
+        string("paid with 4111 1111 1111 1111"),
+    );
+    set_attr(
+        resource(&mut doc),
+        "parker.owner.phone",
+        string("+44 20 7946 0958"),
+    );
+    span(&mut doc, 1)["name"] = json!("lookup ann.lee@example.com");
+    let findings = run(&doc);
+    let mut found = by_rule(&findings, rule::PERSONAL_DATA);
+    found.sort();
+    let mut expected = vec![
+        (Violation, attr(SPAN0, "parker.contact")),
+        (Violation, attr(SPAN1, "parker.note")),
+        (Violation, format!("{SPAN1}.name")),
+        (
+            Violation,
+            "resourceSpans[0].resource.attributes[\"parker.owner.phone\"]".to_owned(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(found, expected, "{findings:#?}");
+    let texts: Vec<String> = findings
+        .iter()
+        .filter(|f| f.rule == rule::PERSONAL_DATA)
+        .map(|f| format!("{} {:?}", f.message, f.span))
+        .collect();
+    let all = texts.join("\n");
+    // Named, masked, never echoed.
+    assert!(
+        all.contains("`parker.contact` holds what looks like an e-mail address (a***@e***.com)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("a payment card number (************1111)"),
+        "{all}"
+    );
+    assert!(all.contains("a phone number (+**********58)"), "{all}");
+    assert!(all.contains("the span name holds"), "{all}");
+    for secret in ["ann.lee", "4111 1111", "7946"] {
+        assert!(!all.contains(secret), "{secret} echoed:\n{all}");
+    }
+    // Each span finding names its span.
+    for f in findings
+        .iter()
+        .filter(|f| f.rule == rule::PERSONAL_DATA && f.path.contains("spans["))
+    {
+        assert!(f.span.is_some(), "{f:?}");
+    }
+}
+
+#[test]
+fn personal_data_in_log_bodies_and_metric_labels_is_found_too() {
+    let logs = json!({"resourceLogs": [{"resource": {"attributes": []}, "scopeLogs": [{"logRecords": [
+        {"body": {"stringValue": "booking bk_01HZ confirmed for dan@example.com"},
+         "attributes": [{"key": "flight.origin", "value": {"stringValue": "LHR"}}]}]}]}]});
+    let findings = run(&logs);
+    assert_eq!(
+        by_rule(&findings, rule::PERSONAL_DATA),
+        vec![(
+            Violation,
+            "resourceLogs[0].scopeLogs[0].logRecords[0].body".to_owned()
+        )]
+    );
+    assert!(
+        message(&findings, rule::PERSONAL_DATA)
+            .starts_with("`body` holds what looks like an e-mail address (d***@e***.com)")
+    );
+
+    let metrics = json!({"resourceMetrics": [{"resource": {"attributes": []}, "scopeMetrics": [{"metrics": [
+        {"name": "parker.bookings", "sum": {"aggregationTemporality": 2, "isMonotonic": true, "dataPoints": [
+            {"asInt": "1", "timeUnixNano": "1764086400000000000", "attributes": [
+                {"key": "traveller.card", "value": {"stringValue": "5555-5555-5555-4444"}},
+                {"key": "booking.id", "value": {"stringValue": "bk_01HZ"}}]}]}}]}]}]});
+    let findings = run(&metrics);
+    let found = by_rule(&findings, rule::PERSONAL_DATA);
+    assert_eq!(found.len(), 1, "{findings:#?}");
+    assert!(message(&findings, rule::PERSONAL_DATA).starts_with(
+        "`traveller.card` holds what looks like a payment card number (************4444)"
+    ));
+}

@@ -147,3 +147,32 @@ fn lint_knows_exactly_the_components_in_the_builder_manifest() {
     let ours: BTreeSet<String> = DISTRIBUTION.iter().map(|c| c.package.to_owned()).collect();
     assert_eq!(ours, manifest_packages());
 }
+
+/// The Go package behind a config's component id (`otlp_grpc/b` → its exporter).
+fn package_of(section: &str, id: &str) -> &'static str {
+    let type_name = id.split('/').next().unwrap_or(id);
+    DISTRIBUTION
+        .iter()
+        .find(|c| c.kind.section() == section && c.name == type_name)
+        .unwrap_or_else(|| panic!("{section} {id:?} is not in the distribution"))
+        .package
+}
+
+/// valid-minimal.yaml is the corpus's proof that every compiled-in component
+/// configures and validates: it must name each one at least once.
+#[test]
+fn valid_minimal_uses_every_component_of_the_distribution() {
+    let root =
+        document::parse(&read(&deploy("collector/test-configs/valid-minimal.yaml"))).unwrap();
+    let mut used = BTreeSet::new();
+    for section in ["receivers", "processors", "exporters", "extensions"] {
+        let map = root
+            .get(section)
+            .and_then(|n| n.as_map())
+            .unwrap_or_else(|| panic!("{section}"));
+        for (key, _) in map {
+            used.insert(package_of(section, &key.name).to_owned());
+        }
+    }
+    assert_eq!(used, manifest_packages());
+}

@@ -64,6 +64,8 @@ processors:
     check_interval: 1s
     limit_percentage: 80
   batch: {}
+  redaction/pii:
+    allow_all_keys: true
 exporters:
   otlp:
     endpoint: backend.example:4317
@@ -82,7 +84,7 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [memory_limiter, batch]
+      processors: [memory_limiter, redaction/pii, batch]
       exporters: [otlp]
 "#;
 
@@ -252,6 +254,11 @@ fn cases() -> Vec<Case> {
             "production-auth",
             "        auth:\n          authenticator: bearertokenauth/in\n",
             "",
+        ),
+        prod_case(
+            "production-pii",
+            "[memory_limiter, redaction/pii, batch]",
+            "[memory_limiter, batch]",
         ),
     ]
 }
@@ -498,4 +505,26 @@ fn cli_lists_every_rule() {
         .collect();
     let expected: Vec<&str> = RULES.iter().map(|(id, _, _)| *id).collect();
     assert_eq!(ids, expected);
+}
+
+#[test]
+fn production_pipelines_without_a_pii_processor_get_a_warning() {
+    let pii = |text: &str, options| {
+        rules_in(text, options)
+            .into_iter()
+            .filter(|f| f.rule == "production-pii")
+            .map(|f| (f.severity, f.message))
+            .collect::<Vec<_>>()
+    };
+    let bare = edit(
+        PROD_BASE,
+        "[memory_limiter, redaction/pii, batch]",
+        "[memory_limiter, batch]",
+    );
+    let fired = pii(&bare, PROD);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0].0, Severity::Warning);
+    assert!(fired[0].1.contains("pipeline \"traces\""), "{}", fired[0].1);
+    assert!(pii(&bare, DEV).is_empty(), "only production is held to it");
+    assert!(pii(PROD_BASE, PROD).is_empty());
 }

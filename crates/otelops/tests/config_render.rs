@@ -96,7 +96,31 @@ fn memory_limiter_comes_first_and_batch_last_in_every_pipeline() {
             Profile::Development => "probabilistic_sampler",
             Profile::Staging | Profile::Production => "tail_sampling",
         };
-        assert_eq!(p.traces.processors, ["memory_limiter", sampler, "batch"]);
+        // Personal data goes before anything else holds it (staging and
+        // production; development has no PII processors).
+        let pii: &[&str] = if profile == Profile::Development {
+            &[]
+        } else {
+            &["attributes/pii", "redaction/pii", "transform/pii"]
+        };
+        let expected: Vec<&str> = ["memory_limiter"]
+            .into_iter()
+            .chain(pii.iter().copied())
+            .chain([sampler, "batch"])
+            .collect();
+        assert_eq!(p.traces.processors, expected, "{profile}");
+        let logs: Vec<&str> = ["memory_limiter"]
+            .into_iter()
+            .chain(pii.iter().copied())
+            .chain(["batch"])
+            .collect();
+        assert_eq!(p.logs.processors, logs, "{profile}");
+        let metrics: Vec<&str> = ["memory_limiter"]
+            .into_iter()
+            .chain(pii.iter().copied().filter(|id| *id != "transform/pii"))
+            .chain(["batch"])
+            .collect();
+        assert_eq!(p.metrics.processors, metrics, "{profile}");
     }
 }
 

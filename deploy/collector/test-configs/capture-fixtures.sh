@@ -2,15 +2,17 @@
 # Record real otelcol-parker responses as test fixtures for otelops:
 # runs valid-minimal.yaml (+ downstream-sink.yaml as its downstream) on
 # loopback, sends OTLP/JSON over HTTP with curl, and saves
-#   otelcol-v0.165-health.json                   health_check v1 body (200)
-#   otelcol-v0.165-healthv2-status.json          healthcheckv2 /status?verbose body
-#   otelcol-v0.165-metrics.prom                  :8888/metrics after 15 spans, 1 point, 2 logs all sent
-#   otelcol-v0.165-metrics-downstream-down.prom  downstream stopped, 30 more spans queued/retrying
-#   otelcol-v0.165-metrics-send-failed.prom      after retry_on_failure gave up (max_elapsed_time 60s)
-#   otelcol-v0.165-metrics-detailed.prom         same flow as the first, telemetry level "detailed"
-#   otelcol-v0.165-metrics-memory-limited.prom   memory-limited.yaml after 5 refused traces (15 spans)
-#   otelcol-v0.165-otlp-http-refused.txt         the receiver's HTTP answer to a refused export
-# into OUT_DIR (default crates/otelops/tests/fixtures).
+#   otelcol-vX.Y-health.json                   health_check v1 body (200)
+#   otelcol-vX.Y-metrics.prom                  :8888/metrics after 15 spans, 1 point, 2 logs all sent
+#   otelcol-vX.Y-metrics-downstream-down.prom  downstream stopped, 30 more spans queued/retrying
+#   otelcol-vX.Y-metrics-send-failed.prom      after retry_on_failure gave up (max_elapsed_time 60s)
+#   otelcol-vX.Y-metrics-detailed.prom         same flow as the first, telemetry level "detailed"
+#   otelcol-vX.Y-metrics-memory-limited.prom   memory-limited.yaml after 5 refused traces (15 spans)
+#   otelcol-vX.Y-otlp-http-refused.txt         the receiver's HTTP answer to a refused export
+# into OUT_DIR (default crates/otelops/tests/fixtures), X.Y being the binary's
+# release (0.161 for otelcol-parker 0.161.0-parker). The v0.165 recordings
+# (with healthcheckv2's otelcol-v0.165-healthv2-status.json) were made by this
+# script's previous version, before the distribution moved to v0.161.0.
 #
 # Usage: OTELCOL_PARKER=target/otelcol-parker deploy/collector/test-configs/capture-fixtures.sh [OUT_DIR]
 # Takes ~90 s (it waits for the exporter's retries to run out). Uses the fixed
@@ -33,7 +35,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for port in 4317 4318 4319 4320 8888 8889 13133 13134 55679 1777; do
+release="$("$bin" --version | awk '{print $3}' | cut -d. -f1,2)"
+[[ "$release" =~ ^[0-9]+\.[0-9]+$ ]] || { echo "capture-fixtures: cannot read the release from $bin --version" >&2; exit 1; }
+prefix="otelcol-v$release"
+
+for port in 4317 4318 4319 4320 8888 8889 13133 55679 1777; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "capture-fixtures: 127.0.0.1:$port is in use; stop whatever listens there" >&2
     exit 1
@@ -102,25 +108,24 @@ start sink "$here/downstream-sink.yaml"; sink=$started
 start main "$here/valid-minimal.yaml"; main=$started
 wait_for "health_check 200" curl -sf --max-time 1 http://127.0.0.1:13133/
 wait_for "downstream ready" curl -sf --max-time 1 http://127.0.0.1:8889/metrics
-curl -sf --max-time 2 http://127.0.0.1:13133/ >"$out/otelcol-v0.165-health.json"
-curl -sf --max-time 2 'http://127.0.0.1:13134/status?verbose' >"$out/otelcol-v0.165-healthv2-status.json"
+curl -sf --max-time 2 http://127.0.0.1:13133/ >"$out/$prefix-health.json"
 for i in 1 2 3 4 5; do send_trace "$i"; done
 send_metric_and_logs
-# The otlp/otlphttp exporter series carry server_address/server_port (and
-# url_path for otlphttp) labels too, hence the prefix match.
-wait_for "15 spans sent" metric_is 'otelcol_exporter_sent_spans{exporter="otlp",' 15
-wait_for "2 log records sent" metric_is 'otelcol_exporter_sent_log_records{exporter="otlp",' 2
-wait_for "1 point sent" metric_is 'otelcol_exporter_sent_metric_points{exporter="otlphttp",' 1
-curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/otelcol-v0.165-metrics.prom"
+# The otlp_grpc/otlp_http exporter series carry server_address/server_port (and
+# url_path for otlp_http) labels too, hence the prefix match.
+wait_for "15 spans sent" metric_is 'otelcol_exporter_sent_spans{exporter="otlp_grpc",' 15
+wait_for "2 log records sent" metric_is 'otelcol_exporter_sent_log_records{exporter="otlp_grpc",' 2
+wait_for "1 point sent" metric_is 'otelcol_exporter_sent_metric_points{exporter="otlp_http",' 1
+curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/$prefix-metrics.prom"
 
 # --- 2. downstream stopped: queue fills, retries run out ---------------------
 stop "$sink"
 # Separate batches (batch timeout 200ms) so more requests than the 4 queue
 # consumers exist and some wait in the queue.
 for i in $(seq 16 25); do send_trace "$i"; sleep 0.3; done
-wait_for "spans queued" metric_present 'otelcol_exporter_queue_size{data_type="traces",exporter="otlp"} '
+wait_for "spans queued" metric_present 'otelcol_exporter_queue_size{data_type="traces",exporter="otlp_grpc"} '
 sleep 2
-curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/otelcol-v0.165-metrics-downstream-down.prom"
+curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/$prefix-metrics-downstream-down.prom"
 echo "capture-fixtures: waiting up to 90 s for retry_on_failure (max_elapsed_time 60s) to give up" >&2
 for _ in $(seq 1 90); do
   metric_present 'otelcol_exporter_send_failed_spans{' && break
@@ -129,7 +134,7 @@ done
 metric_present 'otelcol_exporter_send_failed_spans{' ||
   { echo "capture-fixtures: no send_failed_spans after 90 s" >&2; exit 1; }
 sleep 1
-curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/otelcol-v0.165-metrics-send-failed.prom"
+curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/$prefix-metrics-send-failed.prom"
 stop "$main"
 
 # --- 3. telemetry level "detailed" (export latency histograms) ---------------
@@ -142,8 +147,8 @@ wait_for "health_check 200" curl -sf --max-time 1 http://127.0.0.1:13133/
 wait_for "downstream ready" curl -sf --max-time 1 http://127.0.0.1:8889/metrics
 for i in 1 2 3 4 5; do send_trace "$i"; done
 send_metric_and_logs
-wait_for "15 spans sent (detailed)" metric_is 'otelcol_exporter_sent_spans{exporter="otlp",' 15
-curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/otelcol-v0.165-metrics-detailed.prom"
+wait_for "15 spans sent (detailed)" metric_is 'otelcol_exporter_sent_spans{exporter="otlp_grpc",' 15
+curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/$prefix-metrics-detailed.prom"
 stop "$main"
 stop "$sink"
 
@@ -155,11 +160,11 @@ sleep 1
 # Status line, the headers that matter, and the body of one refused export.
 curl -s --max-time 5 -i -H 'Content-Type: application/json' http://127.0.0.1:4318/v1/traces \
   -d '{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc6ff","spanId":"eee19b7ec3c1b1ff","name":"refused","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}' |
-  tr -d '\r' | grep -v -i '^date:' >"$out/otelcol-v0.165-otlp-http-refused.txt"
-grep -q '^HTTP/1.1 503' "$out/otelcol-v0.165-otlp-http-refused.txt" ||
-  { echo "capture-fixtures: expected a 503 refusal, got:" >&2; cat "$out/otelcol-v0.165-otlp-http-refused.txt" >&2; exit 1; }
+  tr -d '\r' | grep -v -i '^date:' >"$out/$prefix-otlp-http-refused.txt"
+grep -q '^HTTP/1.1 503' "$out/$prefix-otlp-http-refused.txt" ||
+  { echo "capture-fixtures: expected a 503 refusal, got:" >&2; cat "$out/$prefix-otlp-http-refused.txt" >&2; exit 1; }
 for i in 1 2 3 4 5; do send_trace "$i" || true; done # curl -f: each 503 is expected
 wait_for "16 spans refused" metric_is 'otelcol_receiver_refused_spans{receiver="otlp",transport="http"}' 16
-curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/otelcol-v0.165-metrics-memory-limited.prom"
+curl -sf --max-time 2 http://127.0.0.1:8888/metrics >"$out/$prefix-metrics-memory-limited.prom"
 stop "$main"
 echo "capture-fixtures: wrote fixtures to $out" >&2

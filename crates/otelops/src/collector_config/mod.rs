@@ -12,5 +12,6 @@ pub mod file;
 pub mod lint;
 pub mod memory;
 pub mod model;
+pub mod pii;
 pub mod profile;
 pub mod sampling;

@@ -3,7 +3,7 @@
 //! serialises it; a test reads one back with [`CollectorConfig::from_yaml_str`]
 //! (fields we do not model are ignored on the way in).
 //!
-//! Field names follow the collector's YAML keys exactly (v0.165). Durations are
+//! Field names follow the collector's YAML keys exactly (v0.165 and v0.161.0). Durations are
 //! kept as Go duration strings ("5s") because that is what the collector parses.
 
 use serde::{Deserialize, Serialize};
@@ -144,6 +144,27 @@ pub struct Authentication {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Processors {
     pub memory_limiter: MemoryLimiter,
+    /// Personal data: keys deleted or hashed (staging and production).
+    #[serde(
+        rename = "attributes/pii",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pii_attributes: Option<AttributesProcessor>,
+    /// Personal data: values that look like e-mails or card numbers masked.
+    #[serde(
+        rename = "redaction/pii",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pii_redaction: Option<Redaction>,
+    /// Personal data where redaction does not look: span names, log bodies.
+    #[serde(
+        rename = "transform/pii",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pii_transform: Option<Transform>,
     /// Development only: head sampling at 100 %, nothing waits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probabilistic_sampler: Option<ProbabilisticSampler>,
@@ -161,6 +182,46 @@ pub struct MemoryLimiter {
     pub check_interval: String,
     pub limit_percentage: u32,
     pub spike_limit_percentage: u32,
+}
+
+/// The attributes processor: one action per key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributesProcessor {
+    pub actions: Vec<AttributeAction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeAction {
+    pub key: String,
+    /// `delete` or `hash` (SHA-256 hex of the value in v0.161.0).
+    pub action: String,
+}
+
+/// The redaction processor: every key allowed, values matching
+/// `blocked_values` masked as `****` (resource, span, span event, log record
+/// and data point attributes, in v0.161.0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Redaction {
+    pub allow_all_keys: bool,
+    pub blocked_values: Vec<String>,
+    /// `silent`: no `redaction.*` attributes listing what was masked.
+    pub summary: String,
+}
+
+/// The transform processor: OTTL statements per signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transform {
+    pub error_mode: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace_statements: Vec<OttlStatements>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_statements: Vec<OttlStatements>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OttlStatements {
+    pub context: String,
+    pub statements: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

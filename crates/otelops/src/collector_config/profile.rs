@@ -139,9 +139,22 @@ fn sizes(profile: Profile) -> Sizes {
     }
 }
 
+/// Personal data handling (super::pii): staging and production, which see
+/// real travellers' data; development renders without it.
+pub fn pii_policy(profile: Profile) -> Option<super::pii::PiiPolicy> {
+    (profile != Profile::Development).then(super::pii::PiiPolicy::default)
+}
+
 /// Builds the configuration for `profile`.
 pub fn render(profile: Profile) -> CollectorConfig {
+    render_with(profile, pii_policy(profile).as_ref())
+}
+
+/// Builds the configuration for `profile` with `pii` as its personal-data
+/// policy (None: no PII processors).
+pub fn render_with(profile: Profile, pii: Option<&super::pii::PiiPolicy>) -> CollectorConfig {
     let host = bind_host(profile);
+    let pii = pii.map(super::pii::PiiPolicy::processors);
     let production = profile == Profile::Production;
     let sizes = sizes(profile);
     let tail_sampling = super::sampling::plan(profile);
@@ -178,10 +191,20 @@ pub fn render(profile: Profile) -> CollectorConfig {
         ]);
     }
 
-    let pipeline = |processors: &[&str]| Pipeline {
-        receivers: vec!["otlp".into()],
-        processors: processors.iter().map(|p| (*p).to_owned()).collect(),
-        exporters: vec!["otlp".into()],
+    // memory_limiter first; then the PII processors (when the profile has
+    // them), so nothing later — sampler, batch, exporter — holds personal data.
+    let pipeline = |pii_ids: &[&str], processors: &[&str]| {
+        let pii_ids = if pii.is_some() { pii_ids } else { &[] };
+        let (first, rest) = processors.split_first().expect("memory_limiter");
+        Pipeline {
+            receivers: vec!["otlp".into()],
+            processors: std::iter::once(first)
+                .chain(pii_ids)
+                .chain(rest)
+                .map(|p| (*p).to_owned())
+                .collect(),
+            exporters: vec!["otlp".into()],
+        }
     };
 
     CollectorConfig {
@@ -229,6 +252,9 @@ pub fn render(profile: Profile) -> CollectorConfig {
                 limit_percentage: 80,
                 spike_limit_percentage: 20,
             },
+            pii_attributes: pii.as_ref().map(|p| p.attributes.clone()),
+            pii_redaction: pii.as_ref().map(|p| p.redaction.clone()),
+            pii_transform: pii.as_ref().map(|p| p.transform.clone()),
             tail_sampling: tail_sampling.as_ref().map(|plan| plan.processor()),
             probabilistic_sampler: tail_sampling.is_none().then(|| ProbabilisticSampler {
                 sampling_percentage: profile.sampling_percentage(),
@@ -277,10 +303,14 @@ pub fn render(profile: Profile) -> CollectorConfig {
                 // spends memory; sample before batching so batches hold only
                 // what is kept. The samplers are for traces only (logs
                 // without a trace id would be dropped by the probabilistic
-                // one), so the other two pipelines do not sample.
-                traces: pipeline(&["memory_limiter", trace_sampler, "batch"]),
-                metrics: pipeline(&["memory_limiter", "batch"]),
-                logs: pipeline(&["memory_limiter", "batch"]),
+                // one), so the other two pipelines do not sample. The PII
+                // processors come right after memory_limiter.
+                traces: pipeline(
+                    &super::pii::TRACES_AND_LOGS,
+                    &["memory_limiter", trace_sampler, "batch"],
+                ),
+                metrics: pipeline(&super::pii::METRICS, &["memory_limiter", "batch"]),
+                logs: pipeline(&super::pii::TRACES_AND_LOGS, &["memory_limiter", "batch"]),
             },
             telemetry: Telemetry {
                 logs: TelemetryLogs {

@@ -111,9 +111,10 @@ pub async fn health_v2(client: &HttpClient, url: &Url, explicit: bool) -> CheckR
         Err(e) => return result(k, url, started, Outcome::Fail, e.to_string()),
     };
     let json: Option<Value> = serde_json::from_str(&body).ok();
-    // Only v2 documents carry `healthy`; v1 answers every path on its port
-    // with `{"status":"Server available",…}`, which is not v2.
-    let Some(json) = json.filter(|j| j.get("healthy").is_some()) else {
+    // v2 documents always carry a boolean `healthy`. health_check v1 answers
+    // any path under its own, `/status` included, with `{"status":"Server
+    // available",…}`: that is v1 on the same port, not a v2 status.
+    let Some(json) = json.filter(|j| j.get("healthy").is_some_and(Value::is_boolean)) else {
         let outcome = if explicit {
             Outcome::Fail
         } else {

@@ -15,11 +15,14 @@
 //!   enum value the registry does not list (enums are open), an HTTP span
 //!   name not in the `{method} {route}` / `{method}` form, an integer where a
 //!   double is defined;
+//! - violation too: a value that looks like an e-mail address, a payment
+//!   card number or a phone number, in any signal (see [`personal_data`]);
 //! - resources: only *stable* entity groups are applied (`service` always,
 //!   others when one of their attributes is present); the development ones
 //!   still move between releases and would only add noise.
 
 mod http;
+pub mod personal_data;
 
 use super::input::{Document, Signal};
 use super::view::{self, Attr, AttrValue, SpanView};
@@ -39,6 +42,7 @@ pub mod rule {
     pub const EXCEPTION_EVENT: &str = "semconv.exception-event";
     pub const HTTP_STATUS: &str = "semconv.http-status";
     pub const NOT_CHECKED: &str = "semconv.not-checked";
+    pub const PERSONAL_DATA: &str = "semconv.personal-data";
 }
 
 const KIND_SERVER: i64 = 2;
@@ -53,6 +57,9 @@ pub fn check(registry: &Registry, documents: &[Document]) -> Vec<Finding> {
             findings: &mut findings,
         };
         if document.signal != Signal::Traces {
+            // Personal data is looked for in every signal: log bodies and
+            // metric labels as much as span attributes.
+            string_values(&document.value, "", &mut out);
             let message = format!(
                 "{:?} are not checked against the semantic conventions yet (traces only)",
                 document.signal
@@ -92,13 +99,18 @@ impl Out<'_> {
         span: Option<&SpanRef>,
         message: String,
     ) {
+        // A finding repeats span names and values: never personal data.
+        let span = span.map(|s| SpanRef {
+            name: personal_data::redact(&s.name),
+            span_id: s.span_id.clone(),
+        });
         self.findings.push(Finding {
             level,
             rule,
             source: self.source.clone(),
             path: path.to_owned(),
-            span: span.cloned(),
-            message,
+            span,
+            message: personal_data::redact(&message),
         });
     }
 }
@@ -132,6 +144,17 @@ fn check_span(registry: &Registry, span: &SpanView, out: &mut Out) {
     }
     if let Some(group_id) = span_group(registry, span) {
         requirements(registry, group_id, &span.path, &span.attributes, who, out);
+    }
+    personal_data(
+        &format!("{}.name", span.path),
+        "the span name",
+        &span.span.name,
+        who,
+        out,
+    );
+    for event in &span.events {
+        let what = format!("event name `{}`", event.name);
+        personal_data(&event.path, &what, &event.name, who, out);
     }
     span_name(span, out);
     http::status(span, out);
@@ -229,6 +252,7 @@ fn resource_entities(registry: &Registry, path: &str, present: &[Attr], out: &mu
 
 fn attributes(registry: &Registry, attrs: &[Attr], span: Option<&SpanRef>, out: &mut Out) {
     for attr in attrs {
+        attribute_personal_data(&attr.path, &attr.key, &attr.value, span, out);
         let Some((id, def)) = registry.lookup(&attr.key) else {
             if registry.owns_namespace_of(&attr.key) {
                 let namespace = attr.key.split('.').next().unwrap_or_default();
@@ -401,4 +425,76 @@ fn span_name(span: &SpanView, out: &mut Out) {
         return;
     }
     http::span_name(span, out);
+}
+
+/// A violation when `text` looks like personal data; `what` names the field
+/// (the message shows the value masked, never as sent).
+fn personal_data(path: &str, what: &str, text: &str, span: Option<&SpanRef>, out: &mut Out) {
+    if let Some((kind, masked)) = personal_data::find(text) {
+        let message = format!(
+            "{what} holds what looks like {} ({masked}); keep personal data out of \
+             telemetry (use an id such as the booking id)",
+            kind.describe()
+        );
+        out.push(Level::Violation, rule::PERSONAL_DATA, path, span, message);
+    }
+}
+
+fn attribute_personal_data(
+    path: &str,
+    key: &str,
+    value: &AttrValue,
+    span: Option<&SpanRef>,
+    out: &mut Out,
+) {
+    match value {
+        AttrValue::String(text) => personal_data(path, &format!("`{key}`"), text, span, out),
+        AttrValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                attribute_personal_data(&format!("{path}[{i}]"), key, item, span, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every `stringValue` in an OTLP/JSON document (log bodies, log and metric
+/// attributes, resources), named by its path and by the attribute key or
+/// field (`body`) that holds it.
+fn string_values(value: &serde_json::Value, path: &str, out: &mut Out) {
+    walk_strings(value, path, "", out);
+}
+
+fn walk_strings(value: &serde_json::Value, path: &str, name: &str, out: &mut Out) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let key = map.get("key").and_then(serde_json::Value::as_str);
+            for (field, child) in map {
+                let child_path = if path.is_empty() {
+                    field.clone()
+                } else {
+                    format!("{path}.{field}")
+                };
+                match (field.as_str(), child) {
+                    ("stringValue", serde_json::Value::String(text)) => {
+                        personal_data(path, &format!("`{name}`"), text, None, out);
+                    }
+                    ("value", _) if key.is_some() => {
+                        walk_strings(child, &child_path, key.unwrap_or_default(), out);
+                    }
+                    // Inside an AnyValue (arrays, maps) the holder's name stays.
+                    ("arrayValue" | "kvlistValue" | "values", _) => {
+                        walk_strings(child, &child_path, name, out);
+                    }
+                    _ => walk_strings(child, &child_path, field, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk_strings(item, &format!("{path}[{i}]"), name, out);
+            }
+        }
+        _ => {}
+    }
 }

@@ -141,6 +141,11 @@ pub const RULES: &[(&str, Severity, &str)] = &[
         Severity::Error,
         "production without an authenticator on an OTLP receiver or exporter",
     ),
+    (
+        "production-pii",
+        Severity::Warning,
+        "a production traces or logs pipeline without a redaction, attributes or transform processor",
+    ),
 ];
 
 /// What the linter must know beyond the file.

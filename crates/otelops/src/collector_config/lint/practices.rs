@@ -19,6 +19,32 @@ pub(super) fn check(root: &Node, s: &Structure<'_>, options: LintOptions, out: &
     literal_secrets(root, secret_severity, out);
     if options.production {
         production_security(s, out);
+        personal_data(s, out);
+    }
+}
+
+/// Production telemetry reaches a backend many people read: each traces and
+/// logs pipeline should mask personal data (docs/pipeline.md) with a
+/// redaction, attributes or transform processor. A warning: the collector
+/// runs without, and the services are the first line.
+fn personal_data(s: &Structure<'_>, out: &mut Findings) {
+    for p in &s.pipelines {
+        let signal = p.id.split('/').next().unwrap_or_default();
+        if !matches!(signal, "traces" | "logs") {
+            continue;
+        }
+        let masks = p.processors.iter().any(|r| {
+            matches!(
+                type_of(s, Kind::Processor, r.id),
+                Some("redaction" | "attributes" | "transform")
+            )
+        });
+        if !masks {
+            out.warning("production-pii", p.pos, format!(
+                "pipeline {:?} has no redaction, attributes or transform processor: personal data the services let slip reaches the backend (see `otelops config render --profile production`)",
+                p.id
+            ));
+        }
     }
 }
 
