@@ -169,6 +169,9 @@ pub struct ResourceRow {
     pub cpu_pct: Option<f64>,
     pub heap_alloc_mib: Option<f64>,
     pub uptime_seconds: Option<f64>,
+    /// Items memory_limiter refused (over the window when there is one):
+    /// the collector is short of memory.
+    pub limiter_refused: Option<f64>,
     pub status: Status,
 }
 
@@ -548,6 +551,12 @@ fn resource_row(
         memory_pct,
         cpu_pct,
         heap_alloc_mib: p.heap_alloc_bytes.map(|b| b / MIB),
+        limiter_refused: p.limiter_refused.map(|now| {
+            match prev.and_then(|(b, _)| b.process.limiter_refused) {
+                Some(before) => increase(now, before),
+                None => now,
+            }
+        }),
         uptime_seconds: p.uptime_seconds,
         status,
     }

@@ -48,6 +48,8 @@ pub struct ProcessStats {
     pub cpu_seconds: Option<f64>,
     pub uptime_seconds: Option<f64>,
     pub heap_alloc_bytes: Option<f64>,
+    /// Items memory_limiter refused (`otelcol_processor_memory_limiter_refused_*`).
+    pub limiter_refused: Option<f64>,
 }
 
 /// Export latency histogram in seconds, and which metric it came from.
@@ -194,6 +196,15 @@ pub fn snapshot(page: &Page) -> Snapshot {
         uptime_seconds: single(page, "otelcol_process_uptime"),
         heap_alloc_bytes: single(page, "otelcol_process_runtime_heap_alloc_bytes")
             .or_else(|| single(page, "otelcol_process_runtime_heap_alloc")),
+        limiter_refused: SIGNALS
+            .iter()
+            .filter_map(|(suffix, _)| {
+                single(
+                    page,
+                    &format!("otelcol_processor_memory_limiter_refused_{suffix}"),
+                )
+            })
+            .reduce(|a, b| a + b),
     };
     s.latency = LATENCY_METRICS
         .iter()

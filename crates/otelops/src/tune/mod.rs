@@ -2,16 +2,18 @@
 //! judged metrics, each recommendation with its evidence, and the unified
 //! diff that would apply them.
 //!
-//! Start at [`tune`]; the rules live in [`rules`], text edits in [`edit`]
-//! (flow-style mappings in `flow_edit`).
+//! Start at [`tune`]; the rules live in [`rules`] (the workload rules —
+//! memory, cardinality, slow exports, volume, critical services — in
+//! `workload`), text edits in [`edit`] (flow-style mappings in `flow_edit`).
 
 pub mod edit;
 mod flow_edit;
 pub mod rules;
+mod workload;
 
 use serde::Serialize;
 
-pub use rules::{Environment, Recommendation, RuleOptions};
+pub use rules::{DEFAULT_MAX_SPANS_PER_SEC, Environment, Recommendation, RuleOptions};
 
 use crate::collector_config::file::ConfigFile;
 use crate::monitor::Report;

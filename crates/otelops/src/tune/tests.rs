@@ -48,6 +48,8 @@ fn opts() -> RuleOptions {
         environment: None,
         queue_high_pct: 80.0,
         send_failed_high_pct: 1.0,
+        max_spans_per_sec: DEFAULT_MAX_SPANS_PER_SEC,
+        critical_services: Vec::new(),
     }
 }
 
@@ -238,7 +240,23 @@ fn rss_near_the_limit_is_reported_as_memory_pressure() {
     // 350 MiB of 400 = 87.5 %.
     let high = report("otelcol_process_memory_rss 367001600\n");
     let t = tune(&cfg(CONFIG), Some(&high), &opts());
-    assert_eq!(rules_fired(&t), vec![("memory-pressure", None, None)]);
+    // With the guide's memory-constrained settings (workload rules).
+    assert_eq!(
+        rules_fired(&t),
+        vec![
+            ("memory-pressure", None, None),
+            (
+                "memory-constrained",
+                Some("sending_queue.queue_size".into()),
+                Some("500".into())
+            ),
+            (
+                "memory-constrained",
+                Some("timeout".into()),
+                Some("500ms".into())
+            ),
+        ]
+    );
     let low = report("otelcol_process_memory_rss 104857600\n");
     assert!(
         tune(&cfg(CONFIG), Some(&low), &opts())
