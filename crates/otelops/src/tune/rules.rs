@@ -107,7 +107,7 @@ pub fn evaluate(
 /// Why sends of an exporter are failing, as evidence lines; empty when they
 /// are not (above `--send-failed-high-pct`). Export call errors have no
 /// exporter label, so they count against every exporter that makes calls.
-pub(super) fn failure_evidence(id: &str, report: &Report, opts: &RuleOptions) -> Vec<String> {
+pub(crate) fn failure_evidence(id: &str, report: &Report, opts: &RuleOptions) -> Vec<String> {
     let mut evidence = Vec::new();
     for e in report.exporters.iter().filter(|e| e.exporter == id) {
         if let Some(f) = e.send_failed_pct.filter(|f| *f > opts.send_failed_high_pct) {
