@@ -70,8 +70,8 @@ const PATTERNS: [(LogKind, &[&str]); 4] = [
 pub struct LogEvidence {
     pub kind: LogKind,
     pub count: usize,
-    /// Component ids the lines name (`otelcol.component.id`).
-    pub components: Vec<String>,
+    /// The component id the lines name (`otelcol.component.id`), if any.
+    pub component: Option<String>,
     /// The first such line, shortened.
     pub example: String,
 }
@@ -85,13 +85,17 @@ pub struct LogSummary {
 }
 
 impl LogSummary {
-    /// Evidence of `kind`, for `component` when the line names one (lines
-    /// that name none count for every component).
-    pub fn find(&self, kind: LogKind, component: &str) -> Option<&LogEvidence> {
-        self.kinds.iter().find(|e| {
-            e.kind == kind
-                && (e.components.is_empty() || e.components.iter().any(|c| c == component))
-        })
+    /// Evidence of `kind` from lines that name `component`; with `sole`
+    /// (it is the only exporter that makes calls) also from lines that name
+    /// none, such as gRPC's own connection warnings.
+    pub fn find(&self, kind: LogKind, component: &str, sole: bool) -> Option<&LogEvidence> {
+        self.kinds
+            .iter()
+            .filter(|e| e.kind == kind)
+            .find(|e| match &e.component {
+                Some(c) => c == component,
+                None => sole,
+            })
     }
 }
 
@@ -139,14 +143,16 @@ fn shorten(line: &str) -> String {
 
 pub fn summarise(text: &str) -> LogSummary {
     let mut s = LogSummary::default();
-    let mut kinds: BTreeMap<LogKind, LogEvidence> = BTreeMap::new();
+    let mut kinds: BTreeMap<(LogKind, Option<String>), LogEvidence> = BTreeMap::new();
     for line in text.lines() {
         s.lines += 1;
-        let Some(l) = level(line) else { continue };
-        if l == "error" {
-            s.errors += 1;
-        } else {
-            s.warnings += 1;
+        match level(line) {
+            Some("error") => s.errors += 1,
+            Some(_) => s.warnings += 1,
+            // The exporter logs its retries at info, with the error: the
+            // cause shows there before any data is dropped.
+            None if line.contains("Exporting failed") => {}
+            None => continue,
         }
         let lower = line.to_lowercase();
         let Some(kind) = PATTERNS
@@ -156,18 +162,16 @@ pub fn summarise(text: &str) -> LogSummary {
         else {
             continue;
         };
-        let e = kinds.entry(kind).or_insert_with(|| LogEvidence {
-            kind,
-            count: 0,
-            components: Vec::new(),
-            example: shorten(line),
-        });
+        let c = component(line);
+        let e = kinds
+            .entry((kind, c.clone()))
+            .or_insert_with(|| LogEvidence {
+                kind,
+                count: 0,
+                component: c,
+                example: shorten(line),
+            });
         e.count += 1;
-        if let Some(c) = component(line)
-            && !e.components.contains(&c)
-        {
-            e.components.push(c);
-        }
     }
     s.kinds = kinds.into_values().collect();
     s
@@ -201,6 +205,6 @@ mod tests {
     fn json_encoded_lines_and_auth_errors() {
         let line = r#"{"level":"error","msg":"Exporting failed.","otelcol.component.id":"otlp_http","error":"Permanent error: HTTP 401 Unauthorized"}"#;
         let s = summarise(line);
-        assert_eq!(s.find(LogKind::Auth, "otlp_http").unwrap().count, 1);
+        assert_eq!(s.find(LogKind::Auth, "otlp_http", false).unwrap().count, 1);
     }
 }

@@ -151,12 +151,17 @@ fn endpoint_of(i: &Inputs<'_>, id: &str) -> Option<String> {
 /// One finding per failing exporter; returns their ids.
 fn export_failures(i: &Inputs<'_>, out: &mut Vec<Finding>) -> Vec<String> {
     let mut failing = Vec::new();
-    for id in exporter_ids(i) {
+    let ids = exporter_ids(i);
+    let sole = ids.len() == 1;
+    for id in ids {
         let mut evidence = i
             .report
             .map(|r| tune::rules::failure_evidence(&id, r, i.rules))
             .unwrap_or_default();
-        let log_of = |k| i.log.and_then(|l| l.find(k, &id));
+        if !sole {
+            evidence.retain(|e| !e.starts_with("export calls failing"));
+        }
+        let log_of = |k| i.log.and_then(|l| l.find(k, &id, sole));
         let tls_log = log_of(LogKind::Tls);
         let auth_log = log_of(LogKind::Auth);
         let down_log = log_of(LogKind::Unreachable);
@@ -181,7 +186,13 @@ fn export_failures(i: &Inputs<'_>, out: &mut Vec<Finding>) -> Vec<String> {
         let codes: Vec<String> = i
             .report
             .map(|r| {
-                let mut c: Vec<String> = r.export_latency.errors.keys().cloned().collect();
+                // Call errors carry no exporter label: they are this
+                // exporter's only when it is the only one making calls.
+                let mut c: Vec<String> = if sole {
+                    r.export_latency.errors.keys().cloned().collect()
+                } else {
+                    Vec::new()
+                };
                 for e in r.exporters.iter().filter(|e| e.exporter == id) {
                     c.extend(e.failed_by.keys().cloned());
                 }
@@ -426,7 +437,11 @@ fn memory(i: &Inputs<'_>, recs: &[Recommendation], out: &mut Vec<Finding>) {
         cause: "the collector is short of memory: memory_limiter refuses data so that it does not run out".into(),
         evidence,
         steps,
-        commands: vec!["otelops monitor report --config CONFIG   # RSS against the limit".into()],
+        commands: vec![format!(
+            "otelops monitor report --config {}   # RSS against the limit",
+            i.config
+                .map_or("CONFIG".to_string(), |c| c.path.display().to_string())
+        )],
         diff,
     });
 }
