@@ -190,15 +190,20 @@ mod tests {
             "{TLS}\n{DOWN}\n2026\tinfo\tx\tEverything is ready.\n"
         ));
         assert_eq!((s.lines, s.errors, s.warnings), (3, 1, 1));
-        let tls = s.find(LogKind::Tls, "otlp_grpc/backend").unwrap();
+        let tls = s.find(LogKind::Tls, "otlp_grpc/backend", false).unwrap();
         assert_eq!(tls.count, 1);
         assert!(
             tls.example.contains("x509: certificate has expired"),
             "{}",
             tls.example
         );
-        assert!(s.find(LogKind::Tls, "otlp_grpc").is_none());
-        assert_eq!(s.find(LogKind::Unreachable, "otlp_grpc").unwrap().count, 1);
+        assert!(s.find(LogKind::Tls, "otlp_grpc", false).is_none());
+        assert_eq!(
+            s.find(LogKind::Unreachable, "otlp_grpc", false)
+                .unwrap()
+                .count,
+            1
+        );
     }
 
     #[test]
