@@ -34,6 +34,29 @@ fn finding<'a>(d: &'a Value, symptom: &str, subject: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {symptom} finding for {subject} in {d:#}"))
 }
 
+/// `otelops diagnose --config C --metrics-url M --window W` plus `extra`.
+async fn diagnose(
+    art: &Artifacts,
+    label: &str,
+    config: &std::path::Path,
+    ports: &Ports,
+    window: &str,
+    extra: &[&str],
+) -> common::Run {
+    let metrics = ports.metrics_url();
+    let mut args = vec![
+        "diagnose",
+        "--config",
+        config.to_str().unwrap(),
+        "--metrics-url",
+        &metrics,
+        "--window",
+        window,
+    ];
+    args.extend_from_slice(extra);
+    otelops::run(art, label, &args).await
+}
+
 fn text(v: &Value) -> String {
     v.to_string()
 }
@@ -120,17 +143,13 @@ async fn diagnose_names_each_export_failure_by_its_cause() {
     assert!(page.has("rpc_client_call_duration_bucket"));
 
     let log = art.save("collector-for-diagnose.log", &col.log());
-    let run = otelops::run(
+    let run = diagnose(
         &art,
         "diagnose",
+        &config,
+        &ports,
+        "2s",
         &[
-            "diagnose",
-            "--config",
-            config.to_str().unwrap(),
-            "--metrics-url",
-            &ports.metrics_url(),
-            "--window",
-            "2s",
             "--log",
             log.to_str().unwrap(),
             "--cert",
@@ -316,22 +335,13 @@ async fn diagnose_reports_memory_limiter_refusing_with_the_memory_constrained_di
         .await;
     assert!(page.sum("otelcol_receiver_refused_spans", &[]) > 0.0);
     let log = art.save("collector-for-diagnose.log", &col.log());
-    let run = otelops::run(
+    let run = diagnose(
         &art,
         "diagnose",
-        &[
-            "diagnose",
-            "--config",
-            config.to_str().unwrap(),
-            "--metrics-url",
-            &ports.metrics_url(),
-            "--window",
-            "0s",
-            "--log",
-            log.to_str().unwrap(),
-            "--output",
-            "json",
-        ],
+        &config,
+        &ports,
+        "0s",
+        &["--log", log.to_str().unwrap(), "--output", "json"],
     )
     .await;
     let d = run.json();
@@ -360,19 +370,11 @@ async fn diagnose_reports_memory_limiter_refusing_with_the_memory_constrained_di
         "{m:#}"
     );
     // The table shows the same with the diff.
-    let table = otelops::run(
-        &art,
-        "diagnose-table",
-        &[
-            "diagnose",
-            "--config",
-            config.to_str().unwrap(),
-            "--metrics-url",
-            &ports.metrics_url(),
-            "--window",
-            "0s",
-        ],
-    )
-    .await;
+    let table = diagnose(&art, "diagnose-table", &config, &ports, "0s", &[]).await;
     assert!(table.stdout.contains("Memory issues"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("+      queue_size: 50"),
+        "{}",
+        table.stdout
+    );
 }

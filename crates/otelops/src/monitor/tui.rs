@@ -277,22 +277,26 @@ mod tests {
     use crate::monitor::snapshot;
     use ratatui::{Terminal, backend::TestBackend};
 
-    #[test]
-    fn panels_show_queue_gauge_and_memory() {
-        let page = crate::prom::parse(
-            "otelcol_exporter_queue_size{exporter=\"otlp\",data_type=\"traces\"} 850\n\
-             otelcol_exporter_queue_capacity{exporter=\"otlp\",data_type=\"traces\"} 1000\n\
-             otelcol_process_memory_rss 104857600\n",
-        )
-        .unwrap();
-        let snap = snapshot(&page);
-        let report = evaluate(
+    /// One page judged, as `watch` judges each round.
+    fn judged(page: &str, memory_limit_mib: Option<f64>) -> Report {
+        let snap = snapshot(&crate::prom::parse(page).unwrap());
+        evaluate(
             &Inputs {
                 current: &snap,
                 previous: None,
-                memory_limit_mib: Some(400.0),
+                memory_limit_mib,
             },
             &Thresholds::GUIDE,
+        )
+    }
+
+    #[test]
+    fn panels_show_queue_gauge_and_memory() {
+        let report = judged(
+            "otelcol_exporter_queue_size{exporter=\"otlp\",data_type=\"traces\"} 850\n\
+             otelcol_exporter_queue_capacity{exporter=\"otlp\",data_type=\"traces\"} 1000\n\
+             otelcol_process_memory_rss 104857600\n",
+            Some(400.0),
         );
         let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
         term.draw(|f| draw(f, 0, &report, &[], None)).unwrap();
@@ -312,19 +316,10 @@ mod tests {
 
     #[test]
     fn a_debug_only_collector_gets_no_empty_queue_panel_and_no_false_hint() {
-        let page = crate::prom::parse(
+        let report = judged(
             "otelcol_exporter_sent_spans{exporter=\"debug\"} 5\n\
              otelcol_receiver_accepted_spans{receiver=\"otlp\",transport=\"http\"} 5\n",
-        )
-        .unwrap();
-        let snap = snapshot(&page);
-        let report = evaluate(
-            &Inputs {
-                current: &snap,
-                previous: None,
-                memory_limit_mib: None,
-            },
-            &Thresholds::GUIDE,
+            None,
         );
         let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
         term.draw(|f| draw(f, 0, &report, &[], None)).unwrap();

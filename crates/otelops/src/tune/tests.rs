@@ -26,7 +26,7 @@ exporters:
       queue_size: 1000
 ";
 
-fn cfg(text: &str) -> ConfigFile {
+pub(super) fn cfg(text: &str) -> ConfigFile {
     ConfigFile::from_text(Path::new("collector.yaml"), text.to_string()).unwrap()
 }
 
@@ -42,7 +42,7 @@ fn report(page: &str) -> crate::monitor::Report {
     )
 }
 
-fn opts() -> RuleOptions {
+pub(super) fn opts() -> RuleOptions {
     RuleOptions {
         container_memory_mib: None,
         environment: None,

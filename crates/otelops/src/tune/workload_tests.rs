@@ -2,32 +2,15 @@
 //! pages recorded from otelcol-parker where the state could be recorded, and
 //! on minimal pages where a number has to be exact.
 
-use std::path::Path;
-
-use crate::collector_config::file::ConfigFile;
 use crate::monitor::evaluate::{Inputs, Report, Thresholds, evaluate};
 use crate::monitor::snapshot;
-use crate::tune::{DEFAULT_MAX_SPANS_PER_SEC, RuleOptions, Tuning, tune};
+use crate::tune::tests::{cfg, opts};
+use crate::tune::{RuleOptions, Tuning, tune};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{FIXTURES}{name}")).unwrap()
-}
-
-fn cfg(text: &str) -> ConfigFile {
-    ConfigFile::from_text(Path::new("collector.yaml"), text.to_string()).unwrap()
-}
-
-fn opts() -> RuleOptions {
-    RuleOptions {
-        container_memory_mib: None,
-        environment: None,
-        queue_high_pct: 80.0,
-        send_failed_high_pct: 1.0,
-        max_spans_per_sec: DEFAULT_MAX_SPANS_PER_SEC,
-        critical_services: Vec::new(),
-    }
 }
 
 fn judge(pages: &[&str], dt: f64, memory_limit_mib: Option<f64>) -> Report {
