@@ -378,3 +378,45 @@ async fn diagnose_reports_memory_limiter_refusing_with_the_memory_constrained_di
         table.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_on_a_debug_only_collector_says_no_exporter_makes_network_calls() {
+    let art = Artifacts::new("diagnose-debug-only");
+    let ports = Ports::free();
+    let config = collector::render("debug-only.yaml", &ports, &[], &art);
+    let col = Collector::start(config, ports, &art).await;
+    let sent = sender::http_many(&ports.otlp_http_url(), TAG, 3, 2).await;
+    assert_eq!(sent.accepted.len(), 6, "{:?}", sent.statuses);
+    let page = col
+        .scrape_until("debug sent 6", Duration::from_secs(10), |p| {
+            p.sum("otelcol_exporter_sent_spans", &[("exporter", "debug")]) >= 6.0
+        })
+        .await;
+    assert!(!page.has("otelcol_exporter_queue_size"));
+    let run = otelops::run(
+        &art,
+        "monitor-report",
+        &[
+            "monitor",
+            "report",
+            "--metrics-url",
+            &ports.metrics_url(),
+            "--window",
+            "0s",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    let r = run.json();
+    let absent = r["export_latency"]["absent"].as_str().unwrap_or_default();
+    assert!(
+        absent.contains("no exporter makes network calls (debug)"),
+        "{r:#}"
+    );
+    // The level is detailed: no advice to set it.
+    assert!(
+        !text(&r["notes"]).contains("set service.telemetry"),
+        "{r:#}"
+    );
+}
