@@ -163,6 +163,14 @@ async fn diagnose_names_each_export_failure_by_its_cause() {
     assert_eq!(run.code, 2, "worst finding CRIT: {run:#?}");
     assert_eq!(d["status"], "CRIT");
 
+    // The CA the exporters name in the config was read too.
+    assert!(
+        text(&d["notes"]).contains(&format!(
+            "certificate {} (exporters.otlp_grpc/mismatch.tls.ca_file)",
+            ca.display()
+        )),
+        "{d:#}"
+    );
     let dead_f = finding(&d, "export_failures", "exporters.otlp_grpc/dead");
     assert!(
         text(&dead_f["cause"]).contains("backend unreachable"),

@@ -103,6 +103,18 @@ pub fn diagnose(i: &Inputs<'_>) -> Diagnosis {
                 .into(),
         );
     }
+    for (src, r) in i.certs {
+        if let Ok(rep) = r
+            && expiry_status(rep.cert.days_left) == Status::Ok
+        {
+            notes.push(format!(
+                "certificate {} ({}): {} days left, OK",
+                src.path.display(),
+                src.named_by,
+                rep.cert.days_left
+            ));
+        }
+    }
     let failing = export_failures(i, &mut findings);
     high_queue(i, &recs, &failing, &mut findings);
     memory(i, &recs, &mut findings);
@@ -560,3 +572,6 @@ fn certificates(i: &Inputs<'_>, out: &mut Vec<Finding>) {
 }
 
 pub mod render;
+
+#[cfg(test)]
+mod tests;
