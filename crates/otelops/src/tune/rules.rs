@@ -127,6 +127,22 @@ pub(crate) fn failure_evidence(id: &str, report: &Report, opts: &RuleOptions) ->
             ));
         }
     }
+    // Without client metrics (level normal) and before retries give up, a
+    // stalled exporter shows as a full queue that sent nothing in the window.
+    for e in report.exporters.iter().filter(|e| e.exporter == id) {
+        let (Some(rates), Some(u), Some(window)) =
+            (&e.rates, e.queue_utilisation_pct, report.window_seconds)
+        else {
+            continue;
+        };
+        if rates.sent_per_sec == 0.0 && u > opts.queue_high_pct && e.in_flight.unwrap_or(0.0) > 0.0
+        {
+            evidence.push(format!(
+                "nothing sent in the {window:.1}s window while the queue is {u:.0}% full and {:.0} requests are in flight: the backend takes nothing",
+                e.in_flight.unwrap_or(0.0)
+            ));
+        }
+    }
     let local = crate::monitor::evaluate::only_local_exporters([id]);
     let l = &report.export_latency;
     if let Some(e) = l
