@@ -428,3 +428,70 @@ async fn monitor_on_a_debug_only_collector_says_no_exporter_makes_network_calls(
         "{r:#}"
     );
 }
+
+/// `tune --critical-service`: the diff, applied with `patch`, is a config
+/// otelcol-parker v0.161.0 accepts (tail_sampling is in the distribution).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn critical_service_diff_is_a_config_the_collector_validates() {
+    let art = Artifacts::new("diagnose-critical-service");
+    let config = art.save(
+        "sampled.yaml",
+        "\
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:4317
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_mib: 400
+  probabilistic_sampler:
+    sampling_percentage: 10
+  batch: {}
+exporters:
+  debug: {}
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter, probabilistic_sampler, batch]
+      exporters: [debug]
+",
+    );
+    let run = otelops::run(
+        &art,
+        "tune-critical",
+        &[
+            "tune",
+            "--config",
+            config.to_str().unwrap(),
+            "--critical-service",
+            "parker-booking",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:#?}");
+    let diff = run.json()["diff"].as_str().unwrap().to_string();
+    assert!(diff.contains("tail_sampling"), "{diff}");
+    let patch = art.save("critical.diff", &diff);
+    let applied = std::process::Command::new("patch")
+        .arg(&config)
+        .arg(&patch)
+        .output()
+        .expect("run patch");
+    assert!(applied.status.success(), "{applied:?}");
+    let validate = std::process::Command::new(collector::binary())
+        .args(["validate", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run otelcol-parker validate");
+    assert!(
+        validate.status.success(),
+        "otelcol-parker validate refused the tuned config: {}\n{}",
+        String::from_utf8_lossy(&validate.stderr),
+        std::fs::read_to_string(&config).unwrap()
+    );
+}
