@@ -249,22 +249,8 @@ async fn diagnose_names_each_export_failure_by_its_cause() {
 
     // monitor: the error rate beside the latency, never "OK" for calls
     // that all failed on the dead backend.
-    let run = otelops::run(
-        &art,
-        "monitor-report",
-        &[
-            "monitor",
-            "report",
-            "--metrics-url",
-            &ports.metrics_url(),
-            "--window",
-            "2s",
-            "--output",
-            "json",
-        ],
-    )
-    .await;
-    let r = run.json();
+    let (_, r) =
+        otelops::monitor_report_json(&art, "monitor-report", &ports.metrics_url(), "2s").await;
     let lat = &r["export_latency"];
     assert!(lat["error_pct"].as_f64().unwrap() > 50.0, "{lat:#}");
     assert!(text(&lat["errors"]).contains("UNAVAILABLE"), "{lat:#}");
@@ -401,22 +387,8 @@ async fn monitor_on_a_debug_only_collector_says_no_exporter_makes_network_calls(
         })
         .await;
     assert!(!page.has("otelcol_exporter_queue_size"));
-    let run = otelops::run(
-        &art,
-        "monitor-report",
-        &[
-            "monitor",
-            "report",
-            "--metrics-url",
-            &ports.metrics_url(),
-            "--window",
-            "0s",
-            "--output",
-            "json",
-        ],
-    )
-    .await;
-    let r = run.json();
+    let (_, r) =
+        otelops::monitor_report_json(&art, "monitor-report", &ports.metrics_url(), "0s").await;
     let absent = r["export_latency"]["absent"].as_str().unwrap_or_default();
     assert!(
         absent.contains("no exporter makes network calls (debug)"),
