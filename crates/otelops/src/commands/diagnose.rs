@@ -16,7 +16,7 @@ use crate::exit;
 use crate::http_client::{HttpArgs, HttpClient};
 use crate::monitor::{self, ReportOptions, Source, Status, Thresholds};
 use crate::output::OutputFormat;
-use crate::tune::{DEFAULT_MAX_SPANS_PER_SEC, RuleOptions};
+use crate::tune::RuleOptions;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
@@ -129,11 +129,7 @@ fn run(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
     let summary = log_text.as_deref().map(log::summarise);
     let rules = RuleOptions {
         container_memory_mib: args.container_memory_mib,
-        environment: None,
-        queue_high_pct: Thresholds::GUIDE.queue_warn_pct,
-        send_failed_high_pct: Thresholds::GUIDE.send_failed_warn_pct,
-        max_spans_per_sec: DEFAULT_MAX_SPANS_PER_SEC,
-        critical_services: Vec::new(),
+        ..RuleOptions::guide()
     };
     let d = diagnose::diagnose(&Inputs {
         report: report.as_ref(),

@@ -5,17 +5,9 @@ use std::path::Path;
 use super::*;
 use crate::monitor::evaluate::{Inputs as Judge, Thresholds, evaluate};
 use crate::monitor::snapshot;
-use crate::tune::DEFAULT_MAX_SPANS_PER_SEC;
 
 fn rules() -> RuleOptions {
-    RuleOptions {
-        container_memory_mib: None,
-        environment: None,
-        queue_high_pct: 80.0,
-        send_failed_high_pct: 1.0,
-        max_spans_per_sec: DEFAULT_MAX_SPANS_PER_SEC,
-        critical_services: Vec::new(),
-    }
+    RuleOptions::guide()
 }
 
 fn judge(pages: &[String], dt: f64) -> Report {

@@ -70,6 +70,21 @@ pub struct RuleOptions {
     pub critical_services: Vec<String>,
 }
 
+impl RuleOptions {
+    /// The guide's thresholds (queue 80 %, send failures 1 %), no container
+    /// size, environment or critical service: what `diagnose` asks tune with.
+    pub fn guide() -> RuleOptions {
+        RuleOptions {
+            container_memory_mib: None,
+            environment: None,
+            queue_high_pct: crate::monitor::Thresholds::GUIDE.queue_warn_pct,
+            send_failed_high_pct: crate::monitor::Thresholds::GUIDE.send_failed_warn_pct,
+            max_spans_per_sec: DEFAULT_MAX_SPANS_PER_SEC,
+            critical_services: Vec::new(),
+        }
+    }
+}
+
 /// The guide's "too much volume" line for one collector: above this many
 /// spans a second, sample.
 pub const DEFAULT_MAX_SPANS_PER_SEC: f64 = 10_000.0;

@@ -43,14 +43,7 @@ fn report(page: &str) -> crate::monitor::Report {
 }
 
 pub(super) fn opts() -> RuleOptions {
-    RuleOptions {
-        container_memory_mib: None,
-        environment: None,
-        queue_high_pct: 80.0,
-        send_failed_high_pct: 1.0,
-        max_spans_per_sec: DEFAULT_MAX_SPANS_PER_SEC,
-        critical_services: Vec::new(),
-    }
+    RuleOptions::guide()
 }
 
 fn rules_fired(t: &Tuning) -> Vec<(&'static str, Option<String>, Option<String>)> {
