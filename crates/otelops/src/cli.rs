@@ -67,6 +67,8 @@ pub enum Command {
     Monitor(commands::monitor::MonitorCommand),
     /// Recommend collector tuning from metrics and config.
     Tune(commands::tune::Args),
+    /// Find the guide's troubleshooting symptoms and their causes, with the fix.
+    Diagnose(commands::diagnose::Args),
     /// Render or lint collector configuration.
     #[command(
         subcommand,

@@ -32,6 +32,7 @@ pub mod collector_config;
 pub mod commands;
 pub mod dashboards;
 pub mod demo;
+pub mod diagnose;
 pub mod exit;
 pub mod health;
 pub mod http_client;

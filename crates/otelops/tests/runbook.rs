@@ -210,11 +210,6 @@ fn bash(env: &Env, script: &str) -> common::Run {
     common::run_bounded(&mut cmd, Duration::from_secs(180)).into()
 }
 
-/// Whether `otelops SUB --help` works (a command of a parallel branch).
-fn otelops_has(sub: &str) -> bool {
-    common::otelops(&[sub, "--help"]).code == 0
-}
-
 /// A `no-run` block: its otelops lines, expanded by bash in the test's
 /// environment, must parse; the rest must be valid bash.
 fn parse_only(env: &Env, block: &Block) -> Result<(), String> {
@@ -260,18 +255,11 @@ async fn every_command_block_of_the_runbook_runs_against_a_live_collector() {
     let mut collector = Collector::start(config.clone(), ports, &art).await;
     let env = environment(&art, &ports, &config);
 
-    let (mut ran, mut no_run, mut waiting) = (0, 0, Vec::new());
+    let (mut ran, mut no_run) = (0, 0);
     for block in &blocks {
         if block.has("no-run") {
             parse_only(&env, block).unwrap_or_else(|e| panic!("{e}"));
             no_run += 1;
-            continue;
-        }
-        if let Some(sub) = block.value("needs")
-            && !otelops_has(sub)
-        {
-            // ESCAPE until H1/H2's branches are merged: the lead removes it.
-            waiting.push(format!("line {} (otelops {sub})", block.line));
             continue;
         }
         let run = tokio::task::block_in_place(|| bash(&env, &block.body));
@@ -294,16 +282,10 @@ async fn every_command_block_of_the_runbook_runs_against_a_live_collector() {
         }
         ran += 1;
     }
-    art.note(&format!(
-        "ran {ran}, parsed {no_run} no-run, waiting for their commands: {waiting:?}"
-    ));
+    art.note(&format!("ran {ran}, parsed {no_run} no-run"));
     assert!(
         no_run <= MAX_NO_RUN,
         "{no_run} no-run blocks (at most {MAX_NO_RUN})"
-    );
-    assert!(
-        waiting.len() <= 5,
-        "blocks waiting for commands: {waiting:?}"
     );
     collector.stop().await;
 }
@@ -360,13 +342,12 @@ fn github_anchors_follow_its_slug_rules() {
 #[test]
 fn fences_say_which_blocks_run_and_how_they_may_exit() {
     let blocks = sh_blocks(
-        "```sh\na\n```\n```text\nout\n...\n```\n```sh exit=0|1 needs=maintain\nb\n```\n```sh no-run\nc\n```\n",
+        "```sh\na\n```\n```text\nout\n...\n```\n```sh exit=0|1\nb\n```\n```sh no-run\nc\n```\n",
     );
     assert_eq!(blocks.len(), 3);
     assert_eq!(blocks[0].expect, ["out"]);
     assert_eq!(blocks[0].exits(), [0]);
     assert_eq!(blocks[1].exits(), [0, 1]);
-    assert_eq!(blocks[1].value("needs"), Some("maintain"));
     assert!(blocks[2].has("no-run"));
     assert_eq!(
         logical_lines("otelops a \\\n  --b c\nx\n"),

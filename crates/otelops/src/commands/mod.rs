@@ -12,6 +12,7 @@ pub mod completions;
 pub mod config;
 pub mod dashboards;
 pub mod demo;
+pub mod diagnose;
 pub mod health;
 pub mod load;
 pub mod maintain;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Health(args) => health::exec(args, output),
         Command::Monitor(cmd) => monitor::exec(cmd, output),
         Command::Tune(args) => tune::exec(args, output),
+        Command::Diagnose(args) => diagnose::exec(args, output),
         Command::Config(cmd) => config::exec(cmd, output),
         Command::Dashboards(args) => dashboards::exec(args, output),
         Command::Completions(args) => completions::exec(args),

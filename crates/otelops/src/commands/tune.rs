@@ -11,7 +11,7 @@ use crate::exit;
 use crate::http_client::{HttpClient, HttpOptions};
 use crate::monitor::{self, ReportOptions, Source, Thresholds};
 use crate::output::OutputFormat;
-use crate::tune::{self, Environment, RuleOptions};
+use crate::tune::{self, DEFAULT_MAX_SPANS_PER_SEC, Environment, RuleOptions};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
@@ -20,9 +20,14 @@ use crate::tune::{self, Environment, RuleOptions};
   otelops tune --config prod.yaml --from-file before.prom --from-file after.prom \\
                --container-memory-mib 2048 --environment production --output json
   otelops tune --config prod.yaml --environment production > tune.txt
+  otelops tune --config prod.yaml --environment production --critical-service parker-booking
 
 Rules: queue utilisation > --queue-high-pct (or data dropped) → raise num_consumers when every
-consumer is busy, else queue_size (x2); send failures > --send-failed-high-pct → check downstream;
+consumer is busy, else queue_size (x2) — never while sends or export calls fail (> --send-failed-high-pct):
+then check downstream; export p99 (successful calls) > 5 s while calls succeed → num_consumers x2;
+short of memory (RSS > 80% of the limit, or memory_limiter refusing) → queue_size /2, batch timeout /2;
+batch sends cut at send_batch_max_size (high cardinality) → send_batch_max_size x2;
+accepted spans/s > --max-spans-per-sec → sample down to it; --critical-service → tail_sampling keeps them;
 batches mostly (>80%) sent on timeout → halve timeout (not below 200ms), mostly on size → double
 send_batch_size; memory_limiter limit 80% / spike 20% of --container-memory-mib (or those
 percentages); sampling 100/50/10% for development/staging/production.
@@ -55,6 +60,12 @@ pub struct Args {
     /// Send-failure share above which downstream is suspected.
     #[arg(long, default_value_t = Thresholds::GUIDE.send_failed_warn_pct)]
     pub send_failed_high_pct: f64,
+    /// Accepted spans per second above which sampling is advised.
+    #[arg(long, default_value_t = DEFAULT_MAX_SPANS_PER_SEC)]
+    pub max_spans_per_sec: f64,
+    /// A service (`service.name`) whose traces are always kept while the rest is sampled; repeatable.
+    #[arg(long = "critical-service", value_name = "NAME")]
+    pub critical_services: Vec<String>,
     /// Allow a metrics URL that is not on loopback.
     #[arg(long)]
     pub allow_remote: bool,
@@ -65,6 +76,20 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         anyhow::ensure!(
             c > 0.0 && c.is_finite(),
             "--container-memory-mib must be positive, got {c}"
+        );
+    }
+    anyhow::ensure!(
+        args.max_spans_per_sec > 0.0 && args.max_spans_per_sec.is_finite(),
+        "--max-spans-per-sec must be positive, got {}",
+        args.max_spans_per_sec
+    );
+    if let Some(bad) = args
+        .critical_services
+        .iter()
+        .find(|n| n.is_empty() || n.contains(|c: char| c.is_whitespace() || ",[]{}:#".contains(c)))
+    {
+        anyhow::bail!(
+            "--critical-service {bad:?}: a service.name without spaces or YAML punctuation (,[]{{}}:#)"
         );
     }
     let cfg = ConfigFile::load(&args.config)?;
@@ -103,6 +128,8 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         environment: args.environment,
         queue_high_pct: args.queue_high_pct,
         send_failed_high_pct: args.send_failed_high_pct,
+        max_spans_per_sec: args.max_spans_per_sec,
+        critical_services: args.critical_services,
     };
     let t = tune::tune(&cfg, report.as_ref(), &opts);
     match output {

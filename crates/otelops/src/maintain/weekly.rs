@@ -204,16 +204,7 @@ async fn tune_check(inputs: &Inputs) -> Check {
             None
         }
     };
-    let t = tune::tune(
-        &cfg,
-        report.as_ref(),
-        &RuleOptions {
-            container_memory_mib: None,
-            environment: None,
-            queue_high_pct: Thresholds::GUIDE.queue_warn_pct,
-            send_failed_high_pct: Thresholds::GUIDE.send_failed_warn_pct,
-        },
-    );
+    let t = tune::tune(&cfg, report.as_ref(), &RuleOptions::guide());
     if t.recommendations.is_empty() {
         check.ok(format!("{}: nothing to change", t.config));
     }

@@ -1,6 +1,8 @@
 //! Judge a collector from one or two snapshots: rates over the window between
 //! them, ratios, percentiles, and an OK/WARN/CRIT status for every threshold.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::snapshot::{ExporterCounters, Key, ReceiverCounters, Snapshot};
@@ -124,6 +126,8 @@ pub struct ExporterRow {
     pub enqueue_failed: f64,
     pub rates: Option<ExporterRates>,
     pub send_failed_pct: Option<f64>,
+    /// Failed items by `error_type` (over the window when there is one).
+    pub failed_by: BTreeMap<String, f64>,
     pub status: Status,
 }
 
@@ -165,17 +169,44 @@ pub struct ResourceRow {
     pub cpu_pct: Option<f64>,
     pub heap_alloc_mib: Option<f64>,
     pub uptime_seconds: Option<f64>,
+    /// Items memory_limiter refused (over the window when there is one):
+    /// the collector is short of memory.
+    pub limiter_refused: Option<f64>,
     pub status: Status,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LatencyRow {
     pub exposed: bool,
+    /// Why there is no latency, when `exposed` is false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub absent: Option<String>,
     pub source: Option<String>,
+    /// Percentiles of the calls that succeeded only.
     pub p50_ms: Option<f64>,
     pub p90_ms: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// Client calls (over the window when there is one), and how many failed.
+    pub calls: f64,
+    pub failed_calls: f64,
+    pub error_pct: Option<f64>,
+    /// Failed calls by status (`UNAVAILABLE`, `HTTP 401`, …).
+    pub errors: BTreeMap<String, f64>,
     pub status: Status,
+}
+
+/// Exporter kinds that make no network calls, so have no client latency.
+pub const LOCAL_EXPORTERS: [&str; 4] = ["debug", "nop", "file", "logging"];
+
+/// Whether every exporter on the page is local (`debug`, `file`, …).
+pub fn only_local_exporters(exporters: impl IntoIterator<Item = impl AsRef<str>>) -> bool {
+    let mut any = false;
+    let all = exporters.into_iter().all(|id| {
+        any = true;
+        let kind = id.as_ref().split('/').next().unwrap_or_default();
+        LOCAL_EXPORTERS.contains(&kind)
+    });
+    any && all
 }
 
 pub const LATENCY_NOT_EXPOSED: &str = "export latency not exposed: set service.telemetry.metrics.level: detailed \
@@ -407,6 +438,23 @@ fn exporter_row(
         enqueue_failed: c.enqueue_failed,
         rates,
         send_failed_pct: failed_pct,
+        failed_by: c
+            .failed_by
+            .iter()
+            .map(|(k, v)| {
+                let before = prev
+                    .and_then(|(p, _)| p.and_then(|p| p.failed_by.get(k)))
+                    .copied()
+                    .unwrap_or(0.0);
+                let d = if prev.is_some() {
+                    increase(*v, before)
+                } else {
+                    *v
+                };
+                (k.clone(), d)
+            })
+            .filter(|(_, v)| *v > 0.0)
+            .collect(),
         status,
     }
 }
@@ -510,6 +558,12 @@ fn resource_row(
         memory_pct,
         cpu_pct,
         heap_alloc_mib: p.heap_alloc_bytes.map(|b| b / MIB),
+        limiter_refused: p.limiter_refused.map(|now| {
+            match prev.and_then(|(b, _)| b.process.limiter_refused) {
+                Some(before) => increase(now, before),
+                None => now,
+            }
+        }),
         uptime_seconds: p.uptime_seconds,
         status,
     }
@@ -522,58 +576,132 @@ fn latency_row(
     checks: &mut Vec<Check>,
     notes: &mut Vec<String>,
 ) -> LatencyRow {
+    let mut row = LatencyRow {
+        exposed: false,
+        absent: None,
+        source: None,
+        p50_ms: None,
+        p90_ms: None,
+        p99_ms: None,
+        calls: 0.0,
+        failed_calls: 0.0,
+        error_pct: None,
+        errors: BTreeMap::new(),
+        status: Status::Ok,
+    };
     if cur.latency.is_empty() {
-        notes.push(LATENCY_NOT_EXPOSED.to_string());
-        return LatencyRow {
-            exposed: false,
-            source: None,
-            p50_ms: None,
-            p90_ms: None,
-            p99_ms: None,
-            status: Status::Ok,
+        // A collector whose exporters are all local (debug, file) makes no
+        // network calls: there is no latency to expose, whatever the level.
+        let why = if only_local_exporters(cur.exporters.keys().map(|k| &k.0)) {
+            let kinds: Vec<&str> = cur.exporters.keys().map(|k| k.0.as_str()).collect();
+            format!(
+                "no export latency: no exporter makes network calls ({})",
+                dedup(kinds).join(", ")
+            )
+        } else {
+            LATENCY_NOT_EXPOSED.to_string()
         };
+        notes.push(why.clone());
+        row.absent = Some(why);
+        return row;
     }
+    row.exposed = true;
     // Per source (HTTP and gRPC clients have different buckets), over the
-    // window when possible; the slowest p99 speaks for the exporters.
-    let windowed = cur.latency.iter().map(|lat| {
+    // window when possible; the slowest p99 of the calls that succeeded
+    // speaks for the exporters.
+    let mut slowest: Option<(String, Histogram)> = None;
+    for lat in &cur.latency {
         let before = prev.and_then(|(p, _)| p.latency.iter().find(|l| l.source == lat.source));
-        let h = match before {
-            Some(b) if lat.seconds.count > b.seconds.count => lat.seconds.delta(&b.seconds),
+        let all = match before {
+            Some(b) if lat.seconds.count >= b.seconds.count => lat.seconds.delta(&b.seconds),
             _ => lat.seconds.clone(),
         };
-        (lat.source.clone(), h)
-    });
-    let (source, h) = windowed
-        .max_by(|a, b| {
-            let p = |h: &Histogram| h.quantile(0.99).unwrap_or(f64::NEG_INFINITY);
-            p(&a.1).total_cmp(&p(&b.1))
-        })
-        .expect("latency sources are not empty");
-    let ms = |q: f64| h.quantile(q).map(|s| s * 1000.0);
-    let p99 = ms(0.99);
-    let mut status = Status::Ok;
-    if let Some(v) = p99 {
-        status = judge(v, t.latency_warn_ms, t.latency_crit_ms);
+        row.calls += all.count;
+        for (code, n) in &lat.failed {
+            let was = before
+                .and_then(|b| b.failed.get(code))
+                .copied()
+                .unwrap_or(0.0);
+            let d = if before.is_some() {
+                increase(*n, was)
+            } else {
+                *n
+            };
+            if d > 0.0 {
+                row.failed_calls += d;
+                *row.errors.entry(code.clone()).or_insert(0.0) += d;
+            }
+        }
+        let ok = match (&lat.ok_seconds, before.and_then(|b| b.ok_seconds.as_ref())) {
+            (Some(now), Some(then)) if now.count >= then.count => Some(now.delta(then)),
+            (now, _) => now.clone(),
+        };
+        let Some(ok) = ok.filter(|h| h.count > 0.0) else {
+            continue;
+        };
+        let p99 = |h: &Histogram| h.quantile(0.99).unwrap_or(f64::NEG_INFINITY);
+        if slowest.as_ref().is_none_or(|(_, s)| p99(&ok) > p99(s)) {
+            slowest = Some((lat.source.clone(), ok));
+        }
+    }
+    row.error_pct = pct(row.failed_calls, row.calls);
+    if let Some(e) = row.error_pct.filter(|e| *e > 0.0) {
+        let st = judge(e, t.send_failed_warn_pct, t.send_failed_crit_pct);
+        row.status = row.status.max(st);
+        let by: Vec<String> = row
+            .errors
+            .iter()
+            .map(|(c, n)| format!("{c} ×{n:.0}"))
+            .collect();
         checks.push(Check {
             scope: "exporters".into(),
-            name: "export latency p99".into(),
+            name: format!("export call errors ({})", by.join(", ")),
+            value: e,
+            unit: "%",
+            status: st,
+            rule: format!(
+                "> {}% WARN, > {}% CRIT",
+                t.send_failed_warn_pct, t.send_failed_crit_pct
+            ),
+        });
+    }
+    let Some((source, h)) = slowest else {
+        row.source = cur.latency.first().map(|l| l.source.clone());
+        if row.failed_calls > 0.0 {
+            notes.push(
+                "export latency not judged: every export call failed (a failed call says nothing about the backend's speed)"
+                    .into(),
+            );
+        }
+        return row;
+    };
+    let ms = |q: f64| h.quantile(q).map(|s| s * 1000.0);
+    row.source = Some(source);
+    row.p50_ms = ms(0.5);
+    row.p90_ms = ms(0.9);
+    row.p99_ms = ms(0.99);
+    if let Some(v) = row.p99_ms {
+        let st = judge(v, t.latency_warn_ms, t.latency_crit_ms);
+        row.status = row.status.max(st);
+        checks.push(Check {
+            scope: "exporters".into(),
+            name: "export latency p99 (successful calls)".into(),
             value: v,
             unit: "ms",
-            status,
+            status: st,
             rule: format!(
                 "> {} ms WARN, > {} ms CRIT",
                 t.latency_warn_ms, t.latency_crit_ms
             ),
         });
     }
-    LatencyRow {
-        exposed: true,
-        source: Some(source),
-        p50_ms: ms(0.5),
-        p90_ms: ms(0.9),
-        p99_ms: p99,
-        status,
-    }
+    row
+}
+
+fn dedup(mut v: Vec<&str>) -> Vec<&str> {
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 fn scope(kind: &str, key: &Key) -> String {

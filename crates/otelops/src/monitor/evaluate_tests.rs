@@ -244,3 +244,97 @@ fn receiver_failed_items_are_reported_not_judged() {
     assert_eq!(r.receivers[0].failed, 4.0);
     assert_eq!(r.status, Status::Ok);
 }
+
+/// Two pages of a real otelcol-parker v0.161.0 whose gRPC backend is down,
+/// retrying forever (`tests/fixtures/PROVENANCE.md`).
+fn queue_full_unavailable() -> Report {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
+    let read = |n: &str| {
+        std::fs::read_to_string(format!(
+            "{dir}otelcol-v0.161-metrics-queue-full-unavailable-{n}.prom"
+        ))
+        .unwrap()
+    };
+    judge_two(&read("1"), &read("2"), 5.0)
+}
+
+#[test]
+fn failed_export_calls_are_an_error_rate_not_a_fast_latency() {
+    let r = queue_full_unavailable();
+    let l = &r.export_latency;
+    assert!(l.exposed);
+    assert!(l.calls > 0.0, "{l:?}");
+    assert_eq!(l.failed_calls, l.calls, "every call failed: {l:?}");
+    assert_eq!(l.error_pct, Some(100.0));
+    assert!(l.errors.contains_key("UNAVAILABLE"), "{l:?}");
+    // The failed calls took microseconds; that is no latency to call OK.
+    assert_eq!(l.p99_ms, None);
+    assert_eq!(l.status, Status::Crit);
+    assert!(
+        r.checks
+            .iter()
+            .all(|c| !c.name.starts_with("export latency")),
+        "{:?}",
+        r.checks
+    );
+    let errors = r
+        .checks
+        .iter()
+        .find(|c| c.name.starts_with("export call errors"))
+        .expect("an export call error check");
+    assert!(errors.name.contains("UNAVAILABLE"), "{}", errors.name);
+    let table = crate::monitor::render::table(&r);
+    assert!(table.contains("no call succeeded"), "{table}");
+    assert!(table.contains("errors 100.0%"), "{table}");
+}
+
+#[test]
+fn failed_calls_do_not_count_in_the_latency_of_the_successful_ones() {
+    let page = "# TYPE rpc_client_call_duration histogram\n\
+        rpc_client_call_duration_bucket{rpc_response_status_code=\"OK\",le=\"0.1\"} 0\n\
+        rpc_client_call_duration_bucket{rpc_response_status_code=\"OK\",le=\"8\"} 10\n\
+        rpc_client_call_duration_bucket{rpc_response_status_code=\"OK\",le=\"+Inf\"} 10\n\
+        rpc_client_call_duration_count{rpc_response_status_code=\"OK\"} 10\n\
+        rpc_client_call_duration_bucket{rpc_response_status_code=\"UNAUTHENTICATED\",le=\"0.1\"} 990\n\
+        rpc_client_call_duration_bucket{rpc_response_status_code=\"UNAUTHENTICATED\",le=\"8\"} 990\n\
+        rpc_client_call_duration_bucket{rpc_response_status_code=\"UNAUTHENTICATED\",le=\"+Inf\"} 990\n\
+        rpc_client_call_duration_count{rpc_response_status_code=\"UNAUTHENTICATED\"} 990\n";
+    let r = judge_one(page, None);
+    let l = &r.export_latency;
+    assert!(l.p99_ms.unwrap() > 5000.0, "{l:?}");
+    assert_eq!(l.errors.get("UNAUTHENTICATED"), Some(&990.0));
+    assert_eq!(l.error_pct, Some(99.0));
+}
+
+#[test]
+fn send_failed_keeps_its_error_type() {
+    let r = queue_full_unavailable();
+    let e = r
+        .exporters
+        .iter()
+        .find(|e| e.exporter == "otlp_grpc")
+        .unwrap();
+    assert_eq!(e.queue_utilisation_pct, Some(100.0));
+    // Retrying forever: nothing given up yet, so no send_failed; the call
+    // errors above are what show the cause.
+    assert_eq!(e.send_failed, 0.0);
+    let page = "otelcol_exporter_send_failed_spans{error_type=\"Unauthenticated\",exporter=\"otlp_grpc\"} 7\n";
+    let r = judge_one(page, None);
+    assert_eq!(r.exporters[0].failed_by.get("Unauthenticated"), Some(&7.0));
+}
+
+#[test]
+fn a_debug_only_collector_has_no_network_latency_to_expose() {
+    let page = "otelcol_exporter_sent_spans{exporter=\"debug\"} 5\n";
+    let r = judge_one(page, None);
+    let why = r.export_latency.absent.as_deref().unwrap();
+    assert!(
+        why.contains("no exporter makes network calls (debug)"),
+        "{why}"
+    );
+    assert!(
+        !r.notes.iter().any(|n| n.contains("set service.telemetry")),
+        "{:?}",
+        r.notes
+    );
+}

@@ -95,12 +95,33 @@ pub fn table(r: &Report) -> String {
     }
     let l = &r.export_latency;
     if l.exposed {
+        // The error rate sits beside the latency: the percentiles are of the
+        // calls that succeeded, and none may have.
+        let latency = if l.p99_ms.is_some() {
+            format!(
+                "{}/{}/{} ms",
+                num(l.p50_ms, 1),
+                num(l.p90_ms, 1),
+                num(l.p99_ms, 1)
+            )
+        } else {
+            "- (no call succeeded)".to_string()
+        };
+        let errors = match l.error_pct {
+            Some(e) if e > 0.0 => {
+                let by: Vec<String> = l
+                    .errors
+                    .iter()
+                    .map(|(c, n)| format!("{c} ×{n:.0}"))
+                    .collect();
+                format!("errors {e:.1}% of {:.0} calls ({})", l.calls, by.join(", "))
+            }
+            Some(_) => format!("errors 0% of {:.0} calls", l.calls),
+            None => "no calls".to_string(),
+        };
         let _ = writeln!(
             w,
-            "  export latency p50/p90/p99: {}/{}/{} ms ({})  {}",
-            num(l.p50_ms, 1),
-            num(l.p90_ms, 1),
-            num(l.p99_ms, 1),
+            "  export latency p50/p90/p99 (successful calls): {latency}  {errors}  ({})  {}",
             l.source.as_deref().unwrap_or("-"),
             l.status
         );

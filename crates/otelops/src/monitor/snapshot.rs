@@ -21,6 +21,9 @@ pub struct ExporterCounters {
     pub send_failed: f64,
     pub enqueue_failed: f64,
     pub in_flight: Option<f64>,
+    /// Failed items by the `error_type` label `send_failed` carries since
+    /// v0.161 (`Unavailable`, `Unauthenticated`, …): the cause, not just the count.
+    pub failed_by: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -45,13 +48,21 @@ pub struct ProcessStats {
     pub cpu_seconds: Option<f64>,
     pub uptime_seconds: Option<f64>,
     pub heap_alloc_bytes: Option<f64>,
+    /// Items memory_limiter refused (`otelcol_processor_memory_limiter_refused_*`).
+    pub limiter_refused: Option<f64>,
 }
 
 /// Export latency histogram in seconds, and which metric it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Latency {
     pub source: String,
+    /// Every call, failed or not.
     pub seconds: Histogram,
+    /// Only the calls that succeeded: a refused connection fails in
+    /// microseconds, so failed calls would make a dead backend look fast.
+    pub ok_seconds: Option<Histogram>,
+    /// Failed calls by status (`UNAVAILABLE`, `HTTP 401`, an `error.type`).
+    pub failed: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -143,6 +154,30 @@ pub fn snapshot(page: &Page) -> Snapshot {
             s.exporters.entry(key).or_default().enqueue_failed += v;
         }
     }
+    for (suffix, data_type) in SIGNALS {
+        let Some(f) = page.family(&format!("otelcol_exporter_send_failed_{suffix}")) else {
+            continue;
+        };
+        for smp in f.samples.iter().filter(|x| !is_meta(&x.name)) {
+            let (Some(exporter), Some(reason)) =
+                (smp.labels.get("exporter"), smp.labels.get("error_type"))
+            else {
+                continue;
+            };
+            let key = (
+                exporter.to_string(),
+                self::data_type(&smp.labels)
+                    .unwrap_or(data_type)
+                    .to_string(),
+            );
+            *s.exporters
+                .entry(key)
+                .or_default()
+                .failed_by
+                .entry(reason.to_string())
+                .or_insert(0.0) += smp.value;
+        }
+    }
     let queue_size = sum_by(page, "otelcol_exporter_queue_size", "exporter", "");
     let queue_capacity = sum_by(page, "otelcol_exporter_queue_capacity", "exporter", "");
     let in_flight = sum_by(page, "otelcol_exporter_in_flight_requests", "exporter", "");
@@ -163,6 +198,15 @@ pub fn snapshot(page: &Page) -> Snapshot {
         uptime_seconds: single(page, "otelcol_process_uptime"),
         heap_alloc_bytes: single(page, "otelcol_process_runtime_heap_alloc_bytes")
             .or_else(|| single(page, "otelcol_process_runtime_heap_alloc")),
+        limiter_refused: SIGNALS
+            .iter()
+            .filter_map(|(suffix, _)| {
+                single(
+                    page,
+                    &format!("otelcol_processor_memory_limiter_refused_{suffix}"),
+                )
+            })
+            .reduce(|a, b| a + b),
     };
     s.latency = LATENCY_METRICS
         .iter()
@@ -174,14 +218,26 @@ pub fn snapshot(page: &Page) -> Snapshot {
             } else {
                 scale
             };
-            let mut h = Histogram::from_family(fam, |_| true)?;
-            for b in &mut h.buckets {
-                b.0 *= scale;
+            let scaled = |mut h: Histogram| {
+                for b in &mut h.buckets {
+                    b.0 *= scale;
+                }
+                h.sum *= scale;
+                h
+            };
+            let h = scaled(Histogram::from_family(fam, |_| true)?);
+            let ok = Histogram::from_family(fam, |l| call_failure(l).is_none()).map(scaled);
+            let mut failed = BTreeMap::new();
+            for smp in fam.samples.iter().filter(|x| x.name.ends_with("_count")) {
+                if let Some(code) = call_failure(&smp.labels) {
+                    *failed.entry(code).or_insert(0.0) += smp.value;
+                }
             }
-            h.sum *= scale;
             Some(Latency {
                 source: fam.name.clone(),
                 seconds: h,
+                ok_seconds: ok,
+                failed,
             })
         })
         .collect();
@@ -257,6 +313,53 @@ fn sum_by(page: &Page, name: &str, label: &str, fallback_type: &str) -> BTreeMap
     sums.into_iter()
         .map(|((c, d), v)| ((c.to_string(), d.to_string()), v))
         .collect()
+}
+
+/// gRPC status names by number, for the older `rpc_grpc_status_code` label.
+const GRPC_CODES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
+/// Why a client call failed, from its labels; None when it succeeded.
+/// v0.161 labels gRPC calls `rpc_response_status_code="UNAVAILABLE"`, older
+/// ones `rpc_grpc_status_code="14"`; HTTP calls carry
+/// `http_response_status_code` and, on transport errors, `error_type`.
+pub fn call_failure(labels: &Labels) -> Option<String> {
+    if let Some(code) = labels.get("rpc_response_status_code") {
+        return (code != "OK" && code != "0").then(|| code.to_string());
+    }
+    if let Some(code) = labels.get("rpc_grpc_status_code") {
+        let name = code
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| GRPC_CODES.get(n))
+            .map_or(code, |n| *n);
+        return (name != "OK").then(|| name.to_string());
+    }
+    if let Some(e) = labels.get("error_type") {
+        return Some(e.to_string());
+    }
+    labels
+        .get("http_response_status_code")
+        .and_then(|s| s.parse::<u16>().ok())
+        .filter(|s| *s >= 400)
+        .map(|s| format!("HTTP {s}"))
 }
 
 fn data_type(labels: &Labels) -> Option<&str> {

@@ -49,10 +49,17 @@ pub fn draw(
     recent: &[Record],
     last_error: Option<&str>,
 ) {
+    // The queue panel is as tall as its gauges; with no queue it is one
+    // line, and the space goes to the panels that have data.
+    let queue_rows = report
+        .exporters
+        .iter()
+        .filter(|e| e.queue_utilisation_pct.is_some())
+        .count() as u16;
     let [header, queues, perf, resources] = Layout::vertical([
         Constraint::Length(2),
-        Constraint::Min(5),
-        Constraint::Length(12),
+        Constraint::Length(queue_rows.max(1) + 2),
+        Constraint::Min(12),
         Constraint::Length(7),
     ])
     .areas(frame.area());
@@ -87,10 +94,19 @@ fn draw_queues(frame: &mut Frame, area: Rect, report: &Report) {
         .filter(|e| e.queue_utilisation_pct.is_some())
         .collect();
     if rows.is_empty() {
-        frame.render_widget(
-            Paragraph::new("no exporter queue metrics on the page"),
-            inner,
-        );
+        let ids: Vec<&str> = report
+            .exporters
+            .iter()
+            .map(|e| e.exporter.as_str())
+            .collect();
+        let text = if ids.is_empty() {
+            "no exporter on the page".to_string()
+        } else {
+            let mut ids = ids;
+            ids.dedup();
+            format!("no sending queue ({})", ids.join(", "))
+        };
+        frame.render_widget(Paragraph::new(text), inner);
         return;
     }
     let areas = Layout::vertical(rows.iter().map(|_| Constraint::Length(1))).split(inner);
@@ -136,11 +152,18 @@ fn draw_performance(frame: &mut Frame, area: Rect, report: &Report, recent: &[Re
             .data(&refused),
         b,
     );
-    let title = match report.export_latency.p99_ms {
-        Some(v) => format!("export latency p99 {v:.0} ms"),
-        None => {
-            "export latency not exposed (service.telemetry.metrics.level: detailed)".to_string()
+    let l = &report.export_latency;
+    let errors = match l.error_pct {
+        Some(e) if e > 0.0 => format!(", errors {e:.1}% of calls"),
+        _ => String::new(),
+    };
+    let title = match (l.p99_ms, &l.absent) {
+        (Some(v), _) => format!("export latency p99 {v:.0} ms (successful calls){errors}"),
+        (None, Some(why)) => why.clone(),
+        (None, None) if l.failed_calls > 0.0 => {
+            format!("export latency: no call succeeded{errors}")
         }
+        (None, None) => "export latency: no calls yet".to_string(),
     };
     let latency = series(recent, "latency_p99_ms", f64::max);
     frame.render_widget(
@@ -254,22 +277,26 @@ mod tests {
     use crate::monitor::snapshot;
     use ratatui::{Terminal, backend::TestBackend};
 
-    #[test]
-    fn panels_show_queue_gauge_and_memory() {
-        let page = crate::prom::parse(
-            "otelcol_exporter_queue_size{exporter=\"otlp\",data_type=\"traces\"} 850\n\
-             otelcol_exporter_queue_capacity{exporter=\"otlp\",data_type=\"traces\"} 1000\n\
-             otelcol_process_memory_rss 104857600\n",
-        )
-        .unwrap();
-        let snap = snapshot(&page);
-        let report = evaluate(
+    /// One page judged, as `watch` judges each round.
+    fn judged(page: &str, memory_limit_mib: Option<f64>) -> Report {
+        let snap = snapshot(&crate::prom::parse(page).unwrap());
+        evaluate(
             &Inputs {
                 current: &snap,
                 previous: None,
-                memory_limit_mib: Some(400.0),
+                memory_limit_mib,
             },
             &Thresholds::GUIDE,
+        )
+    }
+
+    #[test]
+    fn panels_show_queue_gauge_and_memory() {
+        let report = judged(
+            "otelcol_exporter_queue_size{exporter=\"otlp\",data_type=\"traces\"} 850\n\
+             otelcol_exporter_queue_capacity{exporter=\"otlp\",data_type=\"traces\"} 1000\n\
+             otelcol_process_memory_rss 104857600\n",
+            Some(400.0),
         );
         let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
         term.draw(|f| draw(f, 0, &report, &[], None)).unwrap();
@@ -285,5 +312,35 @@ mod tests {
         assert!(text.contains("RSS 100 / 400 MiB"));
         assert!(text.contains("export latency not exposed"));
         assert!(text.contains("WARN"));
+    }
+
+    #[test]
+    fn a_debug_only_collector_gets_no_empty_queue_panel_and_no_false_hint() {
+        let report = judged(
+            "otelcol_exporter_sent_spans{exporter=\"debug\"} 5\n\
+             otelcol_receiver_accepted_spans{receiver=\"otlp\",transport=\"http\"} 5\n",
+            None,
+        );
+        let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        term.draw(|f| draw(f, 0, &report, &[], None)).unwrap();
+        let buf = term.backend().buffer().clone();
+        let rows: Vec<String> = (0..30)
+            .map(|y| (0..100).map(|x| buf[(x, y)].symbol()).collect())
+            .collect();
+        let text = rows.join("\n");
+        assert!(text.contains("no sending queue (debug)"), "{text}");
+        assert!(
+            text.contains("no exporter makes network calls (debug)"),
+            "{text}"
+        );
+        assert!(!text.contains("level: detailed"), "{text}");
+        // Queue Health takes three lines (border, one line, border); the
+        // Performance panels start right after it.
+        let queue = rows
+            .iter()
+            .position(|r| r.contains("Queue Health"))
+            .unwrap();
+        let perf = rows.iter().position(|r| r.contains("Performance")).unwrap();
+        assert_eq!(perf - queue, 3, "{text}");
     }
 }

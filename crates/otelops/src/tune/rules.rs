@@ -64,9 +64,32 @@ pub struct RuleOptions {
     pub environment: Option<Environment>,
     pub queue_high_pct: f64,
     pub send_failed_high_pct: f64,
+    /// Accepted spans per second above which sampling is advised.
+    pub max_spans_per_sec: f64,
+    /// `service.name`s whose traces are always kept (`--critical-service`).
+    pub critical_services: Vec<String>,
 }
 
-fn fmt_num(v: f64) -> String {
+impl RuleOptions {
+    /// The guide's thresholds (queue 80 %, send failures 1 %), no container
+    /// size, environment or critical service: what `diagnose` asks tune with.
+    pub fn guide() -> RuleOptions {
+        RuleOptions {
+            container_memory_mib: None,
+            environment: None,
+            queue_high_pct: crate::monitor::Thresholds::GUIDE.queue_warn_pct,
+            send_failed_high_pct: crate::monitor::Thresholds::GUIDE.send_failed_warn_pct,
+            max_spans_per_sec: DEFAULT_MAX_SPANS_PER_SEC,
+            critical_services: Vec::new(),
+        }
+    }
+}
+
+/// The guide's "too much volume" line for one collector: above this many
+/// spans a second, sample.
+pub const DEFAULT_MAX_SPANS_PER_SEC: f64 = 10_000.0;
+
+pub(super) fn fmt_num(v: f64) -> String {
     if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
@@ -74,7 +97,7 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
-fn fmt_ms(ms: f64) -> String {
+pub(super) fn fmt_ms(ms: f64) -> String {
     if ms >= 1000.0 && (ms % 1000.0) == 0.0 {
         format!("{}s", ms / 1000.0)
     } else {
@@ -93,7 +116,67 @@ pub fn evaluate(
     memory_rules(cfg, report, opts, &mut out);
     sampling_rule(cfg, opts, &mut out);
     super::tail_sampling::rules(cfg, report, &mut out);
+    super::workload::evaluate(cfg, report, opts, &mut out);
     out
+}
+
+/// Why sends of an exporter are failing, as evidence lines; empty when they
+/// are not (above `--send-failed-high-pct`). Export call errors have no
+/// exporter label, so they count against every exporter that makes calls.
+pub(crate) fn failure_evidence(id: &str, report: &Report, opts: &RuleOptions) -> Vec<String> {
+    let mut evidence = Vec::new();
+    for e in report.exporters.iter().filter(|e| e.exporter == id) {
+        if let Some(f) = e.send_failed_pct.filter(|f| *f > opts.send_failed_high_pct) {
+            let by: Vec<String> = e
+                .failed_by
+                .iter()
+                .map(|(k, v)| format!("{k} ×{v:.0}"))
+                .collect();
+            let by = if by.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", by.join(", "))
+            };
+            evidence.push(format!(
+                "send failed {f:.2}% > {}%{by}",
+                opts.send_failed_high_pct
+            ));
+        }
+    }
+    // Without client metrics (level normal) and before retries give up, a
+    // stalled exporter shows as a full queue that sent nothing in the window.
+    for e in report.exporters.iter().filter(|e| e.exporter == id) {
+        let (Some(rates), Some(u), Some(window)) =
+            (&e.rates, e.queue_utilisation_pct, report.window_seconds)
+        else {
+            continue;
+        };
+        if rates.sent_per_sec == 0.0 && u > opts.queue_high_pct && e.in_flight.unwrap_or(0.0) > 0.0
+        {
+            evidence.push(format!(
+                "nothing sent in the {window:.1}s window while the queue is {u:.0}% full and {:.0} requests are in flight: the backend takes nothing",
+                e.in_flight.unwrap_or(0.0)
+            ));
+        }
+    }
+    let local = crate::monitor::evaluate::only_local_exporters([id]);
+    let l = &report.export_latency;
+    if let Some(e) = l
+        .error_pct
+        .filter(|e| *e > opts.send_failed_high_pct && !local)
+    {
+        let by: Vec<String> = l
+            .errors
+            .iter()
+            .map(|(k, v)| format!("{k} ×{v:.0}"))
+            .collect();
+        evidence.push(format!(
+            "export calls failing: {e:.1}% of {:.0} ({})",
+            l.calls,
+            by.join(", ")
+        ));
+    }
+    evidence
 }
 
 fn queue_rules(
@@ -132,10 +215,6 @@ fn queue_rules(
             .iter()
             .filter_map(|e| e.queue_utilisation_pct)
             .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))));
-        let failed = rows
-            .iter()
-            .filter_map(|e| e.send_failed_pct)
-            .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))));
         let dropped: f64 = rows
             .iter()
             .map(|e| {
@@ -145,7 +224,8 @@ fn queue_rules(
             })
             .sum();
         let in_flight: f64 = rows.iter().filter_map(|e| e.in_flight).sum();
-        let failing = failed.is_some_and(|f| f > opts.send_failed_high_pct);
+        let failure = failure_evidence(id, report, opts);
+        let failing = !failure.is_empty();
         if failing {
             out.push(Recommendation {
                 rule: "downstream-failures",
@@ -155,13 +235,9 @@ fn queue_rules(
                 current: None,
                 recommended: None,
                 reason: "sends to the backend are failing: check the downstream endpoint, its auth and its capacity \
-                         before growing the queue (a bigger queue only delays the loss)"
+                         before growing the queue or adding consumers (a bigger queue only delays the loss)"
                     .into(),
-                evidence: vec![format!(
-                    "send failed {:.2}% > {}%",
-                    failed.unwrap_or(0.0),
-                    opts.send_failed_high_pct
-                )],
+                evidence: failure,
             });
         }
         let high = util.is_some_and(|u| u > opts.queue_high_pct);

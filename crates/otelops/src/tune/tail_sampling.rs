@@ -164,13 +164,7 @@ processors:
             &Thresholds::GUIDE,
         );
         let cfg = ConfigFile::from_text(Path::new("gateway.yaml"), CONFIG.into()).unwrap();
-        let opts = RuleOptions {
-            container_memory_mib: None,
-            environment: None,
-            queue_high_pct: 80.0,
-            send_failed_high_pct: 1.0,
-        };
-        tune(&cfg, Some(&report), &opts)
+        tune(&cfg, Some(&report), &RuleOptions::guide())
     }
 
     #[test]

@@ -26,7 +26,7 @@ exporters:
       queue_size: 1000
 ";
 
-fn cfg(text: &str) -> ConfigFile {
+pub(super) fn cfg(text: &str) -> ConfigFile {
     ConfigFile::from_text(Path::new("collector.yaml"), text.to_string()).unwrap()
 }
 
@@ -42,13 +42,8 @@ fn report(page: &str) -> crate::monitor::Report {
     )
 }
 
-fn opts() -> RuleOptions {
-    RuleOptions {
-        container_memory_mib: None,
-        environment: None,
-        queue_high_pct: 80.0,
-        send_failed_high_pct: 1.0,
-    }
+pub(super) fn opts() -> RuleOptions {
+    RuleOptions::guide()
 }
 
 fn rules_fired(t: &Tuning) -> Vec<(&'static str, Option<String>, Option<String>)> {
@@ -238,7 +233,23 @@ fn rss_near_the_limit_is_reported_as_memory_pressure() {
     // 350 MiB of 400 = 87.5 %.
     let high = report("otelcol_process_memory_rss 367001600\n");
     let t = tune(&cfg(CONFIG), Some(&high), &opts());
-    assert_eq!(rules_fired(&t), vec![("memory-pressure", None, None)]);
+    // With the guide's memory-constrained settings (workload rules).
+    assert_eq!(
+        rules_fired(&t),
+        vec![
+            ("memory-pressure", None, None),
+            (
+                "memory-constrained",
+                Some("sending_queue.queue_size".into()),
+                Some("500".into())
+            ),
+            (
+                "memory-constrained",
+                Some("timeout".into()),
+                Some("500ms".into())
+            ),
+        ]
+    );
     let low = report("otelcol_process_memory_rss 104857600\n");
     assert!(
         tune(&cfg(CONFIG), Some(&low), &opts())

@@ -121,6 +121,14 @@ impl Pki {
         }
     }
 
+    /// `ca.crt` and `ca.key` (0600) in the directory: the layout `otelops
+    /// certs` keeps, so with a `tls` server certificate `otelops certs rotate
+    /// --dir` renews it.
+    pub fn write_otelops_ca(&self) {
+        std::fs::write(self.dir.path().join("ca.crt"), &self.ca_pem).expect("write ca.crt");
+        write_private(&self.dir.path().join("ca.key"), &self.key.serialize_pem());
+    }
+
     /// A token file (mode 0600, as an operator would keep it).
     pub fn token_file(&self, file_stem: &str, token: &str) -> PathBuf {
         let path = self.dir.path().join(file_stem);

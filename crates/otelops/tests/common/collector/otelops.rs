@@ -35,3 +35,30 @@ pub async fn run(art: &Artifacts, label: &str, args: &[&str]) -> Run {
     );
     run
 }
+
+/// `otelops monitor report --metrics-url URL --window W --output json`:
+/// the run and its JSON.
+pub async fn monitor_report_json(
+    art: &Artifacts,
+    label: &str,
+    metrics_url: &str,
+    window: &str,
+) -> (Run, serde_json::Value) {
+    let run = run(
+        art,
+        label,
+        &[
+            "monitor",
+            "report",
+            "--metrics-url",
+            metrics_url,
+            "--window",
+            window,
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    let json = run.json();
+    (run, json)
+}
