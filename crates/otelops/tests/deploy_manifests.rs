@@ -697,7 +697,16 @@ fn agents_round_robin_over_every_gateway_pod_with_a_persistent_queue() {
     // tier where a trace's spans meet.
     let (_, gateway) = gateway_config("otelcol-parker-gateway-config");
     for (config, expected) in [
-        (&agent, &["memory_limiter", "batch"][..]),
+        (
+            &agent,
+            &[
+                "memory_limiter",
+                "attributes/pii",
+                "redaction/pii",
+                "transform/pii",
+                "batch",
+            ][..],
+        ),
         (&gateway, &["memory_limiter"][..]),
     ] {
         let processors = strs_at(config, &["service", "pipelines", "traces", "processors"]);
@@ -712,6 +721,42 @@ fn agents_round_robin_over_every_gateway_pod_with_a_persistent_queue() {
             .value,
         Value::Bool(false)
     );
+}
+
+#[test]
+fn agents_remove_personal_data_with_the_production_profiles_processors() {
+    let (_, agent) = gateway_config("otelcol-parker-agent-config");
+    let production = document::parse(&read(&deploy("collector/production.yaml"))).unwrap();
+    for id in ["attributes/pii", "redaction/pii", "transform/pii"] {
+        let ours = agent
+            .path(&["processors", id])
+            .unwrap_or_else(|| panic!("agent lacks {id}"));
+        let profile = production.path(&["processors", id]).unwrap();
+        assert_eq!(
+            ours.to_json(),
+            profile.to_json(),
+            "the agent's {id} differs from the production profile's"
+        );
+    }
+    for (signal, ids) in [
+        (
+            "traces",
+            &["attributes/pii", "redaction/pii", "transform/pii"][..],
+        ),
+        (
+            "logs",
+            &["attributes/pii", "redaction/pii", "transform/pii"][..],
+        ),
+        ("metrics", &["attributes/pii", "redaction/pii"][..]),
+    ] {
+        let processors = strs_at(&agent, &["service", "pipelines", signal, "processors"]);
+        for id in ids {
+            assert!(
+                processors.contains(id),
+                "{signal}: {id} missing in {processors:?}"
+            );
+        }
+    }
 }
 
 #[test]
