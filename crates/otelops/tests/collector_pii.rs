@@ -96,6 +96,8 @@ fn expected_resource() -> BTreeMap<String, String> {
     ])
 }
 
+/// Each trace lasts 1.5 s: the production profile tail-samples, and its
+/// `slow` policy (1 s) keeps every such trace, so all of them must arrive.
 fn traces() -> Value {
     let spans: Vec<Value> = (0..TRACES)
         .flat_map(|i| {
@@ -103,7 +105,7 @@ fn traces() -> Value {
             let root = format!("00f067aa0ba9{i:04x}");
             [
                 json!({"traceId": trace_id, "spanId": root, "name": "POST /v1/bookings", "kind": 2,
-                    "startTimeUnixNano": "1764086400000000000", "endTimeUnixNano": "1764086400050000000",
+                    "startTimeUnixNano": "1764086400000000000", "endTimeUnixNano": "1764086401500000000",
                     "attributes": attributes(),
                     "events": [{"name": "traveller.notified", "timeUnixNano": "1764086400040000000",
                         "attributes": [kv("email", s("ann.lee@example.com")), kv("channel", s("sms"))]}]}),
