@@ -98,6 +98,8 @@ pub struct ReceiverConfig {
     pub token: Option<Token>,
     /// Append every accepted request here as one OTLP-JSON line.
     pub jsonl: Option<PathBuf>,
+    /// Serve the web view ([`crate::ui`]) under `/ui/` on the HTTP listener.
+    pub ui: bool,
 }
 
 impl ReceiverConfig {
@@ -117,6 +119,7 @@ impl ReceiverConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             token: None,
             jsonl: None,
+            ui: false,
         }
     }
 }
@@ -153,6 +156,7 @@ pub(crate) struct Shared {
     pub jsonl: Option<jsonl::JsonlSink>,
     pub token: Option<Token>,
     pub max_body_bytes: usize,
+    pub ui: bool,
 }
 
 /// What an export request's `partial_success` should say.
@@ -304,6 +308,7 @@ impl Receiver {
             jsonl,
             token: config.token,
             max_body_bytes: config.max_body_bytes,
+            ui: config.ui,
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let tasks = vec![
