@@ -126,7 +126,7 @@ fn span_row(
                     }
                     span.dur { (format_duration(span.duration_ns())) }
                     svg.bar viewBox={ "0 0 " (SCALE) " 10" } preserveAspectRatio="none" aria-hidden="true" {
-                        rect class=(service_class) .error[error] x=(format!("{left:.1}")) y="1" width=(format!("{width:.1}")) height="8" {}
+                        rect class={ (service_class) @if error { " error" } } x=(format!("{left:.1}")) y="1" width=(format!("{width:.1}")) height="8" {}
                     }
                 }
                 (span_detail(span, found))
