@@ -59,7 +59,7 @@ impl Browser {
             "--disable-component-update",
             "--disable-sync",
             "--disable-default-apps",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]",
             user_data_dir.as_str(),
         ];
         let options = headless_chrome::LaunchOptions::default_builder()
