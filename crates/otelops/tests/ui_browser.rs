@@ -239,6 +239,7 @@ fn after_the_demo_the_view_finds_opens_and_maps_its_traces() {
         "location.search.includes('errors=on') && document.readyState === 'complete'",
     );
     assert_eq!(listed(&page), json!([faulted]));
+    page.screenshot(&art.path("search-errors.png"));
     assert_no_console_errors(&page, "search");
 
     // Keyboard: Tab until the trace link has the focus (it shows a focus
@@ -288,13 +289,14 @@ fn after_the_demo_the_view_finds_opens_and_maps_its_traces() {
         page.eval("document.getElementById('traceparent').value.split('-')[1]"),
         json!(faulted)
     );
-    // Open the first failed span, as a click on its row does.
-    page.click("li.span.error summary");
+    // Open the failed span in parker-fares, as a click on its row does.
+    let fares_error = "li.span.error[data-service=\"parker-fares\"]";
+    page.click(&format!("{fares_error} summary"));
     wait_true(
         &page,
-        "document.querySelector('li.span.error details').open",
+        &format!("document.querySelector('{fares_error} details').open"),
     );
-    page.set_viewport(1280, 1200);
+    page.set_viewport(1280, 1400);
     page.screenshot(&art.path("trace.png"));
     no_horizontal_overflow(&page, "trace view");
     page.screenshot(&art.path("trace-narrow.png"));
@@ -323,6 +325,12 @@ fn after_the_demo_the_view_finds_opens_and_maps_its_traces() {
     map.screenshot(&art.path("map.png"));
     no_horizontal_overflow(&map, "service map");
     assert_no_console_errors(&map, "service map");
+
+    // The booking worker's traces (README's screenshot).
+    let bookings = chrome.open(&format!("{ui}?name=process+booking"));
+    bookings.wait_for("tr.trace", PAGE_WAIT);
+    bookings.screenshot(&art.path("search-bookings.png"));
+    assert_no_console_errors(&bookings, "search (bookings)");
 
     // The search at a phone's width.
     let narrow = chrome.open(&ui);

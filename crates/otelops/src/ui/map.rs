@@ -20,6 +20,8 @@ const SPAN_KIND_SERVER: i32 = 2;
 const SPAN_KIND_CLIENT: i32 = 3;
 const SIZE: f64 = 520.0;
 const RADIUS: f64 = 180.0;
+/// A node's radius: room for a name like `parker-booking`.
+const NODE: f64 = 50.0;
 
 /// The calls from one service to another.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,10 +173,10 @@ fn svg(map: &ServiceMap) -> Markup {
             @for e in &map.edges {
                 @let (x1, y1) = at(&e.from);
                 @let (x2, y2) = at(&e.to);
-                // Stop the arrow at the node's edge (nodes have radius 40).
+                // Stop the arrow at the node's edge.
                 @let len = ((x2 - x1).powi(2) + (y2 - y1).powi(2)).sqrt().max(1.0);
-                @let (ex, ey) = (x2 - (x2 - x1) / len * 42.0, y2 - (y2 - y1) / len * 42.0);
-                @let (sx, sy) = (x1 + (x2 - x1) / len * 42.0, y1 + (y2 - y1) / len * 42.0);
+                @let (ex, ey) = (x2 - (x2 - x1) / len * (NODE + 2.0), y2 - (y2 - y1) / len * (NODE + 2.0));
+                @let (sx, sy) = (x1 + (x2 - x1) / len * (NODE + 2.0), y1 + (y2 - y1) / len * (NODE + 2.0));
                 g.edge data-from=(e.from) data-to=(e.to) .error[e.errors > 0] {
                     line x1=(format!("{sx:.1}")) y1=(format!("{sy:.1}")) x2=(format!("{ex:.1}")) y2=(format!("{ey:.1}")) marker-end="url(#arrow)" {}
                     text x=(format!("{:.1}", (x1 + x2) / 2.0)) y=(format!("{:.1}", (y1 + y2) / 2.0 - 6.0)) text-anchor="middle" {
@@ -185,7 +187,7 @@ fn svg(map: &ServiceMap) -> Markup {
             @for name in &names {
                 @let (x, y) = at(name);
                 g.node data-service=(name) {
-                    circle cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="40" {}
+                    circle cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r=(NODE) {}
                     text x=(format!("{x:.1}")) y=(format!("{:.1}", y + 4.0)) text-anchor="middle" { (name) }
                 }
             }
