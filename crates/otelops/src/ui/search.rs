@@ -72,7 +72,7 @@ pub fn matching(store: &Store, filter: &Filter) -> Vec<TraceOverview> {
         .into_iter()
         .filter(|t| filter.matches(t, now, || store.trace(&t.trace_id)))
         .collect();
-    found.sort_by(|a, b| b.start_unix_nano.cmp(&a.start_unix_nano));
+    found.sort_by_key(|t| std::cmp::Reverse(t.start_unix_nano));
     found
 }
 
