@@ -5,7 +5,7 @@
 //! trace, Tab reaches its link and Enter opens it with the demo's span count
 //! and both services, the service map has the booking → fares edge, and at
 //! 380 px nothing is wider than the screen. No page logs a console error.
-//! Screenshots go to `$PARKER_TEST_ARTIFACTS/ui/`.
+//! Screenshots go to `$PARKER_TEST_ARTIFACTS/ui/demo/`.
 
 #[allow(dead_code)] // the scenario helpers use the rest
 #[path = "common/collector/artifacts.rs"]
@@ -151,7 +151,7 @@ fn assert_no_console_errors(page: &Page, what: &str) {
 
 #[test]
 fn after_the_demo_the_view_finds_opens_and_maps_its_traces() {
-    let art = Artifacts::new("ui");
+    let art = Artifacts::new("ui/demo");
     let work = tempfile::tempdir().unwrap();
     let demo = RunningDemo::start(work.path());
     let ui = demo.report["endpoints"]["ui"]

@@ -50,6 +50,12 @@ pub struct Args {
     /// Serve the web view (trace search, trace view, service map) under /ui/ on the OTLP/HTTP port.
     #[arg(long)]
     pub ui: bool,
+    /// With --ui: the collector's metrics page to plot on the health page (loopback).
+    #[arg(long, value_name = "URL", requires = "ui")]
+    pub metrics_url: Option<crate::http_client::Url>,
+    /// How often --metrics-url is scraped.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s", requires = "metrics_url")]
+    pub metrics_interval: Duration,
     /// Stop once this many spans were accepted.
     #[arg(long, value_name = "N")]
     pub exit_after_spans: Option<u64>,
@@ -64,6 +70,8 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         token,
         jsonl: args.jsonl,
         ui: args.ui,
+        metrics_url: args.metrics_url,
+        metrics_interval: args.metrics_interval,
         ..ReceiverConfig::new(args.grpc_listen, args.http_listen)
     };
     let until = Until {

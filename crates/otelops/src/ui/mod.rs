@@ -9,12 +9,14 @@
 //! Layout: [`filter`] (the search parameters), [`search`] (the list and its
 //! live rows), [`trace`] (waterfall, span details, findings), [`findings`]
 //! (the export-format and semantic-conventions checks on one trace),
-//! [`map`] (the service map). Invariant: the view answers only what the
+//! [`map`] (the service map), [`health`] (the collector's `monitor`
+//! figures over time, with `--metrics-url`). Invariant: the view answers only what the
 //! OTLP listener would (the bearer token when set; without one, loopback
 //! host names only, so a rebound DNS name cannot read the traces).
 
 pub mod filter;
 pub mod findings;
+pub mod health;
 pub mod map;
 pub mod search;
 pub mod trace;
@@ -46,6 +48,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/ui/rows", get(search::rows))
         .route("/ui/traces/{id}", get(trace::page))
         .route("/ui/map", get(map::page))
+        .route("/ui/health", get(health::page))
         .route("/ui/assets/app.css", get(css))
         .route("/ui/assets/app.js", get(js))
         .route_layer(middleware::from_fn_with_state(shared, guard))
@@ -126,6 +129,7 @@ pub fn url(http_addr: std::net::SocketAddr) -> String {
 pub enum Nav {
     Traces,
     Map,
+    Health,
     None,
 }
 
@@ -150,6 +154,7 @@ pub fn layout(title: &str, nav: Nav, body: Markup) -> Markup {
                     nav aria-label="Views" {
                         a href="/ui/" aria-current=[current(Nav::Traces)] { "Traces" }
                         a href="/ui/map" aria-current=[current(Nav::Map)] { "Service map" }
+                        a href="/ui/health" aria-current=[current(Nav::Health)] { "Collector health" }
                     }
                 }
                 main { (body) }
