@@ -372,3 +372,28 @@ fn receive_prints_the_view_url() {
         format!("web view on http://{}/ui/", running.http)
     );
 }
+
+#[test]
+fn a_metrics_url_off_this_machine_is_a_usage_error() {
+    let run = common::otelops(&[
+        "receive",
+        "--ui",
+        "--metrics-url",
+        "http://192.0.2.1:8888/metrics",
+    ]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("--metrics-url")
+            && run.stderr.contains("192.0.2.1 is not a loopback address"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn without_metrics_url_the_health_page_says_how_to_get_it() {
+    let running = Running::start(&["--ui"]);
+    let (status, page) = get(&running.http_url("/ui/health")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<code>--metrics-url URL</code>"), "{page}");
+}

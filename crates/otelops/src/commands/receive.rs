@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(long)]
     pub ui: bool,
     /// With --ui: the collector's metrics page to plot on the health page (loopback).
-    #[arg(long, value_name = "URL", requires = "ui")]
+    #[arg(long, value_name = "URL", requires = "ui", value_parser = loopback_url)]
     pub metrics_url: Option<crate::http_client::Url>,
     /// How often --metrics-url is scraped.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5s", requires = "metrics_url")]
@@ -123,4 +123,14 @@ fn print_listening(handle: &ReceiverHandle, ui: bool, output: OutputFormat) {
             }
         }
     }
+}
+
+/// `--metrics-url`: the health page scrapes this machine only.
+fn loopback_url(text: &str) -> Result<crate::http_client::Url, String> {
+    crate::http_client::checked_url(text, false).map_err(|err| match err {
+        crate::http_client::HttpError::NotLoopback { host, .. } => {
+            format!("{host} is not a loopback address: the web view scrapes only this machine")
+        }
+        other => other.to_string(),
+    })
 }
