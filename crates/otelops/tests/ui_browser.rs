@@ -131,6 +131,11 @@ fn listed(page: &Page) -> Value {
     page.eval("Array.from(document.querySelectorAll('tr.trace')).map(r => r.dataset.traceId)")
 }
 
+/// A JSON array of strings, as strings.
+fn strings(value: Value) -> Vec<String> {
+    serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{value}: {e}"))
+}
+
 fn no_horizontal_overflow(page: &Page, what: &str) {
     page.set_viewport(NARROW, 800);
     wait_true(page, &format!("window.innerWidth === {NARROW}"));
@@ -181,25 +186,11 @@ fn after_the_demo_the_view_finds_opens_and_maps_its_traces() {
     // The search lists the booking traces, newest first.
     let page = chrome.open(&ui);
     page.wait_for("tr.trace", PAGE_WAIT);
-    let ids = listed(&page);
-    let ids: Vec<&str> = ids
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    assert!(
-        ids.contains(&faulted.as_str()) && ids.contains(&retry.as_str()),
-        "{ids:?}"
+    let ids = strings(listed(&page));
+    assert!(ids.contains(&faulted) && ids.contains(&retry), "{ids:?}");
+    let starts = strings(
+        page.eval("Array.from(document.querySelectorAll('tr.trace time')).map(t => t.textContent)"),
     );
-    let starts =
-        page.eval("Array.from(document.querySelectorAll('tr.trace time')).map(t => t.textContent)");
-    let starts: Vec<&str> = starts
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
     assert!(
         starts.windows(2).all(|w| w[0] >= w[1]),
         "not newest first: {starts:?}"
