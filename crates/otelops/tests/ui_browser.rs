@@ -280,6 +280,20 @@ fn after_the_demo_the_view_finds_opens_and_maps_its_traces() {
         page.eval("document.getElementById('traceparent').value.split('-')[1]"),
         json!(faulted)
     );
+    // Copy: onto the clipboard, or (headless may deny it) selected for Ctrl+C.
+    page.click("button[data-copy=traceparent]");
+    wait_true(
+        &page,
+        "document.querySelector('button[data-copy]').textContent !== 'Copy'",
+    );
+    let copied = page.eval(
+        "(() => { const b = document.querySelector('button[data-copy]').textContent;
+           const i = document.getElementById('traceparent');
+           // 'Copied' only once clipboard.writeText resolved.
+           if (b === 'Copied') return true;
+           return b === 'Press Ctrl+C' && i.selectionStart === 0 && i.selectionEnd === i.value.length; })()",
+    );
+    assert_eq!(copied, json!(true));
     // Open the failed span in parker-fares, as a click on its row does.
     let fares_error = "li.span.error[data-service=\"parker-fares\"]";
     page.click(&format!("{fares_error} summary"));
