@@ -47,4 +47,5 @@ pub mod semconv_registry;
 pub mod token;
 pub mod trace_test;
 pub mod tune;
+pub mod ui;
 pub mod version;

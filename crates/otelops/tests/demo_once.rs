@@ -320,7 +320,7 @@ fn demo_stopped_by_sigterm_stops_its_services() {
             seen.push_str(&String::from_utf8_lossy(&buf[..n]));
             if !told && seen.contains("Ctrl-C stops everything.") {
                 told = true;
-                let _ = tx.send(());
+                let _ = tx.send(seen.clone());
             }
         }
     });
@@ -346,5 +346,9 @@ fn demo_stopped_by_sigterm_stops_its_services() {
         run.stderr
     );
     assert!(run.stderr.contains("stopping"), "{}", run.stderr);
+    // It tells where the web view of the received traces is.
+    let shown = ready.unwrap();
+    let web_view = regex::Regex::new(r"web view +http://127\.0\.0\.1:\d+/ui/ ").unwrap();
+    assert!(web_view.is_match(&shown), "{shown}");
     assert_no_process_in(work.path());
 }

@@ -17,6 +17,7 @@ use crate::receive::{self, OnFull, Receiver, ReceiverConfig, ReceiverHandle, vie
     "Examples:\n",
     "  otelops receive\n",
     "  otelops receive --jsonl received.jsonl --exit-after 30s\n",
+    "  otelops receive --ui            # then open http://127.0.0.1:4318/ui/\n",
     "  otelops receive --grpc-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --max-spans 100000 --on-full reject\n\n",
     "Read what arrived with `otelops traces list` and `otelops traces show ID`.\n\n",
     "Exit codes: 0 stopped and printed the summary, 2 usage error or cannot listen."
@@ -46,6 +47,15 @@ pub struct Args {
     /// Stop after this long (e.g. 30s, 5m).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub exit_after: Option<Duration>,
+    /// Serve the web view (trace search, trace view, service map) under /ui/ on the OTLP/HTTP port.
+    #[arg(long)]
+    pub ui: bool,
+    /// With --ui: the collector's metrics page to plot on the health page (loopback).
+    #[arg(long, value_name = "URL", requires = "ui", value_parser = loopback_url)]
+    pub metrics_url: Option<crate::http_client::Url>,
+    /// How often --metrics-url is scraped.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s", requires = "metrics_url")]
+    pub metrics_interval: Duration,
     /// Stop once this many spans were accepted.
     #[arg(long, value_name = "N")]
     pub exit_after_spans: Option<u64>,
@@ -59,6 +69,9 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         max_body_bytes: args.max_body_bytes,
         token,
         jsonl: args.jsonl,
+        ui: args.ui,
+        metrics_url: args.metrics_url,
+        metrics_interval: args.metrics_interval,
         ..ReceiverConfig::new(args.grpc_listen, args.http_listen)
     };
     let until = Until {
@@ -74,7 +87,7 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         // that reads them and at once sends SIGTERM still gets a summary.
         let mut stop_signals = StopSignals::install()?;
         let handle = Receiver::start(config).await?;
-        print_listening(&handle, output);
+        print_listening(&handle, args.ui, output);
         let (_, summary) = handle.run_until(&until, stop_signals.recv()).await;
         anyhow::Ok(summary)
     })?;
@@ -85,15 +98,19 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_listening(handle: &ReceiverHandle, output: OutputFormat) {
+fn print_listening(handle: &ReceiverHandle, ui: bool, output: OutputFormat) {
+    let ui_url = ui.then(|| crate::ui::url(handle.http_addr()));
     match output {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::json!({
+        OutputFormat::Json => {
+            let mut listening = serde_json::json!({
                 "grpc_listen": handle.grpc_addr().to_string(),
                 "http_listen": handle.http_addr().to_string(),
-            })
-        ),
+            });
+            if let Some(url) = &ui_url {
+                listening["ui"] = url.clone().into();
+            }
+            println!("{listening}")
+        }
         OutputFormat::Table => {
             println!("OTLP/gRPC listening on {}", handle.grpc_addr());
             println!("OTLP/HTTP listening on {}", handle.http_addr());
@@ -101,6 +118,19 @@ fn print_listening(handle: &ReceiverHandle, output: OutputFormat) {
                 "query API on http://{}/otelops/v1/traces",
                 handle.http_addr()
             );
+            if let Some(url) = ui_url {
+                println!("web view on {url}");
+            }
         }
     }
+}
+
+/// `--metrics-url`: the health page scrapes this machine only.
+fn loopback_url(text: &str) -> Result<crate::http_client::Url, String> {
+    crate::http_client::checked_url(text, false).map_err(|err| match err {
+        crate::http_client::HttpError::NotLoopback { host, .. } => {
+            format!("{host} is not a loopback address: the web view scrapes only this machine")
+        }
+        other => other.to_string(),
+    })
 }

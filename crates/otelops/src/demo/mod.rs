@@ -116,6 +116,8 @@ pub struct Endpoints {
     pub protocol: Protocol,
     pub work_dir: String,
     pub telemetry_jsonl: String,
+    /// The web view of what the receiver holds.
+    pub ui: String,
 }
 
 /// The failure the demo injected, and whose booking it hit.
@@ -195,6 +197,7 @@ impl Demo {
         let jsonl = fresh_jsonl(&config.work_dir)?;
         let receiver = Receiver::start(ReceiverConfig {
             jsonl: Some(jsonl.clone()),
+            ui: true,
             ..ReceiverConfig::new(config.grpc_listen, config.http_listen)
         })
         .await
@@ -247,6 +250,7 @@ impl Demo {
             protocol: self.config.protocol,
             work_dir: self.config.work_dir.display().to_string(),
             telemetry_jsonl: self.jsonl.display().to_string(),
+            ui: crate::ui::url(self.receiver.http_addr()),
         }
     }
 

@@ -193,6 +193,7 @@ fn explore(out: &mut String, e: &Endpoints, otelops: &str) {
          \x20 parker-fares     {}   (booking calls it through the demo's relay {})\n\
          \x20 OTLP receiver    grpc {}, http {}  ({} in use; copy in {})\n\
          \x20 service logs     {}/parker-booking.log, {}/parker-fares.log\n\
+         \x20 web view         {}   (trace search, trace view, service map)\n\
          \n\
          Ask for a flight to be booked automatically:\n\
          \x20 curl -i -X POST {booking}/v1/bookings -H 'content-type: application/json' -H 'idempotency-key: mine-1' \\\n\
@@ -215,6 +216,7 @@ fn explore(out: &mut String, e: &Endpoints, otelops: &str) {
         e.telemetry_jsonl,
         e.work_dir,
         e.work_dir,
+        e.ui,
         e.fares,
         e.otlp_http,
         e.otlp_http,

@@ -30,7 +30,7 @@ pub(crate) async fn serve(
     shared: Arc<Shared>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) {
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
@@ -39,8 +39,11 @@ pub(crate) async fn serve(
         .route("/otelops/v1/summary", get(summary))
         // The OTLP handlers enforce --max-body-bytes themselves (and answer
         // 413 with a Status body), so axum's 2 MB default must not cut in.
-        .layer(DefaultBodyLimit::disable())
-        .with_state(shared);
+        .layer(DefaultBodyLimit::disable());
+    if shared.ui {
+        app = app.merge(crate::ui::router(shared.clone()));
+    }
+    let app = app.with_state(shared);
     if let Err(err) = axum::serve(listener, app)
         .with_graceful_shutdown(stop)
         .await

@@ -98,6 +98,11 @@ pub struct ReceiverConfig {
     pub token: Option<Token>,
     /// Append every accepted request here as one OTLP-JSON line.
     pub jsonl: Option<PathBuf>,
+    /// Serve the web view ([`crate::ui`]) under `/ui/` on the HTTP listener.
+    pub ui: bool,
+    /// With `ui`: scrape this collector metrics page for the health view.
+    pub metrics_url: Option<crate::http_client::Url>,
+    pub metrics_interval: Duration,
 }
 
 impl ReceiverConfig {
@@ -117,6 +122,9 @@ impl ReceiverConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             token: None,
             jsonl: None,
+            ui: false,
+            metrics_url: None,
+            metrics_interval: crate::ui::health::DEFAULT_INTERVAL,
         }
     }
 }
@@ -153,6 +161,9 @@ pub(crate) struct Shared {
     pub jsonl: Option<jsonl::JsonlSink>,
     pub token: Option<Token>,
     pub max_body_bytes: usize,
+    pub ui: bool,
+    /// The web view's collector health scraper, with `metrics_url`.
+    pub health: Option<Arc<crate::ui::health::Health>>,
 }
 
 /// What an export request's `partial_success` should say.
@@ -304,9 +315,14 @@ impl Receiver {
             jsonl,
             token: config.token,
             max_body_bytes: config.max_body_bytes,
+            ui: config.ui,
+            health: config
+                .metrics_url
+                .filter(|_| config.ui)
+                .map(|url| crate::ui::health::Health::new(url, config.metrics_interval)),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(grpc::serve(
                 grpc_listener,
                 shared.clone(),
@@ -315,9 +331,15 @@ impl Receiver {
             tokio::spawn(http::serve(
                 http_listener,
                 shared.clone(),
-                wait_for(stopped),
+                wait_for(stopped.clone()),
             )),
         ];
+        if let Some(health) = &shared.health {
+            tasks.push(tokio::spawn(crate::ui::health::watch(
+                health.clone(),
+                wait_for(stopped),
+            )));
+        }
         Ok(ReceiverHandle {
             grpc_addr,
             http_addr,

@@ -59,7 +59,7 @@ impl Browser {
             "--disable-component-update",
             "--disable-sync",
             "--disable-default-apps",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]",
             user_data_dir.as_str(),
         ];
         let options = headless_chrome::LaunchOptions::default_builder()
@@ -108,6 +108,12 @@ impl Page {
     /// The value of the JavaScript expression `js` (promises awaited);
     /// panics with the exception if it throws.
     pub fn eval(&self, js: &str) -> serde_json::Value {
+        self.try_eval(js).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Page::eval`] that returns what went wrong instead of panicking:
+    /// while a page navigates, its old document can be gone mid-call.
+    pub fn try_eval(&self, js: &str) -> Result<serde_json::Value, String> {
         let reply = self
             .tab
             .call_method(Runtime::Evaluate {
@@ -128,11 +134,14 @@ impl Page {
                 unique_context_id: None,
                 serialization_options: None,
             })
-            .unwrap_or_else(|e| panic!("evaluating {js}: {e:#}"));
+            .map_err(|e| format!("evaluating {js}: {e:#}"))?;
         if let Some(details) = reply.exception_details {
-            panic!("evaluating {js} threw: {}", exception_text(&details));
+            return Err(format!(
+                "evaluating {js} threw: {}",
+                exception_text(&details)
+            ));
         }
-        reply.result.value.unwrap_or(serde_json::Value::Null)
+        Ok(reply.result.value.unwrap_or(serde_json::Value::Null))
     }
 
     /// Waits until an element matches `selector`; panics after `timeout`.
@@ -151,6 +160,15 @@ impl Page {
             .find_element(selector)
             .and_then(|element| element.click().map(|_| ()))
             .unwrap_or_else(|e| panic!("clicking {selector}: {e:#}"));
+    }
+
+    /// Presses `key` ("Tab", "Enter", ...) on whatever has the focus, as
+    /// the keyboard would (key down, key up).
+    pub fn press_key(&self, key: &str) {
+        self.tab
+            .press_key(key)
+            .map(|_| ())
+            .unwrap_or_else(|e| panic!("pressing {key}: {e:#}"));
     }
 
     /// Console errors, uncaught exceptions and failed resource loads seen
