@@ -10,7 +10,7 @@
 use std::fmt::Write;
 
 use super::render::timestamp;
-use super::{Report, Series, Status};
+use super::{Report, Scale, Series, Status};
 
 const WIDTH: f64 = 560.0;
 const HEIGHT: f64 = 220.0;
@@ -128,23 +128,10 @@ fn list(items: &[String]) -> String {
 /// One plot: a polyline and a circle per point for each line, axes with
 /// the value range and the time span, a legend.
 fn plot(s: &Series) -> String {
-    let points = s.lines.iter().flat_map(|l| &l.points);
-    let (mut t0, mut t1, mut vmax) = (u64::MAX, 0u64, 0f64);
-    for (t, v) in points {
-        t0 = t0.min(*t);
-        t1 = t1.max(*t);
-        vmax = vmax.max(*v);
-    }
-    let vmax = if vmax > 0.0 { vmax * 1.1 } else { 1.0 };
     let (pw, ph) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
-    let x = |t: u64| {
-        if t1 > t0 {
-            LEFT + (t - t0) as f64 / (t1 - t0) as f64 * pw
-        } else {
-            LEFT + pw / 2.0
-        }
-    };
-    let y = |v: f64| TOP + ph - (v / vmax).clamp(0.0, 1.0) * ph;
+    let scale = Scale::new(s, None, (LEFT, TOP, pw, ph));
+    let (t0, t1, vmax) = (scale.t0, scale.t1, scale.vmax);
+    let (x, y) = (|t| scale.x(t), |v| scale.y(v));
     let mut out = String::new();
     let _ = write!(
         out,

@@ -155,6 +155,60 @@ pub struct Line {
     pub points: Vec<(u64, f64)>,
 }
 
+/// Where a series' points land in a plot area (SVG coordinates, y down):
+/// time spans the width, 0 to a tenth above the highest value (or `reach`,
+/// e.g. a CRIT threshold that must stay in view) spans the height. Shared by
+/// the HTML report and the web view's health page.
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    pub left: f64,
+    pub top: f64,
+    pub width: f64,
+    pub height: f64,
+    /// Oldest and newest time (Unix ms) of any point.
+    pub t0: u64,
+    pub t1: u64,
+    /// The value at the top of the plot.
+    pub vmax: f64,
+}
+
+impl Scale {
+    pub fn new(
+        s: &Series,
+        reach: Option<f64>,
+        (left, top, width, height): (f64, f64, f64, f64),
+    ) -> Scale {
+        let points = s.lines.iter().flat_map(|l| &l.points);
+        let (mut t0, mut t1, mut vmax) = (u64::MAX, 0u64, reach.unwrap_or(0.0));
+        for (t, v) in points {
+            t0 = t0.min(*t);
+            t1 = t1.max(*t);
+            vmax = vmax.max(*v);
+        }
+        Scale {
+            left,
+            top,
+            width,
+            height,
+            t0: t0.min(t1),
+            t1,
+            vmax: if vmax > 0.0 { vmax * 1.1 } else { 1.0 },
+        }
+    }
+
+    pub fn x(&self, t: u64) -> f64 {
+        if self.t1 > self.t0 {
+            self.left + (t - self.t0) as f64 / (self.t1 - self.t0) as f64 * self.width
+        } else {
+            self.left + self.width / 2.0
+        }
+    }
+
+    pub fn y(&self, v: f64) -> f64 {
+        self.top + self.height - (v / self.vmax).clamp(0.0, 1.0) * self.height
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schedule: Schedule,

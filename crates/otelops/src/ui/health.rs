@@ -18,7 +18,7 @@ use maud::{Markup, html};
 use super::{Nav, clock, layout, page_response};
 use crate::http_client::{HttpClient, Url};
 use crate::maintain::weekly::series;
-use crate::maintain::{Line, Series, unix_ms};
+use crate::maintain::{Scale, Series, unix_ms};
 use crate::monitor::evaluate::{Inputs, Status, Thresholds, evaluate};
 use crate::monitor::history::Record;
 use crate::monitor::{scrape, snapshot::snapshot};
@@ -170,24 +170,10 @@ fn status_class(status: Status) -> &'static str {
 /// One plot: a line per component, the thresholds as dashed lines; the
 /// value axis reaches the CRIT line so it is always in view.
 fn plot(s: &Series, limits: Option<(f64, f64)>) -> Markup {
-    let points = || s.lines.iter().flat_map(|l: &Line| l.points.iter());
-    let t0 = points().map(|p| p.0).min().unwrap_or(0);
-    let t1 = points().map(|p| p.0).max().unwrap_or(0);
-    let top = points()
-        .map(|p| p.1)
-        .chain(limits.map(|l| l.1))
-        .fold(0.0f64, f64::max)
-        .max(1.0)
-        * 1.1;
     let (w, h) = (WIDTH - LEFT - PAD, HEIGHT - 2.0 * PAD);
-    let x = |t: u64| {
-        if t1 > t0 {
-            LEFT + (t - t0) as f64 / (t1 - t0) as f64 * w
-        } else {
-            LEFT + w / 2.0
-        }
-    };
-    let y = |v: f64| PAD + h - (v / top).clamp(0.0, 1.0) * h;
+    let scale = Scale::new(s, limits.map(|l| l.1), (LEFT, PAD, w, h));
+    let top = scale.vmax;
+    let (x, y) = (|t| scale.x(t), |v| scale.y(v));
     html! {
         figure.plot data-title=(s.title) {
             figcaption { (s.title) " (" (s.unit) ")" }
