@@ -9,6 +9,8 @@
 //! every scraped page, the collector logs and each otelops run's output.
 
 mod common;
+#[path = "common/config.rs"]
+mod config_support;
 #[path = "common/receive.rs"]
 mod receive_support;
 #[path = "common/collector/mod.rs"]
@@ -455,11 +457,7 @@ service:
         .output()
         .expect("run patch");
     assert!(applied.status.success(), "{applied:?}");
-    let validate = std::process::Command::new(collector::binary())
-        .args(["validate", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run otelcol-parker validate");
+    let validate = config_support::validate(&config, &[]);
     assert!(
         validate.status.success(),
         "otelcol-parker validate refused the tuned config: {}\n{}",
