@@ -1,7 +1,8 @@
 //! podman for the container-image tests: finds the binary, runs it with the
 //! repository's `deploy/docker/podman/containers.conf` against a storage
-//! root of the test's own under `target/` (so nothing collides with other
-//! podman users and nothing is written to /etc or /var/lib/containers),
+//! root of the test's own under `target/` and a runroot in the temp dir (so
+//! nothing collides with other podman users and nothing is written to /etc
+//! or /var/lib/containers),
 //! builds the collector and service images the way `deploy/docker/README.md`
 //! says, and removes every container and image it made, also when a test
 //! fails.
@@ -38,6 +39,10 @@ pub struct Podman {
     bin: PathBuf,
     // Under target/tmp: images are ~40 MB and /tmp may be small.
     storage: tempfile::TempDir,
+    // In the system temp dir: podman refuses a runroot path longer than 50
+    // characters, which target/tmp is in a deep checkout. It holds only
+    // locks and sockets.
+    runroot: tempfile::TempDir,
 }
 
 impl Podman {
@@ -46,7 +51,15 @@ impl Podman {
             .prefix("podman-")
             .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
             .expect("a podman storage root under target/tmp");
-        Podman { bin, storage }
+        let runroot = tempfile::Builder::new()
+            .prefix("podman-run-")
+            .tempdir()
+            .expect("a podman runroot in the temp dir");
+        Podman {
+            bin,
+            storage,
+            runroot,
+        }
     }
 
     /// `podman --root … --runroot …` with the repository's containers.conf.
@@ -59,7 +72,7 @@ impl Podman {
         .arg("--root")
         .arg(self.storage.path().join("root"))
         .arg("--runroot")
-        .arg(self.storage.path().join("runroot"));
+        .arg(self.runroot.path());
         cmd
     }
 
