@@ -1,5 +1,5 @@
 //! Three booking processes on one Redis or on Redis Cluster (one process
-//! killed mid-load; on the cluster, also one primary failed over), 500 requests
+//! killed mid-load; on the cluster, also one primary failed over or frozen), 500 requests
 //! with client retries and duplicated idempotency keys, a flaky provider
 //! that sometimes loses order responses: every request ends final, nothing is lost, nothing is
 //! ordered twice.
@@ -84,22 +84,26 @@ async fn post_with_retries(
     panic!("request {i} was never accepted");
 }
 
-async fn all_bookings(c: &reqwest::Client, base: &str) -> Vec<Value> {
+/// Every stored booking, paged; `Err` with the problem document when a
+/// page is refused (a 503 while the store is unavailable).
+async fn all_bookings(c: &reqwest::Client, base: &str) -> Result<Vec<Value>, Value> {
     let mut all = Vec::new();
     let mut cursor = String::new();
     loop {
-        let page: Value = c
+        let r = c
             .get(format!("{base}/v1/bookings?limit=100{cursor}"))
             .send()
             .await
-            .expect("list answers")
-            .json()
-            .await
-            .expect("a page is JSON");
-        all.extend(page["items"].as_array().cloned().unwrap_or_default());
+            .expect("list answers");
+        let status = r.status();
+        let page: Value = r.json().await.expect("a page is JSON");
+        if status != reqwest::StatusCode::OK {
+            return Err(page);
+        }
+        all.extend(page["items"].as_array().cloned().expect("a page has items"));
         match page["next_cursor"].as_str() {
             Some(next) => cursor = format!("&cursor={next}"),
-            None => return all,
+            None => return Ok(all),
         }
     }
 }
@@ -110,6 +114,9 @@ enum Also {
     Nothing,
     /// One cluster primary fails over to its replica and is killed.
     PrimaryFailover,
+    /// One cluster primary freezes (answers nothing, sockets open) and the
+    /// cluster promotes its replica.
+    PrimaryFrozen,
 }
 
 mod three_replicas_500_requests_all_final_none_lost_none_ordered_twice {
@@ -128,6 +135,11 @@ mod three_replicas_500_requests_all_final_none_lost_none_ordered_twice {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cluster_with_a_primary_failover() {
         three_replicas(StoreKind::Cluster, Also::PrimaryFailover).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cluster_with_a_frozen_primary() {
+        three_replicas(StoreKind::Cluster, Also::PrimaryFrozen).await
     }
 }
 
@@ -174,12 +186,15 @@ async fn three_replicas(kind: StoreKind, also: Also) {
     // and the others take its bookings over.
     tokio::time::sleep(Duration::from_millis(300)).await;
     procs[2].kill9();
-    if also == Also::PrimaryFailover {
+    if also != Also::Nothing {
         let Backend::Cluster(cluster) = &mut redis else {
             panic!("a failover needs a cluster")
         };
         // Off the runtime: the helper blocks on redis-cli while requests go on.
-        let (old, new) = tokio::task::block_in_place(|| cluster.fail_over_one());
+        let (old, new) = tokio::task::block_in_place(|| match also {
+            Also::PrimaryFrozen => cluster.freeze_one_primary(),
+            _ => cluster.fail_over_one(),
+        });
         let accepted = accepted.load(std::sync::atomic::Ordering::Relaxed);
         eprintln!("primary {old} failed over to {new} after {accepted} of {REQUESTS} requests");
         assert!(
@@ -200,19 +215,20 @@ async fn three_replicas(kind: StoreKind, also: Also) {
     // Every accepted booking reaches a final state.
     let deadline = Instant::now() + Duration::from_secs(60);
     let bookings = loop {
-        let all = all_bookings(&c, &bases[0]).await;
-        let pending = all
-            .iter()
-            .filter(|b| !is_final(b["status"].as_str().unwrap_or("")))
-            .count();
-        if pending == 0 && all.len() >= unique_ids.len() {
-            break all;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{pending} of {} bookings not final after 60 s",
-            all.len()
-        );
+        let state = match all_bookings(&c, &bases[0]).await {
+            Ok(all) => {
+                let pending = all
+                    .iter()
+                    .filter(|b| !is_final(b["status"].as_str().unwrap_or("")))
+                    .count();
+                if pending == 0 && all.len() >= unique_ids.len() {
+                    break all;
+                }
+                format!("{pending} of {} bookings not final", all.len())
+            }
+            Err(problem) => format!("the list is refused: {problem}"),
+        };
+        assert!(Instant::now() < deadline, "after 60 s, {state}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let stored: HashSet<String> = bookings

@@ -32,11 +32,12 @@
 //! without checkout cost: no blocking commands or MULTI blocks). On
 //! Cluster, the `redis` crate's async cluster connection: one multiplexed
 //! connection per node, routing by key slot and following `MOVED` after a
-//! failover.
+//! failover; rebuilt from the seed nodes when a command times out (see
+//! [`ClusterLink`]).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
@@ -210,9 +211,96 @@ impl ConnectionLike for Conn {
     }
 }
 
+/// What the store holds to reach Redis; [`Link::conn`] hands out the
+/// connection a command goes over.
+#[derive(Clone)]
+enum Link {
+    Single(ConnectionManager),
+    Cluster(Arc<ClusterLink>),
+}
+
+impl Link {
+    fn conn(&self) -> Conn {
+        match self {
+            Link::Single(c) => Conn::Single(c.clone()),
+            Link::Cluster(l) => Conn::Cluster(
+                l.current
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone(),
+            ),
+        }
+    }
+}
+
+/// No two rebuilds of the Cluster connection closer together than this.
+const REBUILD_EVERY: Duration = Duration::from_secs(1);
+
+/// The Cluster connection, replaced by a fresh one when a command times out.
+///
+/// The `redis` crate (1.8) refreshes its slot map on `MOVED` and on dropped
+/// connections, but retries a timed-out command on the same connection. A
+/// primary that stops answering without closing its sockets (a frozen
+/// process, a host gone from the network) therefore keeps its slots
+/// unavailable to us after the cluster has promoted its replica: with a
+/// `SIGSTOP`ped primary, every command on its slots timed out for as long
+/// as we watched (100 s). A fresh connection asks the nodes that answer for
+/// the topology, which no longer routes to the silent node.
+struct ClusterLink {
+    client: ClusterClient,
+    /// The seed nodes as given, for log lines.
+    shown: String,
+    current: RwLock<ClusterConnection>,
+    last_rebuild: Mutex<Option<Instant>>,
+}
+
+impl ClusterLink {
+    /// Starts a rebuild in the background unless one started less than
+    /// [`REBUILD_EVERY`] ago; commands meanwhile go over the old connection.
+    fn rebuild_soon(self: &Arc<Self>) {
+        {
+            let mut last = self
+                .last_rebuild
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < REBUILD_EVERY) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let link = self.clone();
+        tokio::spawn(async move {
+            tracing::warn!(
+                cluster = %link.shown,
+                "a Redis Cluster command timed out: reconnecting to learn the topology anew"
+            );
+            match tokio::time::timeout(REBUILD_TIMEOUT, link.client.get_async_connection()).await {
+                Ok(Ok(fresh)) => {
+                    *link
+                        .current
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+                }
+                Ok(Err(e)) => tracing::warn!(
+                    cluster = %link.shown,
+                    error = %e,
+                    "reconnecting to the Redis Cluster failed; the next timeout tries again"
+                ),
+                Err(_) => tracing::warn!(
+                    cluster = %link.shown,
+                    "reconnecting to the Redis Cluster took longer than {REBUILD_TIMEOUT:?}; the next timeout tries again"
+                ),
+            }
+        });
+    }
+}
+
+/// Bound on building a fresh Cluster connection (connect, then `CLUSTER SLOTS`).
+const REBUILD_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: Conn,
+    link: Link,
     target: Arc<RedisTarget>,
     prefix: String,
     scripts: Arc<Scripts>,
@@ -273,7 +361,7 @@ impl RedisStore {
                 "--redis-prefix {prefix:?}: must not contain '{{' or '}}' (keys carry their own hash tags)"
             )));
         }
-        let (conn, target) = match endpoint {
+        let (link, target) = match endpoint {
             Endpoint::Single(url) => {
                 let client = redis::Client::open(url.as_str())
                     .map_err(|e| StoreError::Config(format!("--redis-url {url:?}: {e}")))?;
@@ -287,7 +375,7 @@ impl RedisStore {
                 let conn = ConnectionManager::new_with_config(client, config)
                     .await
                     .map_err(|e| StoreError::Unavailable(format!("connecting to {url}: {e}")))?;
-                (Conn::Single(conn), target)
+                (Link::Single(conn), target)
             }
             Endpoint::Cluster(nodes) => {
                 let shown = nodes.join(",");
@@ -312,14 +400,20 @@ impl RedisStore {
                 let conn = client.get_async_connection().await.map_err(|e| {
                     StoreError::Unavailable(format!("connecting to the cluster {shown}: {e}"))
                 })?;
-                (Conn::Cluster(conn), target)
+                let link = ClusterLink {
+                    client,
+                    shown,
+                    current: RwLock::new(conn),
+                    last_rebuild: Mutex::new(None),
+                };
+                (Link::Cluster(Arc::new(link)), target)
             }
         };
         // Replicas start at different shards so they do not all scan the same one first.
         let start =
             (std::process::id() as usize) ^ (jiff::Timestamp::now().subsec_nanosecond() as usize);
         Ok(RedisStore {
-            conn,
+            link,
             target: Arc::new(target),
             prefix: prefix.to_owned(),
             scripts: Arc::new(Scripts {
@@ -334,6 +428,14 @@ impl RedisStore {
         })
     }
 
+    /// A command timed out: on Cluster, the node it went to may have gone
+    /// silent, so the connection is rebuilt (see [`ClusterLink`]).
+    fn timed_out(&self) {
+        if let Link::Cluster(link) = &self.link {
+            link.rebuild_soon();
+        }
+    }
+
     /// Runs one Redis command inside its CLIENT span (database semantic
     /// conventions), recording the error on the span when it fails.
     async fn instrumented<T>(
@@ -346,6 +448,9 @@ impl RedisStore {
         match tokio::time::timeout(COMMAND_TIMEOUT, span.wrap(fut)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
+                if e.is_timeout() {
+                    self.timed_out();
+                }
                 // A server error reply (e.g. `BUSY`, `OOM`) also gets
                 // `db.response.status_code`; transport errors only the exception.
                 match e.code() {
@@ -355,6 +460,7 @@ impl RedisStore {
                 Err(unavailable(e))
             }
             Err(_) => {
+                self.timed_out();
                 let err = StoreError::Unavailable(format!(
                     "{command} took longer than {COMMAND_TIMEOUT:?}"
                 ));
@@ -380,7 +486,7 @@ impl RedisStore {
         for a in args {
             invocation.arg(*a);
         }
-        let mut conn = self.conn.clone();
+        let mut conn = self.link.conn();
         let sha = script.get_hash();
         let numkeys = keys.len().to_string();
         let mut span_args = vec![sha, numkeys.as_str()];
@@ -518,7 +624,7 @@ impl Store for RedisStore {
 
     async fn get(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
         let key = self.booking_keys(&id.to_string()).doc;
-        let mut conn = self.conn.clone();
+        let mut conn = self.link.conn();
         let doc: Option<String> = self
             .instrumented("GET", &[&key], async {
                 redis::cmd("GET").arg(&key).query_async(&mut conn).await
@@ -539,7 +645,7 @@ impl Store for RedisStore {
         let mut ids: Vec<String> = Vec::new();
         for shard in 0..SHARDS {
             let all = self.shard_key(shard, "all", "");
-            let mut conn = self.conn.clone();
+            let mut conn = self.link.conn();
             let part: Vec<String> = self
                 .instrumented(
                     "ZRANGEBYLEX",
@@ -566,7 +672,7 @@ impl Store for RedisStore {
         }
         let keys: Vec<String> = ids.iter().map(|id| self.booking_keys(id).doc).collect();
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let mut conn = self.conn.clone();
+        let mut conn = self.link.conn();
         // On Cluster the crate splits MGET by slot and reassembles the reply in order.
         let docs: Vec<Option<String>> = self
             .instrumented("MGET", &key_refs, async {
@@ -675,7 +781,7 @@ impl Store for RedisStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.link.conn();
         let _: String = self
             .instrumented("PING", &[], async {
                 redis::cmd("PING").query_async(&mut conn).await

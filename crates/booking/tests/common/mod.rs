@@ -254,13 +254,42 @@ pub fn start_booking(opts: &BookingOptions) -> (Proc, String) {
     spawn_service("parker-booking", cmd)
 }
 
-/// A port that was free a moment ago (for services that must come back on
-/// the same port; everything else binds port 0).
+/// A port that was free a moment ago, for servers that must come back on
+/// the same port (Redis after a restart) or advertise it (cluster nodes);
+/// everything else binds port 0.
+///
+/// Taken below the kernel's ephemeral range, as production's 6379 is: while
+/// such a server is down, clients keep reconnecting to its port, and a port
+/// inside the range can meanwhile become another process's `bind(0)` port or
+/// the source port of such a reconnect (a loopback TCP connection to
+/// itself), which Redis clients then wait on until they time out.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("binding 127.0.0.1:0 works on loopback")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOWEST: u32 = 10_000;
+    // Concurrent test processes start at different places of the range.
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    assert!(
+        ephemeral > LOWEST + 1_000,
+        "the ephemeral port range starts at {ephemeral}: no room for fixed ports below it"
+    );
+    let span = ephemeral - LOWEST;
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % span,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..span {
+        let port = (LOWEST + NEXT.fetch_add(1, Ordering::Relaxed) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {LOWEST} and {ephemeral}");
 }
 
 /// A throwaway `redis-server` on a loopback port, no persistence.
@@ -365,16 +394,6 @@ pub struct RedisCluster {
     pub nodes: Vec<ClusterNode>,
 }
 
-/// A port that is free together with its cluster bus port (port + 10000).
-fn free_cluster_port() -> u16 {
-    loop {
-        let port = free_port();
-        if port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
-            return port;
-        }
-    }
-}
-
 /// `redis-cli -p PORT ARGS…`'s stdout; panics naming the command on failure.
 pub fn redis_cli(port: u16, args: &[&str]) -> String {
     let out = Command::new(redis_tool("PARKER_REDIS_CLI", "redis-cli"))
@@ -407,7 +426,7 @@ impl RedisCluster {
         let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("parker-redis-cluster");
         let mut nodes = Vec::new();
         for _ in 0..6 {
-            let port = free_cluster_port();
+            let (port, bus_port) = (free_port(), free_port().to_string());
             let dir = base.join(format!("{}-{port}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("creating a cluster node directory");
@@ -417,6 +436,8 @@ impl RedisCluster {
                 "yes",
                 "--cluster-config-file",
                 "nodes.conf",
+                "--cluster-port",
+                &bus_port,
                 // A failed primary is noticed within a second.
                 "--cluster-node-timeout",
                 "1000",
@@ -485,7 +506,8 @@ impl RedisCluster {
     /// (coordinated with its primary, so no acknowledged write is lost)
     /// becomes primary; the old primary, now a replica, is then killed
     /// (`kill -9`). Returns (old primary, new primary) ports.
-    pub fn fail_over_one(&mut self) -> (u16, u16) {
+    /// A replica and the port of the primary it follows.
+    fn replica_and_its_primary(&self) -> (u16, u16) {
         let replica = self.replicas()[0];
         let info = redis_cli(replica, &["INFO", "replication"]);
         let primary: u16 = info
@@ -493,6 +515,35 @@ impl RedisCluster {
             .find_map(|l| l.trim().strip_prefix("master_port:"))
             .and_then(|p| p.trim().parse().ok())
             .expect("a replica names its primary's port");
+        (replica, primary)
+    }
+
+    /// Freezes one primary (`SIGSTOP`: its sockets stay open and nothing
+    /// answers, like a host gone from the network) and waits until the
+    /// cluster has promoted its replica; returns (old primary, new primary).
+    /// The frozen node is killed on drop.
+    pub fn freeze_one_primary(&mut self) -> (u16, u16) {
+        let (replica, primary) = self.replica_and_its_primary();
+        let old = self
+            .nodes
+            .iter()
+            .find(|n| n.port == primary)
+            .expect("the primary is one of the nodes");
+        let stopped = Command::new("kill")
+            .args(["-STOP", &old.proc.pid().to_string()])
+            .status()
+            .expect("running kill -STOP");
+        assert!(stopped.success(), "kill -STOP of the primary on {primary}");
+        wait_until(&format!("replica {replica} promoted to primary"), || {
+            Self::role(replica) == "master"
+        });
+        (primary, replica)
+    }
+
+    /// A manual failover of one primary to its replica, then `kill -9` of
+    /// the old primary; returns (old primary, new primary).
+    pub fn fail_over_one(&mut self) -> (u16, u16) {
+        let (replica, primary) = self.replica_and_its_primary();
         redis_cli(replica, &["CLUSTER", "FAILOVER"]);
         wait_until(&format!("replica {replica} became primary"), || {
             Self::role(replica) == "master"
