@@ -2,14 +2,16 @@
 //! gets three hand-made traces over OTLP/HTTP, then every search filter
 //! selects exactly the traces it should, newest first; bad filter input is a
 //! 400 naming the parameter; the trace view shows the exception's stack
-//! trace, the link to the other trace, the traceparent and a finding beside
-//! its span; the service map counts the calls; the view follows the
+//! trace, the link to the other trace, the traceparent, a finding beside
+//! its span, a span's whole resource and scope and the finding about that
+//! resource; the service map counts the calls; the view follows the
 //! receiver's token and loopback rules and loads nothing from elsewhere.
 
 mod common;
 #[path = "common/receive.rs"]
 mod receive_support;
 
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
 use prost::Message;
 use receive_support::{Running, int_kv, post, request, span, string_kv, with_error};
@@ -69,7 +71,7 @@ async fn receiver_with_three_traces(args: &[&str]) -> Running {
             client(with_error(span(PAY, 2, Some(1), "POST", 1100, 1800), "503")),
         ],
     );
-    let stock = request(
+    let mut stock = request(
         "stock",
         vec![
             span(CHECKOUT, 3, Some(2), "POST /reserve", 15, 55),
@@ -80,6 +82,19 @@ async fn receiver_with_three_traces(args: &[&str]) -> Running {
             health,
         ],
     );
+    // A whole resource (one attribute deprecated) and a named scope.
+    let stock_origin = &mut stock.resource_spans[0];
+    if let Some(resource) = stock_origin.resource.as_mut() {
+        resource.attributes.extend([
+            string_kv("service.version", "2.1.0"),
+            string_kv("deployment.environment", "staging"),
+        ]);
+    }
+    stock_origin.scope_spans[0].scope = Some(InstrumentationScope {
+        name: "stock-lib".into(),
+        version: "0.3".into(),
+        ..Default::default()
+    });
     for body in [api, stock] {
         let answer = post(
             &running.http_url("/v1/traces"),
@@ -244,6 +259,26 @@ async fn the_trace_view_shows_spans_details_findings_and_the_traceparent() {
     assert!(root.contains(&format!(">{listed} findings<")), "{root}");
     // The bar of a failed span is marked.
     assert!(root.contains(r#"<rect class="svc-0 error""#), "{root}");
+    // A span of the other service shows its whole resource and its scope; the
+    // finding about the resource is above the waterfall, not on a span.
+    let server = &page[page.find(r#"id="span-0303030303030303""#).unwrap()..];
+    for shown in [
+        r#"<th scope="row">service.version</th><td>2.1.0</td>"#,
+        r#"<th scope="row">deployment.environment</th><td>staging</td>"#,
+        "<code>stock-lib 0.3</code>",
+    ] {
+        assert!(server.contains(shown), "{shown} in {server}");
+    }
+    assert!(!server.contains("semconv.deprecated"), "{server}");
+    let origins = &page[page
+        .find(r#"id="origin-findings""#)
+        .expect("resource findings")
+        ..page.find(r#"<ol class="waterfall""#).unwrap()];
+    assert!(
+        origins.contains("semconv.deprecated") && origins.contains("deployment.environment"),
+        "{origins}"
+    );
+    assert!(origins.contains("resourceSpans[1].resource"), "{origins}");
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use super::store::{SpanIds, Store, StoredSpan, TraceId};
+use super::store::{Origin, SpanIds, Store, StoredSpan, TraceId};
 use super::wire::{self, LazyTraceRequest, WireError};
 
 /// How an OTLP/HTTP body is encoded (from its Content-Type).
@@ -142,15 +142,18 @@ pub fn index_traces(request: &mut ExportTraceServiceRequest, store: &Store) -> I
         .sum();
     out.spans.reserve(total);
     for resource_spans in &mut request.resource_spans {
-        let service = store.intern_service(service_name(resource_spans.resource.as_ref()));
         for scope_spans in &mut resource_spans.scope_spans {
+            let source = store.source(Origin {
+                resource: resource_spans.resource.clone().unwrap_or_default(),
+                resource_schema_url: resource_spans.schema_url.clone(),
+                scope: scope_spans.scope.clone().unwrap_or_default(),
+                scope_schema_url: scope_spans.schema_url.clone(),
+            });
             scope_spans.spans.retain(|span| {
                 match span_ids(&span.trace_id, &span.span_id, &span.parent_span_id) {
                     Ok(ids) => {
-                        out.spans.push((
-                            ids.trace_id,
-                            StoredSpan::from_decoded(span, ids, service.clone()),
-                        ));
+                        out.spans
+                            .push((ids.trace_id, StoredSpan::from_decoded(span, ids, &source)));
                         true
                     }
                     Err(problem) => {
@@ -182,15 +185,21 @@ pub fn index_protobuf(body: Bytes, store: &Store) -> Result<IndexedTraces, Decod
 pub fn index_lazy(request: LazyTraceRequest, store: &Store) -> Result<IndexedTraces, WireError> {
     let mut out = IndexedTraces::default();
     for resource_spans in request.resource_spans {
-        let service = store.intern_service(service_name(resource_spans.resource.as_ref()));
+        let resource = resource_spans.resource.unwrap_or_default();
         for scope_spans in resource_spans.scope_spans {
+            let source = store.source(Origin {
+                resource: resource.clone(),
+                resource_schema_url: resource_spans.schema_url.clone(),
+                scope: scope_spans.scope.unwrap_or_default(),
+                scope_schema_url: scope_spans.schema_url,
+            });
             out.spans.reserve(scope_spans.spans.len());
             for encoded in scope_spans.spans {
                 let fields = wire::scan_span(&encoded)?;
                 match span_ids(fields.trace_id, fields.span_id, fields.parent_span_id) {
                     Ok(ids) => out.spans.push((
                         ids.trace_id,
-                        StoredSpan::from_encoded(encoded.clone(), &fields, ids, service.clone()),
+                        StoredSpan::from_encoded(encoded.clone(), &fields, ids, &source),
                     )),
                     Err(problem) => {
                         out.rejected += 1;

@@ -71,6 +71,12 @@ pub struct SpanView {
     /// Spans this one links to (`otelops test` follows them into other traces).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<LinkView>,
+    /// The attributes of the resource it was sent with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource: Vec<Attribute>,
+    /// Its instrumentation scope: `name`, or `name version`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,6 +153,8 @@ impl TraceDetail {
                         span_id: hex(&l.span_id),
                     })
                     .collect(),
+                resource: attributes(&s.origin.resource.attributes),
+                scope: scope_label(&s.origin.scope),
             });
         }
         TraceDetail {
@@ -169,6 +177,14 @@ impl TraceDetail {
             .map(|s| s.end_unix_nano)
             .max()
             .unwrap_or(0)
+    }
+}
+
+fn scope_label(scope: &opentelemetry_proto::tonic::common::v1::InstrumentationScope) -> String {
+    if scope.version.is_empty() {
+        scope.name.clone()
+    } else {
+        format!("{} {}", scope.name, scope.version)
     }
 }
 

@@ -10,7 +10,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
-use opentelemetry_proto::tonic::trace::v1::Span;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde::Serialize;
 
@@ -31,7 +33,36 @@ pub struct StoredSpan {
     pub end_unix_nano: u64,
     pub is_error: bool,
     pub service: Arc<str>,
+    /// The resource and scope it came with, shared by the spans of one
+    /// `ScopeSpans` and by every later batch that sends the same ones.
+    pub origin: Arc<Origin>,
     encoded: Bytes,
+}
+
+/// Where spans came from: their resource and instrumentation scope as
+/// received (the store interns them by content).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Origin {
+    pub resource: Resource,
+    pub resource_schema_url: String,
+    pub scope: InstrumentationScope,
+    pub scope_schema_url: String,
+}
+
+impl Origin {
+    /// The interning key: the origin as an encoded `ResourceSpans` without spans.
+    fn key(&self) -> Vec<u8> {
+        ResourceSpans {
+            resource: Some(self.resource.clone()),
+            scope_spans: vec![ScopeSpans {
+                scope: Some(self.scope.clone()),
+                spans: Vec::new(),
+                schema_url: self.scope_schema_url.clone(),
+            }],
+            schema_url: self.resource_schema_url.clone(),
+        }
+        .encode_to_vec()
+    }
 }
 
 /// A span's validated ids.
@@ -45,14 +76,15 @@ pub struct SpanIds {
 impl StoredSpan {
     /// The stored form of a decoded span whose ids were already validated
     /// (gRPC and JSON requests): the span is re-encoded.
-    pub fn from_decoded(span: &Span, ids: SpanIds, service: Arc<str>) -> StoredSpan {
+    pub fn from_decoded(span: &Span, ids: SpanIds, source: &Source) -> StoredSpan {
         StoredSpan {
             span_id: ids.span_id,
             parent_span_id: ids.parent_span_id,
             start_unix_nano: span.start_time_unix_nano,
             end_unix_nano: span.end_time_unix_nano,
             is_error: span.status.as_ref().is_some_and(|s| s.code == 2),
-            service,
+            service: source.service.clone(),
+            origin: source.origin.clone(),
             encoded: Bytes::from(span.encode_to_vec()),
         }
     }
@@ -63,7 +95,7 @@ impl StoredSpan {
         encoded: Bytes,
         fields: &SpanFields<'_>,
         ids: SpanIds,
-        service: Arc<str>,
+        source: &Source,
     ) -> StoredSpan {
         StoredSpan {
             span_id: ids.span_id,
@@ -71,7 +103,8 @@ impl StoredSpan {
             start_unix_nano: fields.start_time_unix_nano,
             end_unix_nano: fields.end_time_unix_nano,
             is_error: fields.status_code == 2,
-            service,
+            service: source.service.clone(),
+            origin: source.origin.clone(),
             encoded,
         }
     }
@@ -82,6 +115,16 @@ impl StoredSpan {
         Span::decode(&*self.encoded).unwrap_or_default()
     }
 }
+
+/// The interned service name and origin of one `ScopeSpans`.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub service: Arc<str>,
+    pub origin: Arc<Origin>,
+}
+
+/// Origins interned before the store looks for ones no span holds any more.
+const ORIGINS_BEFORE_PRUNE: usize = 1024;
 
 /// What to do when a request would push the store past its bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -150,6 +193,9 @@ struct Inner {
     stored: usize,
     counters: Summary,
     services: BTreeSet<Arc<str>>,
+    origins: HashMap<Vec<u8>, Arc<Origin>>,
+    /// Size of `origins` at which the unused ones are dropped.
+    prune_origins_at: usize,
     /// Bumped on every change so pollers can tell something arrived.
     generation: u64,
 }
@@ -189,16 +235,34 @@ impl Store {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Returns the shared `Arc` for a service name, so spans of one service
-    /// share one allocation.
-    pub fn intern_service(&self, name: &str) -> Arc<str> {
+    /// The shared service name and origin of spans sent with `origin`, so
+    /// the spans of one service and of one resource and scope share one
+    /// allocation each. Origins no stored span holds are dropped now and
+    /// then, so a stream of ever-new resources (restarting pods) stays bounded
+    /// by the spans stored.
+    pub fn source(&self, origin: Origin) -> Source {
+        let name = super::decode::service_name(Some(&origin.resource));
+        let key = origin.key();
         let mut inner = self.lock();
-        if let Some(found) = inner.services.get(name) {
-            return found.clone();
+        let service = match inner.services.get(name) {
+            Some(found) => found.clone(),
+            None => {
+                let arc: Arc<str> = Arc::from(name);
+                inner.services.insert(arc.clone());
+                arc
+            }
+        };
+        if let Some(found) = inner.origins.get(&key) {
+            let origin = found.clone();
+            return Source { service, origin };
         }
-        let arc: Arc<str> = Arc::from(name);
-        inner.services.insert(arc.clone());
-        arc
+        let origin = Arc::new(origin);
+        inner.origins.insert(key, origin.clone());
+        if inner.origins.len() >= inner.prune_origins_at.max(ORIGINS_BEFORE_PRUNE) {
+            inner.origins.retain(|_, o| Arc::strong_count(o) > 1);
+            inner.prune_origins_at = 2 * inner.origins.len();
+        }
+        Source { service, origin }
     }
 
     /// Links a batch of spans into the index, evicting the oldest traces
@@ -365,8 +429,63 @@ mod tests {
                 span_id: [id; 8],
                 parent_span_id: None,
             },
-            Arc::from("svc"),
+            &Source {
+                service: Arc::from("svc"),
+                origin: Arc::new(Origin::default()),
+            },
         )
+    }
+
+    fn origin(service: &str, instance: usize) -> Origin {
+        let kv = |k: &str, v: String| opentelemetry_proto::tonic::common::v1::KeyValue {
+            key: k.into(),
+            value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
+                value: Some(
+                    opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(v),
+                ),
+            }),
+            ..Default::default()
+        };
+        Origin {
+            resource: Resource {
+                attributes: vec![
+                    kv("service.name", service.into()),
+                    kv("service.instance.id", instance.to_string()),
+                ],
+                ..Default::default()
+            },
+            scope: InstrumentationScope {
+                name: "parker".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn same_resource_and_scope_share_one_origin_and_unused_ones_are_dropped() {
+        let store = Store::new(10, OnFull::Evict);
+        let a = store.source(origin("booking", 1));
+        let again = store.source(origin("booking", 1));
+        assert!(Arc::ptr_eq(&a.origin, &again.origin));
+        assert!(Arc::ptr_eq(&a.service, &again.service));
+        let other = store.source(origin("booking", 2));
+        assert!(!Arc::ptr_eq(&a.origin, &other.origin));
+        assert!(Arc::ptr_eq(&a.service, &other.service));
+        // Ever-new resources no span holds: the map stays bounded.
+        for i in 3..3 * ORIGINS_BEFORE_PRUNE {
+            drop(store.source(origin("booking", i)));
+        }
+        let interned = store.lock().origins.len();
+        assert!(
+            interned < ORIGINS_BEFORE_PRUNE,
+            "{interned} origins interned"
+        );
+        // The ones still held survive a prune.
+        assert!(Arc::ptr_eq(
+            &a.origin,
+            &store.source(origin("booking", 1)).origin
+        ));
     }
 
     fn batch(trace: u8, spans: u8) -> Vec<(TraceId, StoredSpan)> {

@@ -242,6 +242,8 @@ mod tests {
                 })
                 .into_iter()
                 .collect(),
+            resource: Vec::new(),
+            scope: String::new(),
         }
     }
 

@@ -1,10 +1,10 @@
 //! One trace (`/ui/traces/{id}`): the waterfall across services (nesting,
 //! timing bars, errors marked), every span's details in a `<details>`
 //! (attributes, events with exception stack traces, links to other traces,
-//! its resource as stored), the check findings about each span beside it,
-//! and the `traceparent` to continue the trace from.
+//! its resource and scope), the check findings about each span beside it
+//! and those about resources and scopes above the waterfall, and the
+//! `traceparent` to continue the trace from.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -12,7 +12,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{Nav, clock, error_page, findings, layout, page_response};
+use super::findings::{self, TraceFindings};
+use super::{Nav, clock, error_page, layout, page_response};
 use crate::check::Finding;
 use crate::receive::Shared;
 use crate::receive::decode::parse_trace_id;
@@ -40,7 +41,7 @@ pub(crate) async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<Strin
         );
     };
     let detail = TraceDetail::from_spans(trace_id, &stored);
-    let found = findings::by_span(&detail.trace_id, &stored);
+    let found = findings::of_trace(&detail.trace_id, &stored);
     let title = detail
         .spans
         .first()
@@ -52,7 +53,7 @@ pub(crate) async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<Strin
     )
 }
 
-fn view(detail: &TraceDetail, found: &BTreeMap<String, Vec<Finding>>) -> Markup {
+fn view(detail: &TraceDetail, found: &TraceFindings) -> Markup {
     let start = detail.start_unix_nano();
     let total = detail.end_unix_nano().saturating_sub(start).max(1);
     let mut services: Vec<&str> = Vec::new();
@@ -67,7 +68,6 @@ fn view(detail: &TraceDetail, found: &BTreeMap<String, Vec<Finding>>) -> Markup 
     let traceparent = root
         .map(|r| format!("00-{}-{}-01", detail.trace_id, r.span_id))
         .unwrap_or_default();
-    let findings_total: usize = found.values().map(Vec::len).sum();
     html! {
         h1 { (root.map(|r| r.name.as_str()).unwrap_or("(empty trace)")) }
         dl.facts {
@@ -81,19 +81,24 @@ fn view(detail: &TraceDetail, found: &BTreeMap<String, Vec<Finding>>) -> Markup 
                 }
             }
             dt { "Errors" } dd #error-count .error[errors > 0] { (errors) }
-            dt { "Findings" } dd #finding-count { (findings_total) " on spans (export-format, semantic-conventions)" }
+            dt { "Findings" } dd #finding-count { (found.total()) " (export-format, semantic-conventions)" }
         }
         div.traceparent {
             label for="traceparent" { "traceparent" }
             input #traceparent type="text" readonly value=(traceparent);
             button type="button" data-copy="traceparent" { "Copy" }
         }
-        p.hint { "Open a span for its attributes, events, links and findings. Resource and scope findings: run "
-            code { "otelops check export-format" } " / " code { "semantic-conventions" } " on the receiver's --jsonl copy." }
+        @if !found.origins.is_empty() {
+            section.findings #origin-findings aria-label="Resource and scope findings" {
+                h2 { "Resource and scope findings" }
+                (finding_list(&found.origins))
+            }
+        }
+        p.hint { "Open a span for its attributes, events, links, resource, scope and findings." }
         ol.waterfall aria-label="Spans in tree order" {
             @for span in &detail.spans {
                 @let service_index = services.iter().position(|s| *s == span.service).unwrap_or(0);
-                @let span_findings = found.get(&span.span_id).map(Vec::as_slice).unwrap_or(&[]);
+                @let span_findings = found.by_span.get(&span.span_id).map(Vec::as_slice).unwrap_or(&[]);
                 (span_row(span, service_index, start, total, span_findings))
             }
         }
@@ -151,14 +156,7 @@ fn span_detail(span: &SpanView, found: &[Finding]) -> Markup {
             @if !found.is_empty() {
                 section.findings aria-label="Findings" {
                     h3 { "Findings" }
-                    ul {
-                        @for f in found {
-                            li class={ "finding " (f.level.as_str()) } {
-                                strong { (f.level.as_str()) } " " code { (f.rule) } " " (f.message)
-                                br; small { code { (f.path) } }
-                            }
-                        }
-                    }
+                    (finding_list(found))
                 }
             }
             h3 { "Attributes" }
@@ -187,8 +185,22 @@ fn span_detail(span: &SpanView, found: &[Finding]) -> Markup {
                 }
             }
             h3 { "Resource" }
-            (attributes(&[Attribute { key: "service.name".to_owned(), value: span.service.clone() }]))
-            p.hint { "The receiver keeps only service.name of a resource." }
+            (attributes(&span.resource))
+            h3 { "Scope" }
+            p.scope { @if span.scope.is_empty() { "(none)" } @else { code { (span.scope) } } }
+        }
+    }
+}
+
+fn finding_list(found: &[Finding]) -> Markup {
+    html! {
+        ul {
+            @for f in found {
+                li class={ "finding " (f.level.as_str()) } {
+                    strong { (f.level.as_str()) } " " code { (f.rule) } " " (f.message)
+                    br; small { code { (f.path) } }
+                }
+            }
         }
     }
 }
