@@ -1,8 +1,8 @@
 //! The web view's collector health page against the real otelcol-parker:
 //! `otelops receive --ui --metrics-url` scrapes the collector while spans go
 //! through it, and `/ui/health` plots the `monitor` figures over time
-//! (queue %, refused %, send-failed %, memory, throughput) with the guide's
-//! WARN/CRIT lines, looked at in headless Chromium (screenshot under
+//! (queue %, refused %, send-failed %, memory vs the limit given,
+//! throughput) with the guide's WARN/CRIT lines, looked at in headless Chromium (screenshot under
 //! `$PARKER_TEST_ARTIFACTS/ui/health/`).
 
 #[path = "common/browser.rs"]
@@ -37,6 +37,8 @@ async fn the_health_page_plots_the_collectors_figures_with_the_guides_thresholds
         &metrics,
         "--metrics-interval",
         "300ms",
+        "--container-memory-mib",
+        "2000",
     ]);
 
     // Spans through the collector between scrapes, so the rates move.
@@ -91,11 +93,13 @@ async fn the_health_page_plots_the_collectors_figures_with_the_guides_thresholds
             "no {title} plot: {page}"
         );
     }
-    // The guide's lines: queue 80/95 %, refused and send-failed 1/5 %.
+    // The guide's lines: queue 80/95 %, refused and send-failed 1/5 %,
+    // memory 80/90 % of the 2000 MiB given.
     for (title, warn, crit) in [
         ("Queue utilisation", 80, 95),
         ("Refused", 1, 5),
         ("Send failed", 1, 5),
+        ("Memory vs limit", 1600, 1800),
     ] {
         let plot = &page[page.find(&format!(r#"data-title="{title}""#)).unwrap()..];
         let plot = &plot[..plot.find("</figure>").unwrap()];
@@ -106,6 +110,15 @@ async fn the_health_page_plots_the_collectors_figures_with_the_guides_thresholds
         assert!(
             plot.contains(&format!(r#"class="limit crit" data-value="{crit}""#)),
             "{title}: {plot}"
+        );
+    }
+    // RSS and the limit it is judged against, both plotted.
+    let memory = &page[page.find(r#"data-title="Memory vs limit""#).unwrap()..];
+    let memory = &memory[..memory.find("</figure>").unwrap()];
+    for label in ["rss", "limit"] {
+        assert!(
+            memory.contains(&format!(r#"data-label="{label}" points=""#)),
+            "no {label} line: {memory}"
         );
     }
     // The collector's receiver and exporter both plotted in the throughput.

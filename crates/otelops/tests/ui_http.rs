@@ -381,7 +381,7 @@ async fn the_view_needs_the_token_when_set_and_a_loopback_host_when_not() {
 /// health page scrapes only this machine.
 #[test]
 fn usage_errors_name_what_is_wrong() {
-    let cases: [(&[&str], &str); 2] = [
+    let cases: [(&[&str], &str); 4] = [
         (
             &[
                 "--grpc-listen",
@@ -396,6 +396,19 @@ fn usage_errors_name_what_is_wrong() {
         (
             &["--metrics-url", "http://192.0.2.1:8888/metrics"],
             "--metrics-url <URL>': 192.0.2.1 is not a loopback address",
+        ),
+        (
+            &["--container-memory-mib", "2000"],
+            "they need --metrics-url",
+        ),
+        (
+            &[
+                "--metrics-url",
+                "http://127.0.0.1:9/metrics",
+                "--container-memory-mib",
+                "0",
+            ],
+            "--container-memory-mib must be positive, got 0",
         ),
     ];
     for (args, expected) in cases {

@@ -58,8 +58,10 @@ pub struct ScrapeArgs {
     pub http: HttpArgs,
 }
 
+/// The memory a collector's RSS is judged against (`monitor`, and the web
+/// view's health page).
 #[derive(Debug, clap::Args)]
-pub struct JudgeArgs {
+pub struct MemoryArgs {
     /// The collector container's memory, which RSS is judged against (as the
     /// OtelcolMemoryHigh alert is) [default: from --config's memory_limiter].
     #[arg(long, visible_alias = "memory-limit-mib")]
@@ -71,6 +73,38 @@ pub struct JudgeArgs {
     /// Where the cgroup (v2 memory.max, v1 memory/memory.limit_in_bytes) is read.
     #[arg(long, default_value = "/sys/fs/cgroup")]
     pub cgroup_dir: PathBuf,
+}
+
+impl MemoryArgs {
+    /// Whether a flag names the memory (the cgroup directory alone does not).
+    pub fn given(&self) -> bool {
+        self.container_memory_mib.is_some() || self.config.is_some()
+    }
+
+    pub fn memory_limit(&self) -> anyhow::Result<Option<MemoryLimit>> {
+        if let Some(m) = self.container_memory_mib {
+            anyhow::ensure!(
+                m > 0.0 && m.is_finite(),
+                "--container-memory-mib must be positive, got {m}"
+            );
+        }
+        let config = self.config.as_deref().map(ConfigFile::load).transpose()?;
+        let sources = MemorySources {
+            cgroup_dir: self.cgroup_dir.clone(),
+            ..MemorySources::system()
+        };
+        Ok(memory_limit::memory_limit(
+            self.container_memory_mib,
+            config.as_ref(),
+            &sources,
+        )?)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct JudgeArgs {
+    #[command(flatten)]
+    pub memory: MemoryArgs,
     /// Queue utilisation (size/capacity) above which an exporter is WARN.
     #[arg(long, default_value_t = Thresholds::GUIDE.queue_warn_pct)]
     pub queue_warn_pct: f64,
@@ -138,22 +172,7 @@ impl JudgeArgs {
     }
 
     pub fn memory_limit(&self) -> anyhow::Result<Option<MemoryLimit>> {
-        if let Some(m) = self.container_memory_mib {
-            anyhow::ensure!(
-                m > 0.0 && m.is_finite(),
-                "--container-memory-mib must be positive, got {m}"
-            );
-        }
-        let config = self.config.as_deref().map(ConfigFile::load).transpose()?;
-        let sources = MemorySources {
-            cgroup_dir: self.cgroup_dir.clone(),
-            ..MemorySources::system()
-        };
-        Ok(memory_limit::memory_limit(
-            self.container_memory_mib,
-            config.as_ref(),
-            &sources,
-        )?)
+        self.memory.memory_limit()
     }
 }
 

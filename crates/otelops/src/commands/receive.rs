@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::monitor::MemoryArgs;
 use super::receiver_token::ReceiverTokenArgs;
 use super::signals::StopSignals;
 use crate::output::OutputFormat;
@@ -56,6 +57,9 @@ pub struct Args {
     /// How often --metrics-url is scraped.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5s", requires = "metrics_url")]
     pub metrics_interval: Duration,
+    /// With --metrics-url: the memory the collector's RSS is plotted and judged against.
+    #[command(flatten)]
+    pub memory: MemoryArgs,
     /// Stop once this many spans were accepted.
     #[arg(long, value_name = "N")]
     pub exit_after_spans: Option<u64>,
@@ -63,6 +67,11 @@ pub struct Args {
 
 pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
     let token = args.token.token()?;
+    anyhow::ensure!(
+        !args.memory.given() || args.metrics_url.is_some(),
+        "--container-memory-mib and --config judge the collector's memory on the health page: they need --metrics-url"
+    );
+    let memory_limit = args.memory.memory_limit()?;
     let config = ReceiverConfig {
         max_spans: args.max_spans,
         on_full: args.on_full,
@@ -72,6 +81,7 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         ui: args.ui,
         metrics_url: args.metrics_url,
         metrics_interval: args.metrics_interval,
+        memory_limit_mib: memory_limit.map(|m| m.mib),
         ..ReceiverConfig::new(args.grpc_listen, args.http_listen)
     };
     let until = Until {

@@ -103,6 +103,8 @@ pub struct ReceiverConfig {
     /// With `ui`: scrape this collector metrics page for the health view.
     pub metrics_url: Option<crate::http_client::Url>,
     pub metrics_interval: Duration,
+    /// The memory the collector's RSS is judged against on the health page.
+    pub memory_limit_mib: Option<f64>,
 }
 
 impl ReceiverConfig {
@@ -125,6 +127,7 @@ impl ReceiverConfig {
             ui: false,
             metrics_url: None,
             metrics_interval: crate::ui::health::DEFAULT_INTERVAL,
+            memory_limit_mib: None,
         }
     }
 }
@@ -316,10 +319,13 @@ impl Receiver {
             token: config.token,
             max_body_bytes: config.max_body_bytes,
             ui: config.ui,
-            health: config
-                .metrics_url
-                .filter(|_| config.ui)
-                .map(|url| crate::ui::health::Health::new(url, config.metrics_interval)),
+            health: config.metrics_url.filter(|_| config.ui).map(|url| {
+                crate::ui::health::Health::new(
+                    url,
+                    config.metrics_interval,
+                    config.memory_limit_mib,
+                )
+            }),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut tasks = vec![

@@ -37,16 +37,19 @@ const PAD: f64 = 14.0;
 pub struct Health {
     pub url: Url,
     pub interval: Duration,
+    /// What RSS is judged against, when the receiver was told.
+    pub memory_limit_mib: Option<f64>,
     records: Mutex<VecDeque<Record>>,
     /// The last scrape's error, cleared by a good scrape.
     last_error: Mutex<Option<String>>,
 }
 
 impl Health {
-    pub fn new(url: Url, interval: Duration) -> Arc<Health> {
+    pub fn new(url: Url, interval: Duration, memory_limit_mib: Option<f64>) -> Arc<Health> {
         Arc::new(Health {
             url,
             interval,
+            memory_limit_mib,
             records: Mutex::new(VecDeque::new()),
             last_error: Mutex::new(None),
         })
@@ -83,7 +86,7 @@ pub async fn watch(health: Arc<Health>, stop: impl Future<Output = ()>) {
                         previous: previous.as_ref().map(|(snap, at): &(_, Instant)| {
                             (snap, now.duration_since(*at).as_secs_f64())
                         }),
-                        memory_limit_mib: None,
+                        memory_limit_mib: health.memory_limit_mib,
                     },
                     &Thresholds::GUIDE,
                 );
@@ -106,13 +109,19 @@ pub async fn watch(health: Arc<Health>, stop: impl Future<Output = ()>) {
 }
 
 /// The WARN and CRIT lines of a plot, by its title (as `weekly::series`
-/// names them); memory's are percentages of the limit, drawn as such when
-/// the limit is known.
-fn limits(title: &str, t: &Thresholds) -> Option<(f64, f64)> {
+/// names them); memory's are the guide's percentages of the limit, in MiB,
+/// when the limit is known.
+fn limits(title: &str, t: &Thresholds, memory_limit_mib: Option<f64>) -> Option<(f64, f64)> {
     match title {
         "Queue utilisation" => Some((t.queue_warn_pct, t.queue_crit_pct)),
         "Refused" => Some((t.refused_warn_pct, t.refused_crit_pct)),
         "Send failed" => Some((t.send_failed_warn_pct, t.send_failed_crit_pct)),
+        "Memory vs limit" => memory_limit_mib.map(|mib| {
+            (
+                mib * t.memory_warn_pct / 100.0,
+                mib * t.memory_crit_pct / 100.0,
+            )
+        }),
         _ => None,
     }
 }
@@ -146,10 +155,12 @@ pub(crate) async fn page(State(shared): State<Arc<Shared>>) -> Response {
         @if let Some(error) = error {
             p.problem role="alert" { "Last scrape failed: " (error) }
         }
-        p.hint { "Dashed lines: the guide's WARN (amber) and CRIT (red) thresholds." }
+        p.hint { "Dashed lines: the guide's WARN (amber) and CRIT (red) thresholds"
+            @if health.memory_limit_mib.is_none() { " (memory's need the limit: start the receiver with " code { "--container-memory-mib" } " or " code { "--config" } ")" }
+            "." }
         div.plots {
             @for s in series(&records) {
-                (plot(&s, limits(&s.title, &Thresholds::GUIDE)))
+                (plot(&s, limits(&s.title, &Thresholds::GUIDE, health.memory_limit_mib)))
             }
         }
     };
