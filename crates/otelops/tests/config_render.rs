@@ -6,7 +6,6 @@ mod common;
 #[path = "common/config.rs"]
 mod config_support;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -313,13 +312,7 @@ fn real_collector_validates_every_rendered_profile() {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use parker_testkit::free_port;
 
 /// A profile moved to free loopback ports, so tests can run side by side.
 fn on_free_ports(profile: Profile) -> (CollectorConfig, u16) {

@@ -5,7 +5,6 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -254,43 +253,12 @@ pub fn start_booking(opts: &BookingOptions) -> (Proc, String) {
     spawn_service("parker-booking", cmd)
 }
 
-/// A port that was free a moment ago, for servers that must come back on
-/// the same port (Redis after a restart) or advertise it (cluster nodes);
-/// everything else binds port 0.
-///
-/// Taken below the kernel's ephemeral range, as production's 6379 is: while
-/// such a server is down, clients keep reconnecting to its port, and a port
-/// inside the range can meanwhile become another process's `bind(0)` port or
-/// the source port of such a reconnect (a loopback TCP connection to
-/// itself), which Redis clients then wait on until they time out.
-pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    const LOWEST: u32 = 10_000;
-    // Concurrent test processes start at different places of the range.
-    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
-    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
-        .unwrap_or(32_768);
-    assert!(
-        ephemeral > LOWEST + 1_000,
-        "the ephemeral port range starts at {ephemeral}: no room for fixed ports below it"
-    );
-    let span = ephemeral - LOWEST;
-    let _ = NEXT.compare_exchange(
-        u32::MAX,
-        std::process::id().wrapping_mul(7919) % span,
-        Ordering::Relaxed,
-        Ordering::Relaxed,
-    );
-    for _ in 0..span {
-        let port = (LOWEST + NEXT.fetch_add(1, Ordering::Relaxed) % span) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port between {LOWEST} and {ephemeral}");
-}
+/// A port for servers that must come back on the same port (Redis after a
+/// restart) or advertise it (cluster nodes); everything else binds port 0.
+/// Below the ephemeral range (see `parker_testkit`): while such a server is
+/// down, clients keep reconnecting to its port, and a port inside the range
+/// could meanwhile become another process's `bind(0)` port.
+pub use parker_testkit::free_port;
 
 /// A throwaway `redis-server` on a loopback port, no persistence.
 pub struct Redis {

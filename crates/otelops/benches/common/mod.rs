@@ -16,13 +16,7 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use parker_testkit::free_port;
 
 /// A child process that is killed and reaped when dropped.
 pub struct Proc(pub Child);

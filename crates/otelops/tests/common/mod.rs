@@ -164,21 +164,11 @@ pub fn finish(mut child: Child, limit: Duration, what: &str) -> Output {
     }
 }
 
-/// A loopback port that was free a moment ago (bound to :0, then released),
-/// and never handed out before in this test process, so tests running in
-/// parallel do not pick each other's ports.
-pub fn free_port() -> u16 {
-    static USED: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = l.local_addr().expect("local addr").port();
-        if !used.contains(&port) {
-            used.push(port);
-            return port;
-        }
-    }
-}
+/// A loopback port that was free a moment ago, never handed out before in
+/// this test process, and below the ephemeral range, so no service a
+/// parallel test starts on port 0 takes it before (or while restarting) the
+/// server it is meant for (see `parker_testkit`).
+pub use parker_testkit::free_port;
 
 /// A loopback port nothing listens on (a free port, released).
 pub fn closed_port() -> u16 {
