@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::http_client::{HttpClient, Url};
+use crate::receive::client::{SourceError, TraceSource};
 
 /// A release number `MAJOR.MINOR.PATCH` (a `v` prefix and a `-suffix` such
 /// as our `-parker` are ignored for comparing).
@@ -39,8 +40,9 @@ pub struct Inputs {
     /// The collector's metrics page.
     pub metrics_url: Option<Url>,
     pub manifest: PathBuf,
-    /// `otelops receive --jsonl` copy holding the services' spans.
-    pub receiver: Option<PathBuf>,
+    /// The services' spans: a running receiver's query API, or the
+    /// `otelops receive --jsonl` copy.
+    pub receiver: Option<TraceSource>,
     pub target: Option<String>,
     /// A file of release numbers, one a line (`#` comments).
     pub releases: Option<PathBuf>,
@@ -88,10 +90,6 @@ pub enum VersionError {
     Input { path: PathBuf, reason: String },
     #[error("--target {0:?} is not a release number like v0.162.0")]
     BadTarget(String),
-    #[error(
-        "--receiver {0}: the receiver's query API carries no resource attributes; give the file `otelops receive --jsonl FILE` writes"
-    )]
-    ReceiverUrl(String),
 }
 
 pub async fn check(inputs: &Inputs, client: &HttpClient) -> Result<VersionReport, VersionError> {
@@ -105,12 +103,13 @@ pub async fn check(inputs: &Inputs, client: &HttpClient) -> Result<VersionReport
         None => (None, Some("no metrics URL".into())),
     };
     let (sdks, sdk_error) = match &inputs.receiver {
-        Some(p) if p.to_string_lossy().contains("://") => {
-            return Err(VersionError::ReceiverUrl(p.display().to_string()));
-        }
-        Some(p) => match sdks(p) {
+        Some(TraceSource::File(p)) => match sdks_in_file(p) {
             Ok(s) => (s, None),
             Err(e) => (Vec::new(), Some(e)),
+        },
+        Some(receiver) => match sdks_from_receiver(receiver).await {
+            Ok(s) => (s, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
         },
         None => (Vec::new(), None),
     };
@@ -241,8 +240,43 @@ fn target(inputs: &Inputs) -> Result<Option<Release>, VersionError> {
     Ok(candidates.into_iter().max())
 }
 
+/// The SDK a resource names (`telemetry.sdk.*`, by `service.name`), read
+/// through `attr`; none without `telemetry.sdk.version`.
+fn sdk_of(attr: impl Fn(&str) -> Option<String>) -> Option<Sdk> {
+    Some(Sdk {
+        version: attr("telemetry.sdk.version")?,
+        service: attr("service.name").unwrap_or_else(|| "unknown_service".into()),
+        language: attr("telemetry.sdk.language").unwrap_or_default(),
+        name: attr("telemetry.sdk.name").unwrap_or_default(),
+    })
+}
+
+/// Traces a running receiver is asked about (newest first) for the SDKs.
+const RECEIVER_TRACES: usize = 200;
+
+/// The `telemetry.sdk.*` of each service in the newest traces a running
+/// receiver holds (its query API gives every span's resource).
+async fn sdks_from_receiver(receiver: &TraceSource) -> Result<Vec<Sdk>, SourceError> {
+    let mut out = BTreeSet::new();
+    for item in receiver.list().await?.iter().take(RECEIVER_TRACES) {
+        let Some(trace) = receiver.show(&item.trace_id).await? else {
+            continue; // evicted since the list
+        };
+        for span in &trace.spans {
+            let attr = |key: &str| {
+                span.resource
+                    .iter()
+                    .find(|a| a.key == key)
+                    .map(|a| a.value.clone())
+            };
+            out.extend(sdk_of(attr));
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
 /// The `telemetry.sdk.*` of each service in an OTLP-JSON lines file.
-fn sdks(path: &Path) -> Result<Vec<Sdk>, String> {
+fn sdks_in_file(path: &Path) -> Result<Vec<Sdk>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = BTreeSet::new();
     for (n, line) in text
@@ -269,14 +303,7 @@ fn sdks(path: &Path) -> Result<Vec<Sdk>, String> {
                         .and_then(|v| v.as_str())
                         .map(str::to_owned)
                 };
-                if let Some(version) = attr("telemetry.sdk.version") {
-                    out.insert(Sdk {
-                        service: attr("service.name").unwrap_or_else(|| "unknown_service".into()),
-                        language: attr("telemetry.sdk.language").unwrap_or_default(),
-                        name: attr("telemetry.sdk.name").unwrap_or_default(),
-                        version,
-                    });
-                }
+                out.extend(sdk_of(attr));
             }
         }
     }

@@ -227,7 +227,7 @@ async fn daily_is_ok_when_healthy_then_names_the_errors_and_what_changed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logs_exported_to_otelops_receive_and_the_services_sdks_are_read_from_its_copy() {
+async fn logs_exported_to_otelops_receive_and_the_services_sdks_are_read_from_its_copy_and_api() {
     let art = Artifacts::new("maintain_received");
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("received.jsonl");
@@ -320,6 +320,28 @@ async fn logs_exported_to_otelops_receive_and_the_services_sdks_are_read_from_it
     assert!(
         run.stdout.contains("target:   v0.161.0 is not newer"),
         "the newest of the list is the target:\n{}",
+        run.stdout
+    );
+    // The same SDK from the running receiver's query API.
+    let api = format!("http://{}", receiver.http);
+    let run = otelops::run(
+        &art,
+        "version-receiver-api",
+        &[
+            "version",
+            "--metrics-url",
+            &ports.metrics_url(),
+            "--manifest",
+            &s(&manifest),
+            "--receiver",
+            &api,
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.lines().any(|l| l == sdk),
+        "{sdk} from {api}:\n{}",
         run.stdout
     );
     receiver.stop();

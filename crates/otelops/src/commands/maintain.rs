@@ -128,7 +128,7 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         })
         .collect();
     logs.extend(args.logs_from.iter().cloned().map(LogSource::Received));
-    let version = args.version.inputs(Some(targets.metrics.clone()));
+    let version = args.version.inputs(Some(targets.metrics.clone()))?;
     let inputs = Inputs {
         config: args.config,
         targets,

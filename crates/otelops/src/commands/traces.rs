@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::receiver_token::RECEIVER_TOKEN_ENV;
-use crate::http_client::{HttpArgs, HttpClient, TokenSource};
+use crate::http_client::{HttpArgs, HttpClient, HttpOptions, TokenSource};
 use crate::output::OutputFormat;
 use crate::receive::client::{Follow, TraceSource};
 use crate::receive::view::{self, Style};
@@ -105,22 +105,22 @@ pub fn exec(cmd: TracesCommand, output: OutputFormat) -> anyhow::Result<ExitCode
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) fn source(args: SourceArgs) -> anyhow::Result<TraceSource> {
-    Ok(match args.jsonl {
-        Some(path) => TraceSource::File(path),
-        None => {
-            let mut options = args.http.options(REQUEST_TIMEOUT);
-            if options.token.is_none() && std::env::var_os(RECEIVER_TOKEN_ENV).is_some() {
-                options.token = Some(TokenSource::Env(RECEIVER_TOKEN_ENV.into()));
-            }
-            let client = HttpClient::new(&options)?;
-            // Refuse a remote receiver before the first poll, not inside it.
-            client.url(&args.receiver)?;
-            TraceSource::Receiver {
-                base_url: args.receiver,
-                client,
-            }
-        }
-    })
+    match args.jsonl {
+        Some(path) => Ok(TraceSource::File(path)),
+        None => receiver(args.receiver, args.http.options(REQUEST_TIMEOUT)),
+    }
+}
+
+/// A running receiver's query API at `base_url`, with the receiver's token
+/// from `$OTELOPS_RECEIVER_TOKEN` when `options` names none.
+pub(crate) fn receiver(base_url: String, mut options: HttpOptions) -> anyhow::Result<TraceSource> {
+    if options.token.is_none() && std::env::var_os(RECEIVER_TOKEN_ENV).is_some() {
+        options.token = Some(TokenSource::Env(RECEIVER_TOKEN_ENV.into()));
+    }
+    let client = HttpClient::new(&options)?;
+    // Refuse a remote receiver before the first poll, not inside it.
+    client.url(&base_url)?;
+    Ok(TraceSource::Receiver { base_url, client })
 }
 
 fn style() -> Style {

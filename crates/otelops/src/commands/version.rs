@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::exit;
 use crate::http_client::{HttpClient, HttpOptions, Url};
 use crate::output::OutputFormat;
+use crate::receive::client::TraceSource;
 use crate::version::{self, Inputs};
 
 /// The flags `version` shares with `maintain monthly`.
@@ -17,10 +18,11 @@ pub struct VersionArgs {
     /// The distribution's builder manifest (the pinned version).
     #[arg(long, default_value = "deploy/collector/builder-config.yaml")]
     pub manifest: PathBuf,
-    /// The services' spans as `otelops receive --jsonl FILE` keeps them
-    /// (their telemetry.sdk.* resource attributes).
-    #[arg(long, value_name = "FILE")]
-    pub receiver: Option<PathBuf>,
+    /// The services' spans (their telemetry.sdk.* resource attributes): a
+    /// running `otelops receive` (http://127.0.0.1:4318), or the file
+    /// `otelops receive --jsonl FILE` keeps.
+    #[arg(long, value_name = "URL|FILE")]
+    pub receiver: Option<String>,
     /// The release to compare with, e.g. v0.162.0 (nothing is fetched).
     #[arg(long, value_name = "vX.Y.Z")]
     pub target: Option<String>,
@@ -29,15 +31,26 @@ pub struct VersionArgs {
     pub releases: Option<PathBuf>,
 }
 
+/// Bounds each query to the receiver (it answers from memory).
+const RECEIVER_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl VersionArgs {
-    pub fn inputs(&self, metrics_url: Option<Url>) -> Inputs {
-        Inputs {
+    pub fn inputs(&self, metrics_url: Option<Url>) -> anyhow::Result<Inputs> {
+        let receiver = match &self.receiver {
+            Some(url) if url.contains("://") => Some(super::traces::receiver(
+                url.clone(),
+                HttpOptions::loopback(RECEIVER_TIMEOUT),
+            )?),
+            Some(file) => Some(TraceSource::File(PathBuf::from(file))),
+            None => None,
+        };
+        Ok(Inputs {
             metrics_url,
             manifest: self.manifest.clone(),
-            receiver: self.receiver.clone(),
+            receiver,
             target: self.target.clone(),
             releases: self.releases.clone(),
-        }
+        })
     }
 }
 
@@ -46,6 +59,7 @@ impl VersionArgs {
   otelops version
   otelops version --metrics-url http://127.0.0.1:8888/metrics --target v0.162.0
   otelops version --releases releases.txt --receiver received.jsonl --output json
+  otelops version --target v0.162.0 --receiver http://127.0.0.1:4318
 
 The running version is target_info{service_version} on the metrics page; the pinned one is
 dist.version of --manifest. With a newer --target (or the newest of --releases) the upgrade
@@ -70,7 +84,7 @@ pub fn exec(args: Args, output: OutputFormat) -> anyhow::Result<ExitCode> {
         ..HttpOptions::loopback(args.timeout)
     })?;
     let url = client.url(&args.metrics_url)?;
-    let inputs = args.version.inputs(Some(url));
+    let inputs = args.version.inputs(Some(url))?;
     let r = super::runtime()?.block_on(version::check(&inputs, &client))?;
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
