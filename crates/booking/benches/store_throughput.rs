@@ -137,7 +137,7 @@ async fn main() {
             .await
             .expect("connecting to redis-server");
         let (s_created, s) = bookings_per_second(store, secs).await;
-        let store = RedisStore::connect_to(&cluster_endpoint, &prefix)
+        let store = RedisStore::connect_to(&cluster_endpoint, &prefix, None)
             .await
             .expect("connecting to the cluster");
         let (c_created, c) = bookings_per_second(store, secs).await;

@@ -33,6 +33,10 @@ pub struct Config {
     /// cluster is discovered from them.
     #[arg(long, env = "PARKER_REDIS_CLUSTER", value_name = "URLS")]
     pub redis_cluster: Option<String>,
+    /// File whose first line is the Redis password (`requirepass`, or the
+    /// ACL `default` user's), for --redis-url and --redis-cluster alike.
+    #[arg(long, env = "PARKER_REDIS_PASSWORD_FILE", value_name = "FILE")]
+    pub redis_password_file: Option<std::path::PathBuf>,
     /// How long to keep trying to reach Redis at startup, in milliseconds.
     #[arg(
         long,

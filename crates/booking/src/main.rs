@@ -55,13 +55,18 @@ async fn main() -> anyhow::Result<()> {
 async fn connect_redis(endpoint: &Endpoint, config: &Config) -> anyhow::Result<RedisStore> {
     let deadline = tokio::time::Instant::now()
         + std::time::Duration::from_millis(config.redis_connect_timeout_ms);
+    let password = config
+        .redis_password_file
+        .as_deref()
+        .map(read_password)
+        .transpose()?;
     let mut delay = std::time::Duration::from_millis(100);
     let flag = match endpoint {
         Endpoint::Single(_) => "--redis-url",
         Endpoint::Cluster(_) => "--redis-cluster",
     };
     loop {
-        match RedisStore::connect_to(endpoint, &config.redis_prefix).await {
+        match RedisStore::connect_to(endpoint, &config.redis_prefix, password.as_deref()).await {
             Ok(store) => return Ok(store),
             Err(e @ StoreError::Config(_)) => return Err(e.into()),
             Err(e) if tokio::time::Instant::now() + delay < deadline => {
@@ -79,6 +84,19 @@ async fn connect_redis(endpoint: &Endpoint, config: &Config) -> anyhow::Result<R
             }
         }
     }
+}
+
+/// `--redis-password-file`'s first line (a trailing newline is not part of it).
+fn read_password(path: &std::path::Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --redis-password-file {}", path.display()))?;
+    let password = text.lines().next().unwrap_or_default();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "--redis-password-file {}: the first line is empty; it must hold the Redis password",
+        path.display()
+    );
+    Ok(password.to_owned())
 }
 
 fn announce(local: std::net::SocketAddr, store: &str) {

@@ -213,25 +213,6 @@ async fn sigterm_finishes_in_flight_bookings_before_exiting() {
     assert!(after.iter().all(|b| b["status"] == "booked"), "{after:#?}");
 }
 
-/// Runs parker-booking with `args` (no store variables from the caller's
-/// environment), expects it to fail, and returns its stderr.
-async fn failing_run(args: &[&str]) -> String {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_parker-booking"));
-    cmd.args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .env("OTEL_SDK_DISABLED", "true")
-        .env_remove("PARKER_REDIS_URL")
-        .env_remove("PARKER_REDIS_CLUSTER")
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(START_TIMEOUT, cmd.output())
-        .await
-        .expect("parker-booking gives up within its connect timeout")
-        .expect("running parker-booking");
-    assert!(!output.status.success());
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn booking_waits_for_redis_at_startup_then_gives_up_with_a_clear_error() {
     let url = format!("redis://127.0.0.1:{}/0", free_port());

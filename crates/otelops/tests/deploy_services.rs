@@ -3,9 +3,10 @@
 //! against what it talks about: the variables are ones the binaries read
 //! (their `--help`, parker-telemetry's template), probes and URLs use the
 //! ports and names the other objects declare, the shutdown budget fits the
-//! grace period, secrets are only referenced, the pods are locked down, and
-//! the real `redis-server` run with the shipped redis.conf keeps an AOF
-//! fsynced every second.
+//! grace period, secrets are only referenced, the pods are locked down,
+//! Redis's password reaches both sides from one Secret, and the real
+//! `redis-server` run with the shipped redis.conf refuses clients without
+//! the password and keeps an AOF fsynced every second.
 
 mod common;
 #[path = "common/services_deploy.rs"]
@@ -454,17 +455,90 @@ fn redis_reads_the_configmap_and_keeps_its_data_on_a_persistent_volume() {
     assert_eq!(manifest("redis-service.yaml")["spec"]["clusterIP"], "None");
 }
 
-fn redis_cli(redis: &tt::Redis, args: &[&str]) -> String {
+/// Where `workload` mounts `key` of Secret `secret`: the file's path in the
+/// container, and the mode it gets.
+fn secret_file(workload: &Value, secret: &str, key: &str) -> (String, u64) {
+    let spec = &workload["spec"]["template"]["spec"];
+    let volume = spec["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["secret"]["secretName"] == secret)
+        .unwrap_or_else(|| panic!("no volume of Secret {secret}"));
+    let item = volume["secret"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == key)
+        .unwrap_or_else(|| panic!("Secret {secret}'s volume lacks {key}"));
+    let mount = container(workload)["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == volume["name"])
+        .unwrap_or_else(|| panic!("Secret {secret}'s volume is not mounted"));
+    assert_eq!(mount["readOnly"], true, "{secret} mounted read-only");
+    (
+        format!(
+            "{}/{}",
+            mount["mountPath"].as_str().unwrap(),
+            item["path"].as_str().unwrap()
+        ),
+        volume["secret"]["defaultMode"]
+            .as_u64()
+            .expect("a defaultMode"),
+    )
+}
+
+/// One Secret holds Redis's password twice: the token booking sends
+/// (`PARKER_REDIS_PASSWORD_FILE`) and the ACL file with its hash that
+/// redis.conf's `aclfile` names; each pod can read its file through its
+/// fsGroup and nobody else can.
+#[test]
+fn redis_password_reaches_booking_and_redis_from_one_secret() {
+    let booking = manifest("booking-deployment.yaml");
+    let (password, mode) = secret_file(&booking, "parker-redis-auth", "password");
+    assert_eq!(env_value(&booking, "PARKER_REDIS_PASSWORD_FILE"), password);
+    // `defaultMode: 0440`: octal to Kubernetes' YAML 1.1, the digits 440 to
+    // our YAML 1.2 parser (as deploy_manifests.rs reads 0400).
+    assert_eq!(mode, 440);
+    let redis = manifest("redis-statefulset.yaml");
+    let (acl, mode) = secret_file(&redis, "parker-redis-auth", "users.acl");
+    assert_eq!(mode, 440);
+    let conf = manifest("redis-configmap.yaml")["data"]["redis.conf"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        conf.lines().any(|l| l == format!("aclfile {acl}")),
+        "redis.conf does not read {acl}:\n{conf}"
+    );
+    for (w, user) in [(&booking, 65532), (&redis, 999)] {
+        let pod = &w["spec"]["template"]["spec"]["securityContext"];
+        assert_eq!(pod["runAsUser"], user);
+        assert_eq!(
+            pod["fsGroup"], user,
+            "the Secret's files are group {user}'s"
+        );
+    }
+}
+
+/// `redis-cli ARGS…` against `redis`, with `password` through
+/// `REDISCLI_AUTH` (not a flag); stdout and stderr.
+fn redis_cli(redis: &tt::Redis, password: Option<&std::path::Path>, args: &[&str]) -> String {
     let server = std::env::var_os("PARKER_REDIS_SERVER").expect("PARKER_REDIS_SERVER");
     let cli = std::path::Path::new(&server).with_file_name("redis-cli");
-    let out = common::run_bounded(
-        Command::new(cli)
-            .args(["-h", "127.0.0.1", "-p", &redis.port.to_string()])
-            .args(args),
-        Duration::from_secs(10),
-    );
+    let mut cmd = Command::new(cli);
+    cmd.args(["-h", "127.0.0.1", "-p", &redis.port.to_string()])
+        .args(args)
+        .env_remove("REDISCLI_AUTH");
+    if let Some(file) = password {
+        let text = std::fs::read_to_string(file).unwrap();
+        cmd.env("REDISCLI_AUTH", text.lines().next().unwrap());
+    }
+    let out = common::run_bounded(&mut cmd, Duration::from_secs(10));
     assert!(out.status.success(), "redis-cli {args:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
 /// The real redis-server with the ConfigMap's redis.conf (minus `dir`, on
@@ -474,10 +548,19 @@ fn redis_cli(redis: &tt::Redis, args: &[&str]) -> String {
 async fn redis_with_the_shipped_conf_appends_every_write_to_an_fsynced_aof() {
     let art = Artifacts::new("redis-shipped-conf");
     let dir = tempfile::tempdir().unwrap();
-    let conf = shipped_redis_conf_without_dir(dir.path());
+    let shipped = shipped_redis(dir.path());
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
-    let redis = tt::Redis::start_with_conf(&conf, &data, &art);
+    let redis = tt::Redis::start_with_conf(&shipped.conf, &data, &art);
+
+    // Without the password nothing is answered; the ACL file has no password in it.
+    let refused = redis_cli(&redis, None, &["INFO", "persistence"]);
+    assert!(refused.contains("NOAUTH"), "{refused}");
+    let token = std::fs::read_to_string(&shipped.password_file).unwrap();
+    let acl = std::fs::read_to_string(shipped.conf.with_file_name("users.acl")).unwrap();
+    assert!(!acl.contains(token.trim()), "{acl}");
+    let auth = Some(shipped.password_file.as_path());
+    let redis_cli = |redis: &tt::Redis, args: &[&str]| redis_cli(redis, auth, args);
 
     let persistence = redis_cli(&redis, &["INFO", "persistence"]);
     assert!(persistence.contains("aof_enabled:1"), "{persistence}");

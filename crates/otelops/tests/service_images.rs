@@ -99,8 +99,9 @@ fn env_file(
 }
 
 /// `podman run` as the Deployment runs the pod: read-only root, no
-/// capabilities, no new privileges, its memory limit.
-fn start<'p>(podman: &'p Podman, image: &Image, env_file: &str) -> Container<'p> {
+/// capabilities, no new privileges, its memory limit; `extra` flags before
+/// the image.
+fn start<'p>(podman: &'p Podman, image: &Image, env_file: &str, extra: &[&str]) -> Container<'p> {
     let d = manifest(image.deployment);
     let memory = podman_memory(
         container(&d)["resources"]["limits"]["memory"]
@@ -121,8 +122,11 @@ fn start<'p>(podman: &'p Podman, image: &Image, env_file: &str) -> Container<'p>
             &memory,
             "--env-file",
             env_file,
-            image.tag,
-        ],
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .chain([image.tag])
+        .collect::<Vec<_>>(),
     )
 }
 
@@ -216,8 +220,8 @@ async fn service_images_book_a_flight_and_stop_within_the_grace_period() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("redis-data");
     std::fs::create_dir(&data).unwrap();
-    let redis =
-        tt::Redis::start_with_conf(&shipped_redis_conf_without_dir(dir.path()), &data, &art);
+    let shipped = shipped_redis(dir.path());
+    let redis = tt::Redis::start_with_conf(&shipped.conf, &data, &art);
 
     let fares_port = common::free_port();
     let fares_env = env_file(
@@ -226,7 +230,7 @@ async fn service_images_book_a_flight_and_stop_within_the_grace_period() {
         &grpc,
         &[("PARKER_LISTEN".into(), format!("127.0.0.1:{fares_port}"))],
     );
-    let fares = start(&podman, &FARES, &fares_env);
+    let fares = start(&podman, &FARES, &fares_env, &[]);
     wait_for_probes(&FARES, fares_port, &fares).await;
 
     // The Deployment's PARKER_* values, the cluster names swapped for loopback.
@@ -253,7 +257,17 @@ async fn service_images_book_a_flight_and_stop_within_the_grace_period() {
         };
     }
     let booking_env = env_file(dir.path(), &BOOKING, &grpc, &parker_env);
-    let booking = start(&podman, &BOOKING, &booking_env);
+    // Redis's password where the Deployment's Secret volume puts it, readable
+    // by the container's user only.
+    let in_container = env_value(&d, "PARKER_REDIS_PASSWORD_FILE");
+    std::os::unix::fs::chown(&shipped.password_file, Some(UID), Some(UID)).unwrap();
+    std::fs::set_permissions(
+        &shipped.password_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o400),
+    )
+    .unwrap();
+    let secret = format!("{}:{in_container}:ro", shipped.password_file.display());
+    let booking = start(&podman, &BOOKING, &booking_env, &["--volume", &secret]);
     wait_for_probes(&BOOKING, booking_port, &booking).await;
     for running in [&booking, &fares] {
         let top = running.top(&["user"]);

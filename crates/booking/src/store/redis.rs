@@ -347,13 +347,19 @@ fn target_of(info: &redis::ConnectionInfo) -> RedisTarget {
 impl RedisStore {
     /// Connects to `url` (`redis://host:port/db`); see [`RedisStore::connect_to`].
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisStore, StoreError> {
-        Self::connect_to(&Endpoint::Single(url.to_owned()), prefix).await
+        Self::connect_to(&Endpoint::Single(url.to_owned()), prefix, None).await
     }
 
     /// Connects to one Redis or a Cluster; fails if it cannot be reached
     /// now. After that, lost connections are re-established in the
     /// background and commands fail fast (503) until Redis is back.
-    pub async fn connect_to(endpoint: &Endpoint, prefix: &str) -> Result<RedisStore, StoreError> {
+    /// `password` is `AUTH`'s (Redis `requirepass`, or the `default` user's
+    /// in an ACL file), sent to every node; it overrides one in a URL.
+    pub async fn connect_to(
+        endpoint: &Endpoint,
+        prefix: &str,
+        password: Option<&str>,
+    ) -> Result<RedisStore, StoreError> {
         // A brace in the prefix would become the hash tag and put a
         // script's keys in different Cluster slots.
         if prefix.contains(['{', '}']) {
@@ -363,7 +369,13 @@ impl RedisStore {
         }
         let (link, target) = match endpoint {
             Endpoint::Single(url) => {
-                let client = redis::Client::open(url.as_str())
+                let mut info = redis::IntoConnectionInfo::into_connection_info(url.as_str())
+                    .map_err(|e| StoreError::Config(format!("--redis-url {url:?}: {e}")))?;
+                if let Some(password) = password {
+                    let settings = info.redis_settings().clone().set_password(password);
+                    info = info.set_redis_settings(settings);
+                }
+                let client = redis::Client::open(info)
                     .map_err(|e| StoreError::Config(format!("--redis-url {url:?}: {e}")))?;
                 let target = target_of(client.get_connection_info());
                 let config = ConnectionManagerConfig::new()
@@ -389,7 +401,11 @@ impl RedisStore {
                 let target = target_of(&info);
                 // Retries cover a failover: `MOVED` and refused connections
                 // until the replica has taken over (node timeout + election).
-                let client = ClusterClient::builder(nodes.iter().map(String::as_str))
+                let mut builder = ClusterClient::builder(nodes.iter().map(String::as_str));
+                if let Some(password) = password {
+                    builder = builder.password(password);
+                }
+                let client = builder
                     .connection_timeout(Duration::from_millis(500))
                     .response_timeout(COMMAND_TIMEOUT)
                     .retries(4)

@@ -264,6 +264,8 @@ pub use parker_testkit::free_port;
 pub struct Redis {
     pub port: u16,
     proc: Option<Proc>,
+    /// Flags it starts (and restarts) with.
+    extra: Vec<String>,
 }
 
 /// A Redis binary: `$var`, else `name` on PATH.
@@ -290,9 +292,19 @@ fn redis_binary() -> PathBuf {
 
 impl Redis {
     pub fn start() -> Redis {
+        Self::start_with(Vec::new())
+    }
+
+    /// A server that requires `password` (`requirepass`).
+    pub fn start_with_password(password: &str) -> Redis {
+        Self::start_with(vec!["--requirepass".into(), password.into()])
+    }
+
+    fn start_with(extra: Vec<String>) -> Redis {
         let mut redis = Redis {
             port: free_port(),
             proc: None,
+            extra,
         };
         redis.restart();
         redis
@@ -304,7 +316,8 @@ impl Redis {
 
     /// Starts (again) on the same port.
     pub fn restart(&mut self) {
-        self.proc = Some(spawn_redis_server(self.port, &[], "redis-server".into()));
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        self.proc = Some(spawn_redis_server(self.port, &extra, "redis-server".into()));
     }
 
     pub fn stop(&mut self) {
@@ -360,14 +373,26 @@ pub struct ClusterNode {
 /// primaries with a replica each. Killed and its directories removed on drop.
 pub struct RedisCluster {
     pub nodes: Vec<ClusterNode>,
+    /// Every node's `requirepass` (and `masterauth`), if any.
+    password: Option<String>,
 }
 
 /// `redis-cli -p PORT ARGS…`'s stdout; panics naming the command on failure.
 pub fn redis_cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new(redis_tool("PARKER_REDIS_CLI", "redis-cli"))
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+    redis_cli_as(port, None, args)
+}
+
+/// [`redis_cli`] with `password` for `AUTH` (through `REDISCLI_AUTH`, not a flag).
+pub fn redis_cli_as(port: u16, password: Option<&str>, args: &[&str]) -> String {
+    let mut cmd = Command::new(redis_tool("PARKER_REDIS_CLI", "redis-cli"));
+    cmd.args(["-h", "127.0.0.1", "-p", &port.to_string()])
         .args(args)
-        .stdin(Stdio::null())
+        .env_remove("REDISCLI_AUTH")
+        .stdin(Stdio::null());
+    if let Some(password) = password {
+        cmd.env("REDISCLI_AUTH", password);
+    }
+    let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("running redis-cli: {e}"));
     assert!(
@@ -391,6 +416,15 @@ fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
 
 impl RedisCluster {
     pub fn start() -> RedisCluster {
+        Self::start_with(None)
+    }
+
+    /// A cluster whose nodes require `password` (of each other too).
+    pub fn start_with_password(password: &str) -> RedisCluster {
+        Self::start_with(Some(password))
+    }
+
+    fn start_with(password: Option<&str>) -> RedisCluster {
         let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("parker-redis-cluster");
         let mut nodes = Vec::new();
         for _ in 0..6 {
@@ -399,7 +433,7 @@ impl RedisCluster {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("creating a cluster node directory");
             let dir_text = dir.to_string_lossy();
-            let cluster_args = [
+            let mut cluster_args = vec![
                 "--cluster-enabled",
                 "yes",
                 "--cluster-config-file",
@@ -412,6 +446,9 @@ impl RedisCluster {
                 "--dir",
                 &dir_text,
             ];
+            if let Some(password) = password {
+                cluster_args.extend(["--requirepass", password, "--masterauth", password]);
+            }
             let proc = spawn_redis_server(
                 port,
                 &cluster_args,
@@ -419,7 +456,10 @@ impl RedisCluster {
             );
             nodes.push(ClusterNode { port, proc, dir });
         }
-        let cluster = RedisCluster { nodes };
+        let cluster = RedisCluster {
+            nodes,
+            password: password.map(str::to_owned),
+        };
         let addresses: Vec<String> = cluster
             .nodes
             .iter()
@@ -428,20 +468,31 @@ impl RedisCluster {
         let mut create = vec!["--cluster", "create"];
         create.extend(addresses.iter().map(String::as_str));
         create.extend(["--cluster-replicas", "1", "--cluster-yes"]);
-        redis_cli(cluster.nodes[0].port, &create);
+        cluster.cli(cluster.nodes[0].port, &create);
         for node in &cluster.nodes {
             wait_until(
                 &format!("cluster node {} reports cluster_state:ok", node.port),
-                || redis_cli(node.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok"),
+                || {
+                    cluster
+                        .cli(node.port, &["CLUSTER", "INFO"])
+                        .contains("cluster_state:ok")
+                },
             );
         }
         // Replicas in sync, so a failover has something to take over.
         for node in cluster.replicas() {
             wait_until(&format!("replica {node} in sync with its primary"), || {
-                redis_cli(node, &["INFO", "replication"]).contains("master_link_status:up")
+                cluster
+                    .cli(node, &["INFO", "replication"])
+                    .contains("master_link_status:up")
             });
         }
         cluster
+    }
+
+    /// `redis-cli` on one node, with the cluster's password.
+    pub fn cli(&self, port: u16, args: &[&str]) -> String {
+        redis_cli_as(port, self.password.as_deref(), args)
     }
 
     /// `--redis-cluster`'s value: every node as a seed.
@@ -453,8 +504,8 @@ impl RedisCluster {
             .join(",")
     }
 
-    fn role(port: u16) -> String {
-        let info = redis_cli(port, &["INFO", "replication"]);
+    fn role(&self, port: u16) -> String {
+        let info = self.cli(port, &["INFO", "replication"]);
         info.lines()
             .find_map(|l| l.trim().strip_prefix("role:"))
             .unwrap_or("?")
@@ -466,7 +517,7 @@ impl RedisCluster {
         self.nodes
             .iter()
             .map(|n| n.port)
-            .filter(|p| Self::role(*p) == "slave")
+            .filter(|p| self.role(*p) == "slave")
             .collect()
     }
 
@@ -477,7 +528,7 @@ impl RedisCluster {
     /// A replica and the port of the primary it follows.
     fn replica_and_its_primary(&self) -> (u16, u16) {
         let replica = self.replicas()[0];
-        let info = redis_cli(replica, &["INFO", "replication"]);
+        let info = self.cli(replica, &["INFO", "replication"]);
         let primary: u16 = info
             .lines()
             .find_map(|l| l.trim().strip_prefix("master_port:"))
@@ -503,7 +554,7 @@ impl RedisCluster {
             .expect("running kill -STOP");
         assert!(stopped.success(), "kill -STOP of the primary on {primary}");
         wait_until(&format!("replica {replica} promoted to primary"), || {
-            Self::role(replica) == "master"
+            self.role(replica) == "master"
         });
         (primary, replica)
     }
@@ -512,9 +563,9 @@ impl RedisCluster {
     /// the old primary; returns (old primary, new primary).
     pub fn fail_over_one(&mut self) -> (u16, u16) {
         let (replica, primary) = self.replica_and_its_primary();
-        redis_cli(replica, &["CLUSTER", "FAILOVER"]);
+        self.cli(replica, &["CLUSTER", "FAILOVER"]);
         wait_until(&format!("replica {replica} became primary"), || {
-            Self::role(replica) == "master"
+            self.role(replica) == "master"
         });
         let old = self
             .nodes
@@ -531,7 +582,10 @@ impl RedisCluster {
         for port in alive {
             wait_until(
                 &format!("cluster node {port} reports cluster_state:ok"),
-                || redis_cli(port, &["CLUSTER", "INFO"]).contains("cluster_state:ok"),
+                || {
+                    self.cli(port, &["CLUSTER", "INFO"])
+                        .contains("cluster_state:ok")
+                },
             );
         }
         (primary, replica)
@@ -610,7 +664,7 @@ pub async fn store_on_cluster(
 ) -> (RedisCluster, parker_booking::store::redis::RedisStore) {
     let cluster = RedisCluster::start();
     let endpoint = parker_booking::store::redis::Endpoint::cluster(&cluster.seeds());
-    let store = parker_booking::store::redis::RedisStore::connect_to(&endpoint, prefix)
+    let store = parker_booking::store::redis::RedisStore::connect_to(&endpoint, prefix, None)
         .await
         .expect("connecting to the test's cluster");
     (cluster, store)
@@ -783,4 +837,23 @@ impl Stack {
             redis,
         }
     }
+}
+
+/// Runs parker-booking with `args` (no store variables from the caller's
+/// environment), expects it to fail, and returns its stderr.
+pub async fn failing_run(args: &[&str]) -> String {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_parker-booking"));
+    cmd.args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("OTEL_SDK_DISABLED", "true")
+        .env_remove("PARKER_REDIS_URL")
+        .env_remove("PARKER_REDIS_CLUSTER")
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(START_TIMEOUT, cmd.output())
+        .await
+        .expect("parker-booking gives up within its connect timeout")
+        .expect("running parker-booking");
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }

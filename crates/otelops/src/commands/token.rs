@@ -11,6 +11,7 @@ use crate::exit;
 use crate::output::OutputFormat;
 use crate::token::env_file::{self, Change};
 use crate::token::file::{self, Rotation};
+use crate::token::redis_acl;
 use crate::token::{TOKEN_BYTES, Token};
 
 #[derive(Debug, clap::Subcommand)]
@@ -73,6 +74,25 @@ pub enum TokenCommand {
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
     },
+    /// Write a Redis ACL file (redis.conf `aclfile`) whose `default` user's
+    /// password is the token file's current token, stored as its SHA-256:
+    /// the Redis server gets no password, its clients send the token.
+    #[command(
+        name = "redis-acl",
+        after_help = "Examples:\n  \
+            otelops token gen --out redis-password\n  \
+            otelops token redis-acl --file redis-password --out users.acl\n\n\
+            parker-booking reads the token from --redis-password-file redis-password.\n\
+            Exit codes: 0 written, 2 usage or input error (nothing written)."
+    )]
+    RedisAcl {
+        /// The token file (its first token is the password).
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// The ACL file to write (replaced atomically, mode 0600).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 pub const AFTER_HELP: &str = "Examples:\n  \
@@ -80,7 +100,8 @@ pub const AFTER_HELP: &str = "Examples:\n  \
     otelops token rotate --file /etc/otelcol-parker/tokens/ingest-token --overlap\n  \
     otelops token rotate --env-file config/.env.otel --var OTEL_EXPORTER_OTLP_HEADERS \\\n      \
     --token-from /etc/otelcol-parker/tokens/ingest-token\n  \
-    otelops token retire --file /etc/otelcol-parker/tokens/ingest-token\n\n\
+    otelops token retire --file /etc/otelcol-parker/tokens/ingest-token\n  \
+    otelops token redis-acl --file redis-password --out users.acl\n\n\
     The collector (bearertokenauth `filename:`) watches the token file and reloads it\n\
     without a restart. Every file is written atomically with mode 0600; no token is\n\
     printed or taken as a flag value.\n\n\
@@ -152,6 +173,18 @@ pub fn exec(cmd: TokenCommand, output: OutputFormat) -> anyhow::Result<ExitCode>
         }
         TokenCommand::Rotate { .. } => {
             unreachable!("clap requires --file or --env-file with --var")
+        }
+        TokenCommand::RedisAcl { file: from, out } => {
+            let token = file::read_tokens(&from)?.swap_remove(0);
+            redis_acl::write(&out, &token)?;
+            Report::new(
+                "redis-acl",
+                &out,
+                format!(
+                    "the default user's password is the SHA-256 of {}'s token (mode 0600)",
+                    from.display()
+                ),
+            )
         }
         TokenCommand::Retire { file: path } => {
             let what = match file::retire(&path)? {

@@ -2,7 +2,8 @@
 //! (`gen`), replaced in a token file the collector watches (`rotate`, with an
 //! overlap in which the old and new token are both accepted until `retire`),
 //! and replaced inside an env file (`.env.otel`'s `OTEL_EXPORTER_OTLP_HEADERS`
-//! or the collector's env file) without touching its other lines.
+//! or the collector's env file) without touching its other lines, and turned
+//! into a Redis ACL file that holds only its hash (`redis-acl`).
 //!
 //! Not for: reading tokens to send them (`http_client::TokenSource`) or
 //! checking their strength (`audit`).
@@ -14,6 +15,7 @@
 
 pub mod env_file;
 pub mod file;
+pub mod redis_acl;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -102,21 +102,65 @@ pub fn host_of(url: &str) -> &str {
         .unwrap_or_else(|| panic!("{url} is not scheme://host:port"))
 }
 
+/// The ConfigMap's redis.conf as a test runs it, with the password the
+/// Secret would hold.
+pub struct ShippedRedis {
+    pub conf: PathBuf,
+    /// The token file (`otelops token gen`): what parker-booking reads.
+    pub password_file: PathBuf,
+}
+
 /// The ConfigMap's redis.conf written to `dir/redis.conf` without its `dir`
-/// line: redis-server changes into `dir` as it reads the file (/data does
-/// not exist here), before a later `--dir` could win.
-pub fn shipped_redis_conf_without_dir(dir: &Path) -> PathBuf {
+/// line (redis-server changes into `dir` as it reads the file, and /data
+/// does not exist here, before a later `--dir` could win), its `aclfile`
+/// moved into `dir`, where `otelops token gen` and `otelops token
+/// redis-acl` make the password and the ACL file, as README.md there says.
+pub fn shipped_redis(dir: &Path) -> ShippedRedis {
     let shipped = manifest("redis-configmap.yaml")["data"]["redis.conf"]
         .as_str()
         .expect("redis.conf in the ConfigMap")
         .to_owned();
-    let without_dir: String = shipped
+    let password_file = dir.join("redis-password");
+    let acl = dir.join("users.acl");
+    for args in [
+        vec!["token", "gen", "--out", path_str(&password_file)],
+        vec![
+            "token",
+            "redis-acl",
+            "--file",
+            path_str(&password_file),
+            "--out",
+            path_str(&acl),
+        ],
+    ] {
+        let out = run_bounded(
+            crate::common::otelops_command().args(&args),
+            Duration::from_secs(10),
+        );
+        assert!(out.status.success(), "otelops {args:?}: {out:?}");
+    }
+    let mut acl_lines = 0;
+    let rewritten: String = shipped
         .lines()
         .filter(|l| !l.starts_with("dir "))
-        .map(|l| format!("{l}\n"))
+        .map(|l| match l.strip_prefix("aclfile ") {
+            Some(_) => {
+                acl_lines += 1;
+                format!("aclfile {}\n", acl.display())
+            }
+            None => format!("{l}\n"),
+        })
         .collect();
-    assert_eq!(shipped.lines().count(), without_dir.lines().count() + 1);
-    let path = dir.join("redis.conf");
-    std::fs::write(&path, without_dir).expect("writing redis.conf");
-    path
+    assert_eq!(shipped.lines().count(), rewritten.lines().count() + 1);
+    assert_eq!(acl_lines, 1, "redis.conf names one aclfile");
+    let conf = dir.join("redis.conf");
+    std::fs::write(&conf, rewritten).expect("writing redis.conf");
+    ShippedRedis {
+        conf,
+        password_file,
+    }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 temporary path")
 }

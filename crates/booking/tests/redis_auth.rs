@@ -1,0 +1,111 @@
+//! Redis with a password (`requirepass`): parker-booking reads it from
+//! `--redis-password-file` (never a flag value) and books through one Redis
+//! and through a Cluster whose nodes all require it; a wrong or empty
+//! password stops the start with an error that says so.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+
+const PASSWORD: &str = "s3cret-test-password-0123456789";
+
+/// A 0600 file holding `content`, in a directory removed on drop.
+fn password_file(content: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("redis-password");
+    std::fs::write(&path, content).expect("writing the password file");
+    (dir, path)
+}
+
+/// One booking through the whole flow on `store_args`, with the password
+/// from `file` given as a container would (the environment).
+async fn books_with_the_password(store_args: Vec<String>, file: &std::path::Path) {
+    let (_fares, fares_url) = start_fares(&FaresOptions::default());
+    let (_booking, base) = start_booking(&BookingOptions {
+        fares_url,
+        store_args,
+        env: vec![(
+            "PARKER_REDIS_PASSWORD_FILE".into(),
+            file.to_string_lossy().into_owned(),
+        )],
+        ..BookingOptions::default()
+    });
+    let c = client();
+    let (status, created) = create(&c, &base, &booking_body("JFK", "LHR", "6000")).await;
+    assert_eq!(status, 202, "{created}");
+    let id = created["id"].as_str().expect("an id");
+    let booking = wait_final(&c, &base, id, std::time::Duration::from_secs(20)).await;
+    assert_eq!(booking["status"], "booked", "{booking}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_authenticates_to_redis_with_the_password_file() {
+    let redis = Redis::start_with_password(PASSWORD);
+    // The trailing newline of a file written by `echo` or `otelops token gen`
+    // is not part of the password.
+    let (_dir, file) = password_file(&format!("{PASSWORD}\n"));
+    books_with_the_password(vec!["--redis-url".into(), redis.url()], &file).await;
+    // The bookings really are behind the password.
+    let keys = redis_cli(redis.port, &["KEYS", "parker:*"]);
+    assert!(keys.contains("NOAUTH"), "{keys}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_authenticates_to_every_cluster_node() {
+    let cluster = RedisCluster::start_with_password(PASSWORD);
+    let (_dir, file) = password_file(PASSWORD);
+    books_with_the_password(vec!["--redis-cluster".into(), cluster.seeds()], &file).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_or_empty_password_stops_the_start_with_a_clear_error() {
+    let redis = Redis::start_with_password(PASSWORD);
+    let url = redis.url();
+    let (_dir, wrong) = password_file("not-the-password\n");
+    let stderr = failing_run(&[
+        "--redis-url",
+        &url,
+        "--redis-password-file",
+        &wrong.to_string_lossy(),
+        "--redis-connect-timeout-ms",
+        "600",
+    ])
+    .await;
+    assert!(
+        stderr.contains("connecting to Redis (--redis-url) for 600 ms"),
+        "{stderr}"
+    );
+    assert!(stderr.to_lowercase().contains("password"), "{stderr}");
+    assert!(!stderr.contains("not-the-password"), "{stderr}");
+
+    let (_dir, empty) = password_file("\n");
+    let stderr = failing_run(&[
+        "--redis-url",
+        &url,
+        "--redis-password-file",
+        &empty.to_string_lossy(),
+    ])
+    .await;
+    assert!(
+        stderr.contains("the first line is empty; it must hold the Redis password"),
+        "{stderr}"
+    );
+
+    let missing = empty.with_file_name("absent");
+    let stderr = failing_run(&[
+        "--redis-url",
+        &url,
+        "--redis-password-file",
+        &missing.to_string_lossy(),
+    ])
+    .await;
+    assert!(
+        stderr.contains(&format!(
+            "reading --redis-password-file {}",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+}
