@@ -102,6 +102,22 @@ fn evidence(check: &Value) -> String {
         .join("\n")
 }
 
+/// `otelops version` against the test's collector and the repository's
+/// builder manifest, with `extra` flags.
+async fn run_version(
+    art: &Artifacts,
+    label: &str,
+    ports: &Ports,
+    extra: &[&str],
+) -> support::otelops::Run {
+    let manifest = s(&common::repo_root().join("deploy/collector/builder-config.yaml"));
+    let mut args = vec!["version", "--metrics-url"];
+    let metrics = ports.metrics_url();
+    args.extend([metrics.as_str(), "--manifest", &manifest]);
+    args.extend_from_slice(extra);
+    otelops::run(art, label, &args).await
+}
+
 fn s(p: &Path) -> String {
     p.display().to_string()
 }
@@ -293,21 +309,11 @@ async fn logs_exported_to_otelops_receive_and_the_services_sdks_are_read_from_it
 
     let releases = dir.path().join("releases.txt");
     std::fs::write(&releases, "# known releases\nv0.150.0\nv0.161.0\n").unwrap();
-    let manifest = common::repo_root().join("deploy/collector/builder-config.yaml");
-    let run = otelops::run(
+    let run = run_version(
         &art,
         "version-receiver",
-        &[
-            "version",
-            "--metrics-url",
-            &ports.metrics_url(),
-            "--manifest",
-            &s(&manifest),
-            "--receiver",
-            &s(&copy),
-            "--releases",
-            &s(&releases),
-        ],
+        &ports,
+        &["--receiver", &s(&copy), "--releases", &s(&releases)],
     )
     .await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -324,20 +330,7 @@ async fn logs_exported_to_otelops_receive_and_the_services_sdks_are_read_from_it
     );
     // The same SDK from the running receiver's query API.
     let api = format!("http://{}", receiver.http);
-    let run = otelops::run(
-        &art,
-        "version-receiver-api",
-        &[
-            "version",
-            "--metrics-url",
-            &ports.metrics_url(),
-            "--manifest",
-            &s(&manifest),
-            "--receiver",
-            &api,
-        ],
-    )
-    .await;
+    let run = run_version(&art, "version-receiver-api", &ports, &["--receiver", &api]).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout.lines().any(|l| l == sdk),
@@ -671,20 +664,7 @@ async fn monthly_rotation_runbook_and_version_against_the_live_collector() {
     assert!(evidence(docs).contains("No such file"), "{docs:#}");
 
     // `otelops version` on the same collector.
-    let run = otelops::run(
-        &art,
-        "version-newer",
-        &[
-            "version",
-            "--metrics-url",
-            &ports.metrics_url(),
-            "--manifest",
-            &s(&manifest),
-            "--target",
-            "v0.999.0",
-        ],
-    )
-    .await;
+    let run = run_version(&art, "version-newer", &ports, &["--target", "v0.999.0"]).await;
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let out = &run.stdout;
     assert!(
@@ -705,20 +685,7 @@ async fn monthly_rotation_runbook_and_version_against_the_live_collector() {
     );
 
     let current = format!("v{}", pinned.split('-').next().unwrap());
-    let run = otelops::run(
-        &art,
-        "version-current",
-        &[
-            "version",
-            "--metrics-url",
-            &ports.metrics_url(),
-            "--manifest",
-            &s(&manifest),
-            "--target",
-            &current,
-        ],
-    )
-    .await;
+    let run = run_version(&art, "version-current", &ports, &["--target", &current]).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("is not newer: up to date"),
