@@ -135,13 +135,29 @@ pub(crate) fn sans(cert: &X509Certificate<'_>) -> Vec<String> {
         .collect()
 }
 
+/// The serial as `openssl x509 -serial` prints it (colon-separated here):
+/// the integer's bytes without DER's sign padding, the `00` that precedes
+/// a first byte with its high bit set (x509-parser's `raw_serial_as_string`
+/// keeps it, so half of all 20-byte random serials read differently).
+fn serial_hex(raw: &[u8]) -> String {
+    let bytes = match raw {
+        [0, rest @ ..] if !rest.is_empty() => rest,
+        all => all,
+    };
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 pub(crate) fn info(cert: &X509Certificate<'_>, now: SystemTime) -> CertInfo {
     let validity = cert.validity();
     let secs_left = validity.not_after.timestamp() - unix(now);
     CertInfo {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
-        serial: cert.raw_serial_as_string(),
+        serial: serial_hex(cert.raw_serial()),
         sans: sans(cert),
         not_before: rfc3339(validity.not_before.timestamp()),
         not_after: rfc3339(validity.not_after.timestamp()),
@@ -325,5 +341,15 @@ mod tests {
         assert_eq!(expiry_status(7), Status::Crit);
         assert_eq!(expiry_status(0), Status::Crit);
         assert_eq!(expiry_status(-3), Status::Crit);
+    }
+
+    #[test]
+    fn serials_read_as_openssl_prints_them_without_the_der_sign_byte() {
+        // A 19-byte serial whose first byte has the high bit set is 20
+        // bytes in DER (seen from `openssl x509 -CAcreateserial`:
+        // openssl printed serial=AD89…, we had printed 00:ad:89:…).
+        assert_eq!(serial_hex(&[0x00, 0xad, 0x89, 0x56]), "ad:89:56");
+        assert_eq!(serial_hex(&[0x0a, 0x01]), "0a:01");
+        assert_eq!(serial_hex(&[0x00]), "00");
     }
 }
