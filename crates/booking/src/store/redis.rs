@@ -318,6 +318,21 @@ struct Scripts {
     save: Script,
 }
 
+/// Why connecting to `what` failed: a refused password is a setting to
+/// fix, not an outage to wait out, so it ends the start at once. (The
+/// cluster client reports it inside an I/O error of its initial
+/// connections, so on Cluster it is waited out like an outage, with the
+/// authentication error in every warning and in the final error.)
+fn connect_error(e: &RedisError, what: &str) -> StoreError {
+    if e.kind() == redis::ErrorKind::AuthenticationFailed {
+        StoreError::Config(format!(
+            "{what} refused the password (--redis-password-file): {e}"
+        ))
+    } else {
+        StoreError::Unavailable(format!("connecting to {what}: {e}"))
+    }
+}
+
 fn unavailable(e: RedisError) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
@@ -386,7 +401,7 @@ impl RedisStore {
                     .set_max_delay(Duration::from_millis(500));
                 let conn = ConnectionManager::new_with_config(client, config)
                     .await
-                    .map_err(|e| StoreError::Unavailable(format!("connecting to {url}: {e}")))?;
+                    .map_err(|e| connect_error(&e, url))?;
                 (Link::Single(conn), target)
             }
             Endpoint::Cluster(nodes) => {
@@ -413,9 +428,10 @@ impl RedisStore {
                     .max_retry_wait(500)
                     .build()
                     .map_err(|e| StoreError::Config(format!("--redis-cluster {shown:?}: {e}")))?;
-                let conn = client.get_async_connection().await.map_err(|e| {
-                    StoreError::Unavailable(format!("connecting to the cluster {shown}: {e}"))
-                })?;
+                let conn = client
+                    .get_async_connection()
+                    .await
+                    .map_err(|e| connect_error(&e, &format!("the cluster {shown}")))?;
                 let link = ClusterLink {
                     client,
                     shown,
