@@ -20,7 +20,7 @@ mod restore;
 
 use std::path::{Path, PathBuf};
 
-pub use archive::MANIFEST;
+pub use archive::{MANIFEST, sha256_hex};
 pub use passphrase::{Passphrase, PassphraseError, PassphraseSource};
 pub use record::{Event, RECORD_FILE, Record};
 pub use restore::{Change, ChangeKind};

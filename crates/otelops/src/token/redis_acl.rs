@@ -12,9 +12,8 @@ use crate::secret_file::write_atomic;
 /// The ACL line: the `default` user on, with the token's hash as its only
 /// password and every key, channel and command (as without ACLs).
 pub fn acl_line(token: &Token) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, token.expose().as_bytes());
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("user default on #{hex} ~* &* +@all\n")
+    let hash = crate::backup::sha256_hex(token.expose().as_bytes());
+    format!("user default on #{hash} ~* &* +@all\n")
 }
 
 /// Writes (or replaces, after a rotation) the ACL file for `token`,
