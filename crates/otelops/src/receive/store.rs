@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::body::Bytes;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde::Serialize;
 
@@ -50,18 +50,21 @@ pub struct Origin {
 }
 
 impl Origin {
-    /// The interning key: the origin as an encoded `ResourceSpans` without spans.
+    /// The interning key: resource, scope and both schema URLs, each
+    /// length-delimited so no two origins share a key.
     fn key(&self) -> Vec<u8> {
-        ResourceSpans {
-            resource: Some(self.resource.clone()),
-            scope_spans: vec![ScopeSpans {
-                scope: Some(self.scope.clone()),
-                spans: Vec::new(),
-                schema_url: self.scope_schema_url.clone(),
-            }],
-            schema_url: self.resource_schema_url.clone(),
+        let mut key = Vec::new();
+        // Into a Vec, which grows as needed, encoding cannot fail.
+        let grows = "a Vec grows as needed";
+        self.resource
+            .encode_length_delimited(&mut key)
+            .expect(grows);
+        self.scope.encode_length_delimited(&mut key).expect(grows);
+        for url in [&self.resource_schema_url, &self.scope_schema_url] {
+            prost::encoding::encode_varint(url.len() as u64, &mut key);
+            key.extend_from_slice(url.as_bytes());
         }
-        .encode_to_vec()
+        key
     }
 }
 
@@ -193,7 +196,8 @@ struct Inner {
     stored: usize,
     counters: Summary,
     services: BTreeSet<Arc<str>>,
-    origins: HashMap<Vec<u8>, Arc<Origin>>,
+    /// Every origin seen, with its service name, by [`Origin::key`].
+    origins: HashMap<Vec<u8>, Source>,
     /// Size of `origins` at which the unused ones are dropped.
     prune_origins_at: usize,
     /// Bumped on every change so pollers can tell something arrived.
@@ -241,9 +245,12 @@ impl Store {
     /// then, so a stream of ever-new resources (restarting pods) stays bounded
     /// by the spans stored.
     pub fn source(&self, origin: Origin) -> Source {
-        let name = super::decode::service_name(Some(&origin.resource));
         let key = origin.key();
         let mut inner = self.lock();
+        if let Some(found) = inner.origins.get(&key) {
+            return found.clone();
+        }
+        let name = super::decode::service_name(Some(&origin.resource));
         let service = match inner.services.get(name) {
             Some(found) => found.clone(),
             None => {
@@ -252,17 +259,18 @@ impl Store {
                 arc
             }
         };
-        if let Some(found) = inner.origins.get(&key) {
-            let origin = found.clone();
-            return Source { service, origin };
-        }
-        let origin = Arc::new(origin);
-        inner.origins.insert(key, origin.clone());
+        let source = Source {
+            service,
+            origin: Arc::new(origin),
+        };
+        inner.origins.insert(key, source.clone());
         if inner.origins.len() >= inner.prune_origins_at.max(ORIGINS_BEFORE_PRUNE) {
-            inner.origins.retain(|_, o| Arc::strong_count(o) > 1);
+            inner
+                .origins
+                .retain(|_, s| Arc::strong_count(&s.origin) > 1);
             inner.prune_origins_at = 2 * inner.origins.len();
         }
-        Source { service, origin }
+        source
     }
 
     /// Links a batch of spans into the index, evicting the oldest traces
