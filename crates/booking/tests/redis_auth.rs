@@ -101,31 +101,24 @@ async fn a_wrong_or_empty_password_stops_the_start_with_a_clear_error() {
     assert!(!stderr.contains("not-the-password"), "{stderr}");
 
     let (_dir, empty) = password_file("\n");
-    let stderr = failing_run(&[
-        "--redis-url",
-        &url,
-        "--redis-password-file",
-        &empty.to_string_lossy(),
-    ])
-    .await;
-    assert!(
-        stderr.contains("the first line is empty; it must hold the Redis password"),
-        "{stderr}"
-    );
-
     let missing = empty.with_file_name("absent");
-    let stderr = failing_run(&[
-        "--redis-url",
-        &url,
-        "--redis-password-file",
-        &missing.to_string_lossy(),
-    ])
-    .await;
-    assert!(
-        stderr.contains(&format!(
-            "reading --redis-password-file {}",
-            missing.display()
-        )),
-        "{stderr}"
-    );
+    for (file, expected) in [
+        (
+            &empty,
+            "the first line is empty; it must hold the Redis password".to_owned(),
+        ),
+        (
+            &missing,
+            format!("reading --redis-password-file {}", missing.display()),
+        ),
+    ] {
+        let stderr = failing_run(&[
+            "--redis-url",
+            &url,
+            "--redis-password-file",
+            &file.to_string_lossy(),
+        ])
+        .await;
+        assert!(stderr.contains(&expected), "{stderr}");
+    }
 }
