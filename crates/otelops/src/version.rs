@@ -251,14 +251,15 @@ fn sdk_of(attr: impl Fn(&str) -> Option<String>) -> Option<Sdk> {
     })
 }
 
-/// Traces a running receiver is asked about (newest first) for the SDKs.
+/// Traces a running receiver is asked about for the SDKs, the newest.
 const RECEIVER_TRACES: usize = 200;
 
 /// The `telemetry.sdk.*` of each service in the newest traces a running
 /// receiver holds (its query API gives every span's resource).
 async fn sdks_from_receiver(receiver: &TraceSource) -> Result<Vec<Sdk>, SourceError> {
     let mut out = BTreeSet::new();
-    for item in receiver.list().await?.iter().take(RECEIVER_TRACES) {
+    // The list is in arrival order, oldest first.
+    for item in receiver.list().await?.iter().rev().take(RECEIVER_TRACES) {
         let Some(trace) = receiver.show(&item.trace_id).await? else {
             continue; // evicted since the list
         };

@@ -262,6 +262,11 @@ async fn logs_exported_to_otelops_receive_and_the_services_sdks_are_read_from_it
     let sent = sender::http_many(&ports.otlp_http_url(), TAG, 1, 5).await;
     assert_eq!(sent.accepted.len(), 5, "{:?}", sent.statuses);
 
+    // 200 older traces without an SDK (what `version --receiver URL` reads
+    // at most), so the service's trace below is found only among the newest.
+    let older = sender::http_many(&format!("http://{}", receiver.http), TAG, 200, 1).await;
+    assert_eq!(older.accepted.len(), 200, "{:?}", older.statuses);
+
     // A service's spans (parker-telemetry's SDK pipeline) into the same receiver.
     let guard = parker_telemetry::build(
         parker_telemetry::ServiceInfo::new("parker-booking", "0.1.0"),
