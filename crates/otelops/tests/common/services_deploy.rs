@@ -133,11 +133,8 @@ pub fn shipped_redis(dir: &Path) -> ShippedRedis {
             path_str(&acl),
         ],
     ] {
-        let out = run_bounded(
-            crate::common::otelops_command().args(&args),
-            Duration::from_secs(10),
-        );
-        assert!(out.status.success(), "otelops {args:?}: {out:?}");
+        let run = crate::common::otelops(&args);
+        assert!(run.status.success(), "otelops {args:?}: {run:?}");
     }
     let mut acl_lines = 0;
     let rewritten: String = shipped
