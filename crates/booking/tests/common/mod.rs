@@ -541,7 +541,7 @@ impl RedisCluster {
     /// answers, like a host gone from the network) and waits until the
     /// cluster has promoted its replica; returns (old primary, new primary).
     /// The frozen node is killed on drop.
-    pub fn freeze_one_primary(&mut self) -> (u16, u16) {
+    pub fn freeze_one_primary(&self) -> (u16, u16) {
         let (replica, primary) = self.replica_and_its_primary();
         let old = self
             .nodes
@@ -848,6 +848,7 @@ pub async fn failing_run(args: &[&str]) -> String {
         .env("OTEL_SDK_DISABLED", "true")
         .env_remove("PARKER_REDIS_URL")
         .env_remove("PARKER_REDIS_CLUSTER")
+        .env_remove("PARKER_REDIS_PASSWORD_FILE")
         .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .kill_on_drop(true);
     let output = tokio::time::timeout(START_TIMEOUT, cmd.output())
